@@ -1,0 +1,273 @@
+"""Takes: `Curves` written as new Actions on the shape keys of a character's meshes.
+
+A take is one Action (with one slot on Blender 4.4+) shared by the shape-key datablocks (`Key`)
+of all the character's meshes, so one mapping drives head, teeth and tongue alike. It holds one
+F-curve per mapped channel, grouped by face region, with a key on every frame, written in bulk
+(`keyframe_points.add` + `foreach_set` + `update`). The action the animator had before the first
+take is remembered on each `Key` (and kept with a fake user), so it can always be restored.
+
+Takes carry their settings in the Action's custom property `lipkit` (source, take number, fps,
+first frame, frame count), which is what marks an Action as a Lipkit take.
+"""
+
+from __future__ import annotations
+
+import math
+
+import bpy
+import numpy as np
+
+from ..inference import arkit
+from ..inference.curves import Curves
+from ..inference.errors import TakeError
+
+TAKE_PROPERTY = "lipkit"
+PREVIOUS_ACTION_PROPERTY = "lipkit_previous_action"
+PREVIOUS_SLOT_PROPERTY = "lipkit_previous_slot"
+SLOT_NAME = "Lipkit"
+LAYER_NAME = "Lipkit"
+KEY_ID_TYPE = "KEY"
+MAX_NAME_LENGTH = 63  # Blender 4.2's ID name limit (5.0 allows more)
+_SAME_FPS_TOLERANCE = 1e-6
+
+
+def scene_fps(scene) -> float:
+    """Frames per second of the scene, fps_base included (30000/1001 for 29.97)."""
+    return scene.render.fps / scene.render.fps_base
+
+
+def shape_key_data_path(shape_key_name: str) -> str:
+    return f'key_blocks["{bpy.utils.escape_identifier(shape_key_name)}"].value'
+
+
+def is_take(action) -> bool:
+    return action is not None and TAKE_PROPERTY in action.keys()
+
+
+def take_info(action) -> dict:
+    """The settings a take was written with (source, take, fps, frame_start, frame_count)."""
+    return dict(action[TAKE_PROPERTY].to_dict()) if is_take(action) else {}
+
+
+def _uses_slots(action) -> bool:
+    return hasattr(action, "slots")
+
+
+def _is_linked(id_data) -> bool:
+    return id_data is not None and id_data.library is not None
+
+
+def check_writable(objects) -> list:
+    """The shape-key datablocks of `objects`; TakeError says why a take cannot go on them."""
+    if not objects:
+        raise TakeError("no character meshes: select a mesh with shape keys")
+    keys = []
+    for obj in objects:
+        if obj.type != "MESH":
+            raise TakeError(f"'{obj.name}' is a {obj.type.lower()}, not a mesh: lip sync drives mesh shape keys")
+        key = obj.data.shape_keys
+        if key is None or len(key.key_blocks) < 2:
+            raise TakeError(f"mesh '{obj.name}' has no shape keys to animate (add the ARKit shape keys first)")
+        for id_data, what in ((obj, "object"), (obj.data, "mesh"), (key, "shape keys")):
+            if _is_linked(id_data):
+                raise TakeError(f"the {what} of '{obj.name}' is linked from {id_data.library.filepath}: "
+                                "make it local or add a library override before generating")
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
+def frames_for(curves: Curves, fps: float, frame_start: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integer scene frames covering `curves` at `fps`, and the values on them [F, C].
+
+    The audio's time 0 lands on `frame_start`; a curves' frame at time t lands on
+    frame_start + t * fps, resampled (exactly at shared times) when the rates differ.
+    """
+    if curves.num_frames == 0:
+        raise TakeError("the curves are empty: nothing to write")
+    if not np.isfinite(curves.values).all():
+        raise TakeError("the curves contain NaN or infinite values: nothing written")
+    first = math.ceil(curves.start * fps - 1e-6)
+    last = math.floor((curves.start + (curves.num_frames - 1) / curves.fps) * fps + 1e-6)
+    offsets = np.arange(first, last + 1)
+    values = curves.sample(offsets / fps)
+    return (frame_start + offsets).astype(np.float64), values
+
+
+def _new_channel_container(action):
+    """(slot, channelbag-like) for a new action: the slot's channelbag on 4.4+, else the action."""
+    if not _uses_slots(action):
+        return None, action
+    slot = action.slots.new(id_type=KEY_ID_TYPE, name=SLOT_NAME)
+    layer = action.layers.new(LAYER_NAME)
+    strip = layer.strips.new(type="KEYFRAME")
+    return slot, strip.channelbag(slot, ensure=True)
+
+
+def _take_channelbag(action):
+    """The F-curve container of an existing take (None when it has none)."""
+    if not _uses_slots(action):
+        return action
+    for layer in action.layers:
+        for strip in layer.strips:
+            for slot in action.slots:
+                channelbag = strip.channelbag(slot)
+                if channelbag is not None:
+                    return channelbag
+    return None
+
+
+def _write_fcurve(container, data_path: str, group, frames: np.ndarray, values: np.ndarray):
+    fcurve = container.fcurves.new(data_path)
+    fcurve.group = group
+    points = fcurve.keyframe_points
+    points.add(len(frames))
+    co = np.empty(2 * len(frames), dtype=np.float32)
+    co[0::2] = frames
+    co[1::2] = values
+    points.foreach_set("co", co)
+    fcurve.update()
+    return fcurve
+
+
+def next_take_number(source: str) -> int:
+    numbers = [take_info(a).get("take", 0) for a in bpy.data.actions if take_info(a).get("source") == source]
+    return max(numbers, default=0) + 1
+
+
+def take_name(source: str, number: int) -> str:
+    suffix = f" take {number}"
+    return source[: MAX_NAME_LENGTH - len(suffix)] + suffix
+
+
+def write_take(objects, curves: Curves, pairs: dict[str, str], scene, frame_start: int,
+               source: str, extra_info: dict | None = None):
+    """Write `curves` as a new take on `objects` and make it their active action.
+
+    `pairs` maps ARKit channel -> shape-key name (only these channels are written). Returns the
+    new Action. Everything is checked before anything is created, and a failure half-way removes
+    what was made: nothing is left half-written.
+    """
+    keys = check_writable(objects)
+    pairs = {c: k for c, k in pairs.items() if k}
+    if not pairs:
+        raise TakeError("the character has no mapped channels: run Detect mapping first")
+    unknown = sorted(c for c in pairs if c not in arkit.INDEX)
+    if unknown:
+        raise TakeError(f"not ARKit channels: {', '.join(unknown)}")
+    fps = scene_fps(scene)
+    frames, values = frames_for(curves.select(arkit.NAMES), fps, frame_start)
+
+    number = next_take_number(source)
+    action = bpy.data.actions.new(take_name(source, number))
+    try:
+        if hasattr(action, "id_root"):
+            action.id_root = KEY_ID_TYPE
+        slot, container = _new_channel_container(action)
+        groups = {region: container.groups.new(region.title()) for region in arkit.REGIONS}
+        for channel in arkit.NAMES:
+            if channel in pairs:
+                _write_fcurve(container, shape_key_data_path(pairs[channel]),
+                              groups[arkit.REGION_OF[channel]], frames, values[:, arkit.INDEX[channel]])
+        action[TAKE_PROPERTY] = {
+            "source": source, "take": number, "fps": fps, "frame_start": int(frames[0]),
+            "frame_count": len(frames), **(extra_info or {}),
+        }
+        for key in keys:
+            assign(key, action)
+    except Exception:
+        bpy.data.actions.remove(action)
+        raise
+    return action
+
+
+def _remember_previous(key):
+    """Keep the animator's own action (the first non-take one) recoverable on the Key."""
+    anim = key.animation_data
+    current = anim.action if anim else None
+    if current is None or is_take(current) or PREVIOUS_ACTION_PROPERTY in key.keys():
+        return
+    current.use_fake_user = True
+    key[PREVIOUS_ACTION_PROPERTY] = current
+    slot = getattr(anim, "action_slot", None)
+    if slot is not None:
+        key[PREVIOUS_SLOT_PROPERTY] = slot.identifier
+
+
+def assign(key, action):
+    """Make `action` (a take) the active action of `key`, remembering the animator's own."""
+    _remember_previous(key)
+    anim = key.animation_data or key.animation_data_create()
+    anim.action = action
+    if _uses_slots(action) and action.slots:
+        anim.action_slot = action.slots[0]
+
+
+def previous_action(key):
+    value = key.get(PREVIOUS_ACTION_PROPERTY)
+    return value if isinstance(value, bpy.types.Action) else None
+
+
+def restore_previous(key) -> bool:
+    """Give `key` back the action it had before its first take. False if it had none."""
+    action = previous_action(key)
+    anim = key.animation_data
+    if action is None:
+        if anim is not None and is_take(anim.action):
+            anim.action = None
+        return False
+    anim = anim or key.animation_data_create()
+    anim.action = action
+    identifier = key.get(PREVIOUS_SLOT_PROPERTY)
+    if identifier and _uses_slots(action):
+        for slot in action.slots:
+            if slot.identifier == identifier:
+                anim.action_slot = slot
+    return True
+
+
+def active_take(key):
+    anim = key.animation_data
+    return anim.action if anim is not None and is_take(anim.action) else None
+
+
+def fps_mismatch(action, scene) -> str:
+    """A warning when the scene's fps differs from the take's, else ''."""
+    written = take_info(action).get("fps")
+    now = scene_fps(scene)
+    if written is None or abs(written - now) < _SAME_FPS_TOLERANCE:
+        return ""
+    return (f"take '{action.name}' was written at {written:.3f} fps but the scene is now at "
+            f"{now:.3f} fps: its keys no longer line up with the audio; generate a new take")
+
+
+def delete_take(action, keys):
+    """Remove a take; keys that were showing it get the animator's previous action back."""
+    for key in keys:
+        if key.animation_data is not None and key.animation_data.action == action:
+            restore_previous(key)
+    bpy.data.actions.remove(action)
+
+
+def read_take(action, pairs: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """(frames [F], values [F, 52]) stored in a take; unmapped channels come back as 0."""
+    container = _take_channelbag(action)
+    if container is None:
+        raise TakeError(f"action '{action.name}' holds no F-curves")
+    by_path = {fcurve.data_path: fcurve for fcurve in container.fcurves}
+    frames = None
+    values = None
+    for channel, shape_key in pairs.items():
+        fcurve = by_path.get(shape_key_data_path(shape_key))
+        if fcurve is None:
+            continue
+        points = fcurve.keyframe_points
+        co = np.empty(2 * len(points), dtype=np.float32)
+        points.foreach_get("co", co)
+        if frames is None:
+            frames = co[0::2].astype(np.float64)
+            values = np.zeros((len(points), arkit.NUM_CHANNELS), np.float32)
+        values[:, arkit.INDEX[channel]] = co[1::2]
+    if frames is None:
+        raise TakeError(f"take '{action.name}' has no F-curves for the mapped shape keys")
+    return frames, values

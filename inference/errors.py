@@ -1,0 +1,24 @@
+"""Typed errors raised by `inference` (and `animation`); operators turn them into reports at one boundary.
+
+Every message is written for the animator: what was wrong, with which input, and what to do.
+"""
+
+
+class LipkitError(Exception):
+    """Base class: a problem with the user's input or data, reported without a traceback."""
+
+
+class AudioError(LipkitError):
+    """Audio that cannot be read, is empty, silent, or otherwise unusable."""
+
+
+class MappingError(LipkitError):
+    """A rig whose shape keys cannot be mapped to ARKit channels, or a malformed mapping preset."""
+
+
+class TakeError(LipkitError):
+    """A take that cannot be written, read or switched (linked data, no shape keys, bad curves)."""
+
+
+class ModelError(LipkitError):
+    """A model file that is missing, damaged or fails to load."""

@@ -1,0 +1,101 @@
+"""Reading and writing curves files: Lipkit's JSON and per-frame CSV (as Face Cap and others dump).
+
+JSON: `{"fps": 30.0, "channels": [names], "frames": [[floats], ...], "start": 0.0}` (start optional).
+CSV: a header of channel names, one row per frame, and optionally a `time` column in seconds;
+channel names may follow any rig naming (`eyeBlink_L`, `JawOpen`): they are mapped onto ARKit
+names with the same rules as rigs. Non-ARKit columns are ignored and reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import arkit, mapping
+from .curves import Curves
+
+TIME_COLUMNS = ("time", "seconds", "t")
+# A time column must be this regular (relative spread of its steps) to define the fps.
+_MAX_STEP_SPREAD = 0.05
+# Rates measured from rounded time stamps snap to a standard rate this close (relative).
+STANDARD_FPS = (24000 / 1001, 24.0, 25.0, 30000 / 1001, 30.0, 48.0, 50.0, 60000 / 1001, 60.0)
+_SNAP_TOLERANCE = 2e-4
+
+
+@dataclass(frozen=True)
+class LoadedCurves:
+    curves: Curves
+    warnings: tuple[str, ...] = ()
+
+
+def read_curves_file(path, fps: float | None = None) -> LoadedCurves:
+    """Curves (ARKit channel order) from a .json or .csv file; ValueError says what is wrong."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read curves file {path}: {exc}") from exc
+    if path.suffix.lower() == ".json":
+        try:
+            curves = Curves.from_json_dict(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path.name} is not valid JSON ({exc})") from exc
+        return _to_arkit(curves, path.name)
+    if path.suffix.lower() == ".csv":
+        return _to_arkit(_curves_from_csv(text, fps, path.name), path.name)
+    raise ValueError(f"{path.name}: curves files must be .json or .csv")
+
+
+def _curves_from_csv(text: str, fps: float | None, label: str) -> Curves:
+    rows = [row for row in csv.reader(text.splitlines()) if row]
+    if len(rows) < 2:
+        raise ValueError(f"{label}: a CSV needs a header and at least one frame")
+    header = [name.strip() for name in rows[0]]
+    try:
+        data = np.array([[float(cell) for cell in row] for row in rows[1:]], dtype=np.float64)
+    except ValueError as exc:
+        raise ValueError(f"{label}: every cell after the header must be a number ({exc})") from exc
+    if data.shape[1] != len(header):
+        raise ValueError(f"{label}: rows have {data.shape[1]} cells but the header names {len(header)}")
+    time_index = next((i for i, name in enumerate(header) if name.lower() in TIME_COLUMNS), None)
+    start = 0.0
+    if time_index is not None:
+        times = data[:, time_index]
+        start = float(times[0])
+        if fps is None and len(times) > 1:
+            steps = np.diff(times)
+            step = float(np.median(steps))
+            if step <= 0 or np.abs(steps - step).max() > _MAX_STEP_SPREAD * step:
+                raise ValueError(f"{label}: the time column is not evenly spaced; give the fps")
+            fps = snap_fps(1.0 / step)
+        data = np.delete(data, time_index, axis=1)
+        header.pop(time_index)
+    if fps is None:
+        raise ValueError(f"{label}: no time column, so the frame rate must be given")
+    return Curves(fps, data.astype(np.float32), tuple(header), start)
+
+
+def snap_fps(fps: float) -> float:
+    """The standard rate nearest `fps` when within rounding error of it, else `fps`."""
+    nearest = min(STANDARD_FPS, key=lambda rate: abs(rate - fps))
+    return nearest if abs(nearest - fps) <= _SNAP_TOLERANCE * nearest else fps
+
+
+def _to_arkit(curves: Curves, label: str) -> LoadedCurves:
+    matches = mapping.detect(curves.channels)
+    pairs = mapping.mapped_pairs(matches)
+    used = set(pairs.values())
+    warnings = []
+    ignored = [name for name in curves.channels if name not in used]
+    if ignored:
+        warnings.append(f"{label}: ignored columns that are not ARKit channels: {', '.join(ignored)}")
+    if not pairs:
+        raise ValueError(f"{label}: no column names an ARKit channel")
+    values = np.zeros((curves.num_frames, arkit.NUM_CHANNELS), np.float32)
+    for channel, column in pairs.items():
+        values[:, arkit.INDEX[channel]] = curves.channel(column)
+    return LoadedCurves(Curves(curves.fps, values, arkit.NAMES, curves.start), tuple(warnings))

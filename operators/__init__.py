@@ -1,0 +1,21 @@
+"""Thin operators: gather inputs from Blender, call `inference`, write through `animation`.
+
+Every operator reports problems through `boundary.LipkitOperator`, the one place errors become
+`self.report` messages.
+"""
+
+import bpy
+
+from . import mapping_ops, take_ops
+
+classes = mapping_ops.classes + take_ops.classes
+
+
+def register():
+    for cls in classes:
+        bpy.utils.register_class(cls)
+
+
+def unregister():
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)

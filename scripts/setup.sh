@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Creates (or refreshes) the project's virtual environments under .venv/, one per Blender version
+# we test on, each with the real `bpy` wheel and the pinned requirements. Idempotent and quiet:
+# a venv whose requirements have not changed since its last install is left alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+BLENDER_VERSIONS=${LIPKIT_BLENDER_VERSIONS:-"5.0 4.2"}
+
+# Debian speech tools: festival voices and espeak-ng make test and training speech; sox checks it.
+DEBIAN_PACKAGES=(festival festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k espeak-ng sox)
+missing=()
+for package in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+for version in $BLENDER_VERSIONS; do
+    venv=".venv/bpy-$version"
+    reqs=(requirements/common.txt "requirements/bpy-$version.txt")
+    stamp="$venv/.lipkit-requirements"
+    wanted=$(cat "${reqs[@]}" | sha256sum | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
+        continue
+    fi
+    echo "setup: installing $venv (bpy $version and pinned requirements)"
+    [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${reqs[@]/#/-r}"
+    echo "$wanted" > "$stamp"
+done
