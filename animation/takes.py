@@ -161,8 +161,7 @@ def write_take(objects, curves: Curves, pairs: dict[str, str], scene, frame_star
     number = next_take_number(source)
     action = bpy.data.actions.new(take_name(source, number))
     try:
-        if hasattr(action, "id_root"):
-            action.id_root = KEY_ID_TYPE
+        action.id_root = KEY_ID_TYPE
         slot, container = _new_channel_container(action)
         groups = {region: container.groups.new(region.title()) for region in arkit.REGIONS}
         for channel in arkit.NAMES:

@@ -64,3 +64,58 @@ def set_fps(scene, fps: int, fps_base: float = 1.0):
     scene.render.fps = fps
     scene.render.fps_base = fps_base
 
+
+
+def _read_obj(path):
+    """Vertices and faces of a Wavefront OBJ (positions only)."""
+    vertices, faces = [], []
+    for line in path.read_text().splitlines():
+        if line.startswith("v "):
+            vertices.append(tuple(float(x) for x in line.split()[1:4]))
+        elif line.startswith("f "):
+            faces.append(tuple(int(token.split("/")[0]) - 1 for token in line.split()[1:]))
+    return vertices, faces
+
+
+def build_reference_face(shared_data):
+    """The ARKit reference face built from its OBJs (neutral + 51 shape keys), made active."""
+    folder = shared_data / "faces/arkit_reference_face/obj"
+    vertices, faces = _read_obj(folder / "Neutral.obj")
+    mesh = bpy.data.meshes.new("ReferenceFace")
+    mesh.from_pydata(vertices, [], faces)
+    head = bpy.data.objects.new("ReferenceFace", mesh)
+    bpy.context.scene.collection.objects.link(head)
+    head.shape_key_add(name="Basis")
+    for path in sorted(folder.glob("*.obj")):
+        if path.stem == "Neutral":
+            continue
+        block = head.shape_key_add(name=path.stem)
+        shape, _ = _read_obj(path)
+        block.data.foreach_set("co", [c for vertex in shape for c in vertex])
+    make_active(head)
+    return head
+
+
+def open_reference_face_blend(shared_data):
+    """Open the reference face's .blend (skips where this Blender is too old to read it)."""
+    import pytest
+    path = shared_data / "faces/arkit_reference_face/arkit_face_51keys.blend"
+    try:
+        bpy.ops.wm.open_mainfile(filepath=str(path))
+    except RuntimeError as exc:
+        pytest.skip(f"Blender {bpy.app.version_string} cannot read {path.name} (saved by a newer Blender): {exc}")
+    head = max((o for o in bpy.data.objects if o.type == "MESH" and o.data.shape_keys),
+               key=lambda o: len(o.data.shape_keys.key_blocks))
+    make_active(head)
+    return head
+
+
+def import_facecap_head(shared_data):
+    """Import the Face Cap glTF head (52 `_L`/`_R` shape keys) and make it active."""
+    import addon_utils
+    addon_utils.enable("io_scene_gltf2", default_set=False)
+    bpy.ops.import_scene.gltf(filepath=str(shared_data / "faces/facecap/facecap_decoded.glb"))
+    head = max((o for o in bpy.data.objects if o.type == "MESH" and o.data.shape_keys),
+               key=lambda o: len(o.data.shape_keys.key_blocks))
+    make_active(head)
+    return head
