@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,10 @@ def _curves_from_csv(text: str, fps: float | None, label: str) -> Curves:
     if len(rows) < 2:
         raise ValueError(f"{label}: a CSV needs a header and at least one frame")
     header = [name.strip() for name in rows[0]]
+    timecode_fps = None
+    if header[0].lower() == "timecode":  # Live Link Face: the timecode becomes a time column
+        rows, timecode_fps = _timecodes_to_seconds(rows, fps, label)
+        header = [name.strip() for name in rows[0]]
     try:
         data = np.array([[float(cell) for cell in row] for row in rows[1:]], dtype=np.float64)
     except ValueError as exc:
@@ -66,6 +71,7 @@ def _curves_from_csv(text: str, fps: float | None, label: str) -> Curves:
     if time_index is not None:
         times = data[:, time_index]
         start = float(times[0])
+        fps = fps or timecode_fps
         if fps is None and len(times) > 1:
             steps = np.diff(times)
             step = float(np.median(steps))
@@ -77,6 +83,27 @@ def _curves_from_csv(text: str, fps: float | None, label: str) -> Curves:
     if fps is None:
         raise ValueError(f"{label}: no time column, so the frame rate must be given")
     return Curves(fps, data.astype(np.float32), tuple(header), start)
+
+
+_TIMECODE = re.compile(r"^(\d+):(\d+):(\d+):(\d+(?:\.\d+)?)$")
+
+
+def _split_timecode(text: str, label: str) -> tuple[float, float]:
+    """'HH:MM:SS:FF.mmm' -> (whole seconds, frame number with its fraction)."""
+    match = _TIMECODE.match(text.strip())
+    if match is None:
+        raise ValueError(f"{label}: unreadable timecode {text!r} (expected HH:MM:SS:FF.mmm)")
+    hours, minutes, seconds, frame = match.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + int(seconds), float(frame)
+
+
+def _timecodes_to_seconds(rows, fps: float | None, label: str):
+    """Replace the timecode column by seconds; the fps is given or read from the frame numbers."""
+    split = [_split_timecode(row[0], label) for row in rows[1:]]
+    if fps is None:
+        fps = snap_fps(np.floor(max(frame for _, frame in split)) + 1)
+    seconds = [whole + frame / fps for whole, frame in split]
+    return [["time", *rows[0][1:]]] + [[repr(t), *row[1:]] for t, row in zip(seconds, rows[1:])], fps
 
 
 def snap_fps(fps: float) -> float:
@@ -99,3 +126,33 @@ def _to_arkit(curves: Curves, label: str) -> LoadedCurves:
     for channel, column in pairs.items():
         values[:, arkit.INDEX[channel]] = curves.channel(column)
     return LoadedCurves(Curves(curves.fps, values, arkit.NAMES, curves.start), tuple(warnings))
+
+
+# Live Link Face (Epic's iOS capture app) CSV: a timecode, the shape count, the 52 ARKit channels
+# capitalised in Apple's order, then head and eye rotations (radians).
+LLF_ROTATIONS = ("HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
+                 "RightEyeYaw", "RightEyePitch", "RightEyeRoll")
+
+
+def _llf_timecode(seconds: float, fps: float) -> str:
+    """HH:MM:SS:FF.mmm as Live Link Face writes it (frame number and its sub-frame fraction)."""
+    whole = int(np.floor(seconds + 1e-9))
+    frame = (seconds - whole) * fps
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}:{int(frame):02d}.{int(round((frame % 1) * 1000)) % 1000:03d}"
+
+
+def llf_csv_text(curves: Curves, head_rotations: np.ndarray | None = None) -> str:
+    """`curves` (any channel order) as Live Link Face CSV text; head rotations [T, 3] yaw/pitch/roll."""
+    values = curves.select(arkit.NAMES).values
+    rotations = np.zeros((curves.num_frames, len(LLF_ROTATIONS)), np.float32)
+    if head_rotations is not None:
+        rotations[:, :3] = head_rotations[: curves.num_frames]
+    header = ["Timecode", "BlendShapeCount", *(n[0].upper() + n[1:] for n in arkit.NAMES), *LLF_ROTATIONS]
+    lines = [",".join(header)]
+    count = str(arkit.NUM_CHANNELS + len(LLF_ROTATIONS))
+    for time, row, rotation in zip(curves.times(), values, rotations):
+        cells = [_llf_timecode(time, curves.fps), count, *(f"{v:.6f}" for v in row), *(f"{r:.6f}" for r in rotation)]
+        lines.append(",".join(cells))
+    return "\n".join(lines) + "\n"
