@@ -161,7 +161,8 @@ def write_take(objects, curves: Curves, pairs: dict[str, str], scene, frame_star
     number = next_take_number(source)
     action = bpy.data.actions.new(take_name(source, number))
     try:
-        action.id_root = KEY_ID_TYPE
+        if not _uses_slots(action):  # 4.2-4.3: the action's ID type; slots carry it from 4.4 on
+            action.id_root = KEY_ID_TYPE
         slot, container = _new_channel_container(action)
         groups = {region: container.groups.new(region.title()) for region in arkit.REGIONS}
         for channel in arkit.NAMES:

@@ -1,0 +1,132 @@
+"""Every Lip Sync panel and list draws without error in every state.
+
+Headless Blender has no UI to draw into, so the panels draw into a recording layout that checks
+what a real one would: each `prop` names a real property of its data, each `operator` a registered
+operator, each `template_list` a registered UIList and real collections.
+"""
+
+from bpy_helpers import bpy, make_active, make_mesh, submodule
+
+
+class RecordingLayout:
+    """Accepts the UILayout calls the panels make, validating their arguments."""
+
+    def __init__(self, log):
+        self.log = log
+        self.use_property_split = False
+        self.enabled = True
+        self.active = True
+        self.alert = False
+
+    def _sub(self, *_args, **_kwargs):
+        return RecordingLayout(self.log)
+
+    row = column = box = split = _sub
+
+    def label(self, text="", icon="NONE", **_kwargs):
+        self.log.append(("label", text))
+
+    def prop(self, data, name, **_kwargs):
+        assert name in data.bl_rna.properties, f"{data} has no property {name!r}"
+        self.log.append(("prop", name))
+
+    def prop_search(self, data, name, search_data, search_name, **_kwargs):
+        assert name in data.bl_rna.properties
+        assert search_name in search_data.bl_rna.properties
+        self.log.append(("prop_search", name))
+
+    def operator(self, idname, **_kwargs):
+        module, name = idname.split(".")
+        getattr(getattr(bpy.ops, module), name).get_rna_type()  # raises KeyError if unregistered
+        self.log.append(("operator", idname))
+
+    def template_list(self, list_type, _list_id, data, prop, active_data, active_prop, **_kwargs):
+        assert hasattr(bpy.types, list_type), list_type
+        assert prop in data.bl_rna.properties and active_prop in active_data.bl_rna.properties
+        ui_list = getattr(bpy.types, list_type)
+        for index, item in enumerate(getattr(data, prop)):
+            ui_list.draw_item(ui_list, bpy.context, RecordingLayout(self.log), data, item, 0,
+                              active_data, active_prop, index)
+        self.log.append(("list", list_type))
+
+
+def draw_all_panels():
+    """Draw every Lipkit panel whose poll passes; returns the recorded calls."""
+    log = []
+    for name in ("LIPKIT_PT_main", "LIPKIT_PT_meshes", "LIPKIT_PT_mapping", "LIPKIT_PT_takes"):
+        panel = getattr(bpy.types, name)
+        if hasattr(panel, "poll") and not panel.poll(bpy.context):
+            continue
+        fake = type("PanelSelf", (), {"layout": RecordingLayout(log)})()
+        panel.draw(fake, bpy.context)
+    return log
+
+
+def _labels(log):
+    return [text for kind, text in log if kind == "label"]
+
+
+def test_no_active_object(addon):
+    assert "Select the character's head mesh" in _labels(draw_all_panels())
+
+
+def test_not_a_mesh_and_no_shape_keys(addon):
+    camera = bpy.data.objects.new("Cam", bpy.data.cameras.new("Cam"))
+    bpy.context.scene.collection.objects.link(camera)
+    make_active(camera)
+    assert "'Cam' is not a mesh" in _labels(draw_all_panels())
+    make_active(make_mesh("Plain"))
+    assert "This mesh has no shape keys" in _labels(draw_all_panels())
+
+
+def test_unmapped_mapped_ambiguous_and_with_takes(addon):
+    head = make_mesh("Head", ["jawOpen", "eyeBlink_L", "EyeBlink.L"])
+    make_active(head)
+    assert "Not mapped yet" in _labels(draw_all_panels())
+    bpy.ops.lipkit.mapping_detect()
+    log = draw_all_panels()
+    assert "1 / 52 channels mapped" in _labels(log)
+    assert "1 ambiguous: pick in Mapping" in _labels(log)
+    assert ("list", "LIPKIT_UL_channels") in log
+    head.lipkit.show_problems_only = True
+    draw_all_panels()
+
+    curves = submodule("inference.curves").Curves.zeros(10, 24)
+    takes = submodule("animation.takes")
+    action = takes.write_take([head], curves, {"jawOpen": "jawOpen"}, bpy.context.scene, 1, "line")
+    submodule("animation.character").add_take(head, action)
+    bpy.context.scene.render.fps = 30  # the take's fps no longer matches
+    log = draw_all_panels()
+    assert ("list", "LIPKIT_UL_takes") in log and ("operator", "lipkit.take_import") in log
+    bpy.data.actions.remove(action)  # deleted behind Lipkit's back, e.g. in the Outliner
+    assert "(deleted)" in _labels(draw_all_panels())
+
+
+def test_linked_head_is_flagged(addon, tmp_path):
+    make_mesh("LinkedHead", ["jawOpen"])
+    library = tmp_path / "library.blend"
+    bpy.data.libraries.write(str(library), {bpy.data.objects["LinkedHead"]})
+    bpy.ops.wm.read_homefile(use_empty=True)
+    with bpy.data.libraries.load(str(library), link=True) as (_, data_to):
+        data_to.objects = ["LinkedHead"]
+    bpy.context.scene.collection.objects.link(data_to.objects[0])
+    make_active(data_to.objects[0])
+    assert "Linked data: make it local or override it" in _labels(draw_all_panels())
+
+
+def test_preferences_draw(addon):
+    prefs = bpy.context.preferences.addons[addon.__name__].preferences
+    log = []
+    type(prefs).draw(_PrefsProxy(prefs, log), bpy.context)
+    assert ("prop", "execution_provider") in log and ("prop", "cpu_threads") in log
+
+
+class _PrefsProxy:
+    """The preferences object with a recording layout (draw reads `self` properties too)."""
+
+    def __init__(self, prefs, log):
+        self._prefs = prefs
+        self.layout = RecordingLayout(log)
+
+    def __getattr__(self, name):
+        return getattr(self._prefs, name)
