@@ -17,6 +17,11 @@ from . import arkit
 _SAME_FRAME_TOLERANCE = 1e-6
 
 
+def num_frames_for(duration: float, fps: float) -> int:
+    """Frames i = 0.. with i / fps <= duration: the last frame covers the end of the audio."""
+    return int(np.floor(max(duration, 0.0) * fps + _SAME_FRAME_TOLERANCE)) + 1
+
+
 @dataclass(frozen=True)
 class Curves:
     """Channel weights [T, C] sampled at `fps`, frame i at `start + i / fps` seconds."""

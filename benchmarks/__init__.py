@@ -1,0 +1,1 @@
+"""Speed and quality measurements of Lipkit's engines; each writes markdown + PNG under out/benchmarks/."""

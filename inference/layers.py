@@ -1,0 +1,391 @@
+"""Secondary layers: the face around the mouth (blinks, gaze, brows) and head motion.
+
+Every layer is a pure function of its inputs and an integer `seed` (a numpy Generator is made
+from it), so the same seed always gives the same motion and each layer can be muted on its own:
+each returns its own `Curves` holding only its channels (or a `HeadMotion`), and `combine` adds
+chosen layers onto a mouth `Curves`. Frame i of every output lies at `start + i / fps` seconds.
+
+- `blink_events` / `blinks`: eyeBlinkLeft/Right, ~17 blinks a minute, lognormal intervals with a
+  refractory minimum, an asymmetric 160-260 ms shape (fast close, short hold, slower open), pulled
+  towards pauses when prosody is given. A blink's *duration* is the time the lid is at least half
+  closed (eyeBlink >= `BLINK_HALF_CLOSURE` = 0.5); by construction every blink keeps that for at
+  least `BLINK_MIN_HALF_SECONDS` (80 ms; ~87 ms for the shortest, faintest blink).
+- `gaze`: fixations of lognormal length joined by fast saccades (30-60 ms), both eyes together
+  (looking to the character's left = eyeLookOutLeft + eyeLookInRight, as ARKit defines them).
+- `brows`: browInnerUp / browOuterUpLeft/Right raises on prosodic accents, scaled by strength.
+- `head_motion`: yaw, pitch, roll (radians) = nods on accents + slow smooth drift.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import arkit
+from .curves import Curves
+from .prosody import Accents, Prosody, pause_times
+
+log = logging.getLogger(__name__)
+
+# --- blinks -------------------------------------------------------------------------------------
+BLINK_CHANNELS: tuple[str, ...] = ("eyeBlinkLeft", "eyeBlinkRight")
+BLINK_RATE_PER_MINUTE = 17.0
+# Lognormal inter-blink intervals: sigma of log(interval); the median follows from the rate.
+BLINK_INTERVAL_SIGMA = 0.55
+BLINK_REFRACTORY_SECONDS = 0.8
+BLINK_MAX_INTERVAL_SECONDS = 12.0
+# Blink shape: total length (lognormal median, clipped), split into close, hold, open.
+BLINK_MEDIAN_SECONDS = 0.18
+BLINK_DURATION_SIGMA = 0.15
+BLINK_MIN_SECONDS = 0.16
+BLINK_MAX_SECONDS = 0.26
+BLINK_CLOSE_FRACTION = 0.30
+BLINK_HOLD_FRACTION = 0.12
+BLINK_PEAK_RANGE = (0.95, 1.0)
+# Both eyes together, with a tiny natural asymmetry.
+BLINK_EYE_LAG_SECONDS = 0.006
+BLINK_EYE_GAIN_SPREAD = 0.02
+# Duration is measured as the time the lid is at least half closed (eyeBlink >= 0.5).
+BLINK_HALF_CLOSURE = 0.5
+BLINK_MIN_HALF_SECONDS = 0.08
+# With prosody: a blink this close to a pause start moves onto it, with this probability.
+BLINK_PAUSE_SNAP_SECONDS = 2.0
+BLINK_PAUSE_SNAP_PROBABILITY = 0.8
+BLINK_PAUSE_DELAY_SECONDS = 0.05
+
+# --- gaze ---------------------------------------------------------------------------------------
+GAZE_CHANNELS: tuple[str, ...] = (
+    "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft", "eyeLookDownLeft",
+    "eyeLookInRight", "eyeLookOutRight", "eyeLookUpRight", "eyeLookDownRight",
+)
+GAZE_FIXATION_MEDIAN_SECONDS = 1.1
+GAZE_FIXATION_SIGMA = 0.6
+GAZE_FIXATION_MIN_SECONDS = 0.25
+GAZE_FIXATION_MAX_SECONDS = 5.0
+# Target spread in channel units (1.0 = the shape key's full look) and a hard limit.
+GAZE_HORIZONTAL_SPREAD = 0.12
+GAZE_VERTICAL_SPREAD = 0.07
+GAZE_LIMIT = 0.35
+GAZE_RETURN_PROBABILITY = 0.35
+# Saccade length grows with amplitude (the main sequence), from 30 to 60 ms.
+GAZE_SACCADE_MIN_SECONDS = 0.03
+GAZE_SACCADE_MAX_SECONDS = 0.06
+
+# --- brows --------------------------------------------------------------------------------------
+BROW_CHANNELS: tuple[str, ...] = ("browInnerUp", "browOuterUpLeft", "browOuterUpRight")
+BROW_GAINS: dict[str, float] = {"browInnerUp": 0.35, "browOuterUpLeft": 0.25, "browOuterUpRight": 0.25}
+BROW_ATTACK_SECONDS = 0.12
+BROW_DECAY_SECONDS = 0.45
+# The raise peaks slightly before the accent's pitch peak.
+BROW_LEAD_SECONDS = 0.03
+# Not every accent raises the brows: probability = base + slope * strength.
+BROW_PROBABILITY_BASE = 0.35
+BROW_PROBABILITY_SLOPE = 0.6
+BROW_AMPLITUDE_JITTER = 0.2
+BROW_SIDE_ASYMMETRY = 0.08
+
+# --- head ---------------------------------------------------------------------------------------
+HEAD_AXES: tuple[str, ...] = ("yaw", "pitch", "roll")
+# Nod: pitch down (positive) by this much at accent strength 1.
+HEAD_NOD_RADIANS = 0.045
+HEAD_NOD_ATTACK_SECONDS = 0.15
+HEAD_NOD_DECAY_SECONDS = 0.40
+HEAD_NOD_LEAD_SECONDS = 0.05
+# Drift: smooth noise through random knots, per axis (radians standard deviation).
+HEAD_DRIFT_RADIANS = (0.035, 0.02, 0.015)
+HEAD_DRIFT_KNOT_SECONDS = (2.0, 1.6, 2.4)
+
+
+@dataclass(frozen=True)
+class Blink:
+    """One blink: starts at `time` (s), lasts `duration` (s) in all, closes to `peak` (0..1)."""
+
+    time: float
+    duration: float
+    peak: float
+    lag: float = 0.0
+    gain_right: float = 1.0
+
+    @property
+    def half_closure_seconds(self) -> float:
+        """Time (s) the closure is >= `BLINK_HALF_CLOSURE`, from the shape (smoothstep ramps)."""
+        level = min(BLINK_HALF_CLOSURE / self.peak, 1.0)
+        # Inverse smoothstep: the ramp fraction at which the closure reaches `level`.
+        below = 0.5 - np.sin(np.arcsin(1.0 - 2.0 * level) / 3.0)
+        return float(self.duration * (BLINK_HOLD_FRACTION + (1.0 - BLINK_HOLD_FRACTION) * (1.0 - below)))
+
+
+@dataclass(frozen=True)
+class HeadMotion:
+    """Head rotations [T, 3] float32 (yaw, pitch, roll in radians) at `fps`, frame i at start + i/fps.
+
+    yaw > 0 turns towards the character's left, pitch > 0 tips the chin down (a nod),
+    roll > 0 tilts the head towards the character's left shoulder.
+    """
+
+    fps: float
+    rotations: np.ndarray
+    start: float = 0.0
+
+    def __post_init__(self):
+        rotations = np.asarray(self.rotations, dtype=np.float32)
+        if rotations.ndim != 2 or rotations.shape[1] != len(HEAD_AXES):
+            raise ValueError(f"head rotations must be [frames, 3], got shape {rotations.shape}")
+        object.__setattr__(self, "rotations", rotations)
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.rotations.shape[0])
+
+
+def _rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(int(seed))
+
+
+def _times(num_frames: int, fps: float, start: float) -> np.ndarray:
+    if not (np.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    return start + np.arange(max(int(num_frames), 0), dtype=np.float64) / fps
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def _envelope(times: np.ndarray, peak_time: float, attack: float, decay: float) -> np.ndarray:
+    """0 -> 1 over `attack` s before `peak_time`, back to 0 over `decay` s after it (smoothstep)."""
+    rise = _smoothstep((times - (peak_time - attack)) / attack)
+    fall = 1.0 - _smoothstep((times - peak_time) / decay)
+    return np.where(times <= peak_time, rise, fall)
+
+
+# --- blinks -------------------------------------------------------------------------------------
+
+def blink_events(duration: float, seed: int, prosody: Prosody | None = None,
+                 rate_per_minute: float = BLINK_RATE_PER_MINUTE, start: float = 0.0) -> list[Blink]:
+    """Blinks in [start, start + duration): lognormal intervals, snapped towards pauses if given."""
+    if rate_per_minute <= 0 or duration <= 0:
+        return []
+    rng = _rng(seed)
+    mean_interval = 60.0 / rate_per_minute
+    # Mean of a lognormal is exp(mu + sigma^2 / 2); the refractory part is added after.
+    body = max(mean_interval - BLINK_REFRACTORY_SECONDS, 0.1)
+    mu = np.log(body) - BLINK_INTERVAL_SIGMA ** 2 / 2.0
+    pauses = pause_times(prosody) if prosody is not None else np.zeros(0)
+    blinks: list[Blink] = []
+    # The first blink comes somewhere in the first interval, not at t=0.
+    t = start + rng.uniform(0.2, 1.0) * mean_interval
+    end = start + duration
+    while t < end:
+        length = float(np.clip(BLINK_MEDIAN_SECONDS * np.exp(rng.normal(0.0, BLINK_DURATION_SIGMA)),
+                               BLINK_MIN_SECONDS, BLINK_MAX_SECONDS))
+        peak = float(rng.uniform(*BLINK_PEAK_RANGE))
+        lag = float(rng.uniform(-BLINK_EYE_LAG_SECONDS, BLINK_EYE_LAG_SECONDS))
+        gain_right = float(1.0 + rng.uniform(-BLINK_EYE_GAIN_SPREAD, BLINK_EYE_GAIN_SPREAD))
+        snap = rng.uniform() < BLINK_PAUSE_SNAP_PROBABILITY
+        if len(pauses) and snap:
+            nearest = pauses[np.argmin(np.abs(pauses - t))]
+            target = nearest + BLINK_PAUSE_DELAY_SECONDS
+            earliest = blinks[-1].time + blinks[-1].duration + BLINK_REFRACTORY_SECONDS if blinks else start
+            if abs(target - t) <= BLINK_PAUSE_SNAP_SECONDS and target >= earliest:
+                t = float(target)
+        if t + length > end:
+            break
+        blinks.append(Blink(float(t), length, peak, lag, gain_right))
+        interval = BLINK_REFRACTORY_SECONDS + float(np.exp(rng.normal(mu, BLINK_INTERVAL_SIGMA)))
+        t += min(interval, BLINK_MAX_INTERVAL_SECONDS)
+    return blinks
+
+
+def _blink_shape(times: np.ndarray, blink: Blink, offset: float) -> np.ndarray:
+    """Closure 0..1 of one blink at `times`: smoothstep close, hold, slower smoothstep open."""
+    close = blink.duration * BLINK_CLOSE_FRACTION
+    hold = blink.duration * BLINK_HOLD_FRACTION
+    opening = blink.duration - close - hold
+    t = times - (blink.time + offset)
+    closing = _smoothstep(t / close)
+    reopening = 1.0 - _smoothstep((t - close - hold) / opening)
+    return np.where(t < close + hold, closing, reopening) * (t >= 0) * (t <= blink.duration)
+
+
+def render_blinks(events: list[Blink], num_frames: int, fps: float, start: float = 0.0) -> Curves:
+    """eyeBlinkLeft/Right Curves of these blinks; each blink's frame nearest its hold is fully closed."""
+    times = _times(num_frames, fps, start)
+    values = np.zeros((len(times), 2), np.float32)
+    for blink in events:
+        lo = int(np.searchsorted(times, blink.time - BLINK_EYE_LAG_SECONDS))
+        hi = int(np.searchsorted(times, blink.time + blink.duration + BLINK_EYE_LAG_SECONDS, side="right"))
+        window = times[lo:hi]
+        left = _blink_shape(window, blink, 0.0) * blink.peak
+        right = _blink_shape(window, blink, blink.lag) * blink.peak * blink.gain_right
+        # At low frame rates the hold may fall between frames: close the nearest frame anyway.
+        middle = blink.time + blink.duration * (BLINK_CLOSE_FRACTION + BLINK_HOLD_FRACTION / 2.0)
+        nearest = int(np.rint((middle - start) * fps))
+        values[lo:hi, 0] = np.maximum(values[lo:hi, 0], left)
+        values[lo:hi, 1] = np.maximum(values[lo:hi, 1], right)
+        if 0 <= nearest < len(times):
+            values[nearest, 0] = max(values[nearest, 0], blink.peak)
+            values[nearest, 1] = max(values[nearest, 1], min(blink.peak * blink.gain_right, 1.0))
+    return Curves(fps, np.clip(values, 0.0, 1.0), BLINK_CHANNELS, start)
+
+
+def blinks(num_frames: int, fps: float, seed: int, prosody: Prosody | None = None,
+           rate_per_minute: float = BLINK_RATE_PER_MINUTE, start: float = 0.0) -> Curves:
+    """The blink layer: eyeBlinkLeft/Right over `num_frames` frames at `fps`."""
+    duration = num_frames / fps
+    events = blink_events(duration, seed, prosody, rate_per_minute, start)
+    log.debug("blinks: %d in %.1f s", len(events), duration)
+    return render_blinks(events, num_frames, fps, start)
+
+
+def measure_blinks(curve: np.ndarray, fps: float, threshold: float = BLINK_HALF_CLOSURE) -> np.ndarray:
+    """Durations (s) of the blinks in one eyeBlink curve: each run of frames >= `threshold`.
+
+    Measured on samples, so the resolution is 1 / fps: render at a high fps to measure shapes.
+    """
+    above = np.concatenate([[False], np.asarray(curve) >= threshold, [False]])
+    edges = np.flatnonzero(above[1:] != above[:-1])
+    return (edges[1::2] - edges[0::2]) / float(fps)
+
+
+# --- gaze ---------------------------------------------------------------------------------------
+
+def gaze_targets(duration: float, seed: int) -> list[tuple[float, float, float]]:
+    """Fixations as (start time s, horizontal, vertical); horizontal > 0 = character's left, vertical > 0 = up."""
+    rng = _rng(seed)
+    fixations = [(0.0, 0.0, 0.0)]
+    t = 0.0
+    while True:
+        t += float(np.clip(GAZE_FIXATION_MEDIAN_SECONDS * np.exp(rng.normal(0.0, GAZE_FIXATION_SIGMA)),
+                           GAZE_FIXATION_MIN_SECONDS, GAZE_FIXATION_MAX_SECONDS))
+        if t >= duration:
+            return fixations
+        if rng.uniform() < GAZE_RETURN_PROBABILITY:
+            h, v = rng.normal(0.0, 0.02), rng.normal(0.0, 0.02)
+        else:
+            h, v = rng.normal(0.0, GAZE_HORIZONTAL_SPREAD), rng.normal(0.0, GAZE_VERTICAL_SPREAD)
+        fixations.append((t, float(np.clip(h, -GAZE_LIMIT, GAZE_LIMIT)), float(np.clip(v, -GAZE_LIMIT, GAZE_LIMIT))))
+
+
+def saccade_seconds(amplitude: float) -> float:
+    """Saccade length for a jump of `amplitude` (channel units), 30 ms (tiny) to 60 ms (GAZE_LIMIT)."""
+    share = min(abs(amplitude) / GAZE_LIMIT, 1.0)
+    return GAZE_SACCADE_MIN_SECONDS + share * (GAZE_SACCADE_MAX_SECONDS - GAZE_SACCADE_MIN_SECONDS)
+
+
+def gaze_direction(num_frames: int, fps: float, seed: int, start: float = 0.0) -> np.ndarray:
+    """[T, 2] float64 (horizontal, vertical) gaze: fixations held, saccades eased in 30-60 ms."""
+    times = _times(num_frames, fps, start) - start
+    fixations = gaze_targets(num_frames / fps, seed)
+    out = np.zeros((len(times), 2))
+    current = np.array(fixations[0][1:])
+    out[:] = current
+    for when, h, v in fixations[1:]:
+        target = np.array([h, v])
+        length = saccade_seconds(float(np.hypot(*(target - current))))
+        blend = _smoothstep((times - when) / length)[:, None]
+        after = times >= when
+        out[after] = (current + (target - current) * blend)[after]
+        current = target
+    return out
+
+
+def gaze(num_frames: int, fps: float, seed: int, start: float = 0.0) -> Curves:
+    """The gaze layer: the 8 eyeLook channels, both eyes looking the same way."""
+    direction = gaze_direction(num_frames, fps, seed, start)
+    h, v = direction[:, 0], direction[:, 1]
+    left, right, up, down = np.maximum(h, 0), np.maximum(-h, 0), np.maximum(v, 0), np.maximum(-v, 0)
+    # Looking to the character's left: the left eye looks out, the right eye looks in.
+    columns = {
+        "eyeLookInLeft": right, "eyeLookOutLeft": left, "eyeLookUpLeft": up, "eyeLookDownLeft": down,
+        "eyeLookInRight": left, "eyeLookOutRight": right, "eyeLookUpRight": up, "eyeLookDownRight": down,
+    }
+    values = np.stack([columns[name] for name in GAZE_CHANNELS], axis=1)
+    return Curves(fps, np.clip(values, 0.0, 1.0), GAZE_CHANNELS, start)
+
+
+# --- brows --------------------------------------------------------------------------------------
+
+def brows(accents: Accents, num_frames: int, fps: float, seed: int, start: float = 0.0,
+          gain: float = 1.0) -> Curves:
+    """The brow layer: raises on accents, amplitude ~ strength, overlapping raises take the max."""
+    rng = _rng(seed)
+    times = _times(num_frames, fps, start)
+    values = np.zeros((len(times), len(BROW_CHANNELS)), np.float64)
+    base = np.array([BROW_GAINS[name] for name in BROW_CHANNELS])
+    for when, strength in zip(np.asarray(accents.times), np.asarray(accents.strengths)):
+        probability = BROW_PROBABILITY_BASE + BROW_PROBABILITY_SLOPE * strength
+        jitter = 1.0 + rng.uniform(-BROW_AMPLITUDE_JITTER, BROW_AMPLITUDE_JITTER)
+        side = rng.uniform(-BROW_SIDE_ASYMMETRY, BROW_SIDE_ASYMMETRY)
+        if rng.uniform() >= probability:
+            continue
+        envelope = _envelope(times, when - BROW_LEAD_SECONDS, BROW_ATTACK_SECONDS, BROW_DECAY_SECONDS)
+        amplitude = base * strength * jitter * gain * np.array([1.0, 1.0 + side, 1.0 - side])
+        values = np.maximum(values, envelope[:, None] * amplitude[None, :])
+    return Curves(fps, np.clip(values, 0.0, 1.0), BROW_CHANNELS, start)
+
+
+# --- head ---------------------------------------------------------------------------------------
+
+def _smooth_noise(times: np.ndarray, knot_seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Unit-variance-ish smooth noise: Gaussian values at random-phase knots, cosine-interpolated."""
+    if len(times) == 0:
+        return np.zeros(0)
+    phase = rng.uniform(0.0, knot_seconds)
+    origin = times[0] - phase
+    count = int(np.ceil((times[-1] - origin) / knot_seconds)) + 2
+    knots = rng.normal(0.0, 1.0, count)
+    pos = (times - origin) / knot_seconds
+    lo = np.floor(pos).astype(np.int64)
+    frac = pos - lo
+    ease = (1.0 - np.cos(np.pi * frac)) / 2.0
+    return knots[lo] * (1.0 - ease) + knots[lo + 1] * ease
+
+
+def head_motion(num_frames: int, fps: float, seed: int, accents: Accents | None = None,
+                start: float = 0.0, gain: float = 1.0) -> HeadMotion:
+    """Head yaw/pitch/roll: slow drift on every axis plus a nod (pitch) on each accent."""
+    rng = _rng(seed)
+    times = _times(num_frames, fps, start)
+    rotations = np.zeros((len(times), 3))
+    for axis, (spread, knot) in enumerate(zip(HEAD_DRIFT_RADIANS, HEAD_DRIFT_KNOT_SECONDS)):
+        rotations[:, axis] = spread * _smooth_noise(times, knot, rng)
+    if accents is not None:
+        nods = np.zeros(len(times))
+        for when, strength in zip(np.asarray(accents.times), np.asarray(accents.strengths)):
+            envelope = _envelope(times, when - HEAD_NOD_LEAD_SECONDS, HEAD_NOD_ATTACK_SECONDS, HEAD_NOD_DECAY_SECONDS)
+            nods = np.maximum(nods, envelope * strength * HEAD_NOD_RADIANS)
+        rotations[:, 1] += nods
+    return HeadMotion(float(fps), (rotations * gain).astype(np.float32), float(start))
+
+
+# --- combining ----------------------------------------------------------------------------------
+
+def combine(base: Curves, *layers: Curves, mode: str = "add") -> Curves:
+    """`base` with each layer's channels added ("add") or written over ("replace"), clipped to [0, 1].
+
+    A layer only touches its own channels; one at another fps or start is sampled at base's frames.
+    """
+    if mode not in ("add", "replace"):
+        raise ValueError(f"combine mode must be 'add' or 'replace', got {mode!r}")
+    values = base.values.copy()
+    times = base.times()
+    for layer in layers:
+        unknown = [name for name in layer.channels if name not in base.channels]
+        if unknown:
+            raise ValueError(f"layer channels not in the base curves: {', '.join(unknown)}")
+        same_grid = layer.fps == base.fps and layer.start == base.start and layer.num_frames == base.num_frames
+        layer_values = layer.values if same_grid else layer.sample(times)
+        for j, name in enumerate(layer.channels):
+            column = base.channels.index(name)
+            if mode == "add":
+                values[:, column] += layer_values[:, j]
+            else:
+                values[:, column] = layer_values[:, j]
+    return base.with_values(np.clip(values, 0.0, 1.0))
+
+
+assert all(name in arkit.INDEX for name in BLINK_CHANNELS + GAZE_CHANNELS + BROW_CHANNELS)
