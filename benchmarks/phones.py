@@ -1,0 +1,249 @@
+"""Phone recognition and alignment: boundary accuracy and speed (prints markdown).
+
+    .venv/bpy-5.0/bin/python benchmarks/phones.py                # TIMIT dev sample (evaluation only)
+    .venv/bpy-5.0/bin/python benchmarks/phones.py --tune DIR     # decoder-setting sweep on festival speech
+
+Evaluation uses ../shared/data/speech/timit_dev (or $LIPKIT_SHARED_DATA): hand-labelled phones
+(`.phn`, folded to ARPAbet 39 + silence by `read_timit_phn`) and transcripts (`.txt`). TIMIT is
+never used to choose settings; `--tune` sweeps them on festival-synthesised sentences whose phone
+timings festival reports itself (DIR holds sN.wav / sN.seg / sN.txt, see `make_festival_set`).
+
+Figures:
+- frame agreement: share of 10 ms frames whose phone equals the reference phone;
+- bilabial hit rate: share of reference p/b/m segments (closures folded in) with a predicted
+  p/b/m segment overlapping [start - 40 ms, end + 40 ms];
+- boundary error: median |predicted - reference| boundary time for aligned phones (alignment
+  only, when the phone sequences match word for word this is the classic boundary accuracy), and
+  share within 20 ms;
+- speed: seconds of compute per 60 s of speech.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from inference import phones as phones_mod  # noqa: E402
+from inference.audio import load_audio  # noqa: E402
+from inference.phonemes import SILENCE, PHONES, PhoneInterval, read_timit_phn  # noqa: E402
+
+FRAME_S = 0.01
+BILABIALS = frozenset({"p", "b", "m"})
+BILABIAL_TOLERANCE_S = 0.040
+BOUNDARY_TOLERANCE_S = 0.020
+
+FESTIVAL_TO_ARPABET = {"pau": SILENCE, "ax": "ah", "h#": SILENCE}
+
+
+def frames(intervals, duration: float) -> np.ndarray:
+    """Phone label per 10 ms frame (centre sampling) as indices into PHONES."""
+    n = int(round(duration / FRAME_S))
+    labels = np.full(n, PHONES.index(SILENCE))
+    centres = (np.arange(n) + 0.5) * FRAME_S
+    for item in intervals:
+        labels[(centres >= item.start) & (centres < item.end)] = PHONES.index(item.phone)
+    return labels
+
+
+def frame_agreement(predicted, reference, duration: float) -> tuple[int, int]:
+    a, b = frames(predicted, duration), frames(reference, duration)
+    return int(np.sum(a == b)), len(a)
+
+
+def bilabial_hits(predicted, reference) -> tuple[int, int]:
+    """(hits, total) over merged reference bilabial segments (a closure + its release count once)."""
+    merged: list[list[float]] = []
+    for item in reference:
+        if item.phone in BILABIALS:
+            if merged and abs(merged[-1][1] - item.start) < 1e-6:
+                merged[-1][1] = item.end
+            else:
+                merged.append([item.start, item.end])
+    found = [p for p in predicted if p.phone in BILABIALS]
+    hits = sum(any(p.start < end + BILABIAL_TOLERANCE_S and p.end > start - BILABIAL_TOLERANCE_S for p in found)
+               for start, end in merged)
+    return hits, len(merged)
+
+
+def merged_sequence(intervals) -> list[PhoneInterval]:
+    """Adjacent identical phones merged (TIMIT's closure + release become one stop)."""
+    out: list[PhoneInterval] = []
+    for item in intervals:
+        if out and out[-1].phone == item.phone:
+            out[-1] = PhoneInterval(item.phone, out[-1].start, item.end)
+        else:
+            out.append(item)
+    return out
+
+
+def boundary_errors(predicted, reference) -> list[float]:
+    """|Δ| of phone-start boundaries, matched along an edit-distance alignment of the sequences."""
+    a, b = merged_sequence(predicted), merged_sequence(reference)
+    n, m = len(a), len(b)
+    cost = np.zeros((n + 1, m + 1), dtype=np.int32)
+    cost[:, 0] = np.arange(n + 1)
+    cost[0, :] = np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            cost[i, j] = min(cost[i - 1, j] + 1, cost[i, j - 1] + 1,
+                             cost[i - 1, j - 1] + (a[i - 1].phone != b[j - 1].phone))
+    errors, i, j = [], n, m
+    while i > 0 and j > 0:
+        if cost[i, j] == cost[i - 1, j - 1] + (a[i - 1].phone != b[j - 1].phone):
+            if a[i - 1].phone == b[j - 1].phone and i > 1 and j > 1:
+                errors.append(abs(a[i - 1].start - b[j - 1].start))
+            i, j = i - 1, j - 1
+        elif cost[i, j] == cost[i - 1, j] + 1:
+            i -= 1
+        else:
+            j -= 1
+    return errors
+
+
+def read_festival_seg(path) -> list[PhoneInterval]:
+    out = []
+    for line in Path(path).read_text().splitlines():
+        name, start, end = line.split()
+        phone = FESTIVAL_TO_ARPABET.get(name, name)
+        out.append(PhoneInterval(phone if phone in PHONES else SILENCE, float(start), float(end)))
+    return out
+
+
+class Totals:
+    def __init__(self):
+        self.agree = self.frames = self.hits = self.bilabials = 0
+        self.seconds = self.audio = 0.0
+        self.boundaries: list[float] = []
+        self.fallbacks = 0
+
+    def add(self, predicted, reference, duration, seconds):
+        agree, count = frame_agreement(predicted, reference, duration)
+        hits, total = bilabial_hits(predicted, reference)
+        self.agree += agree
+        self.frames += count
+        self.hits += hits
+        self.bilabials += total
+        self.seconds += seconds
+        self.audio += duration
+        self.boundaries.extend(boundary_errors(predicted, reference))
+
+    def row(self, name: str) -> str:
+        bounds = np.array(self.boundaries) if self.boundaries else np.array([np.nan])
+        return (f"| {name} | {100 * self.agree / max(1, self.frames):.1f}% | "
+                f"{100 * self.hits / max(1, self.bilabials):.1f}% ({self.hits}/{self.bilabials}) | "
+                f"{1000 * np.median(bounds):.0f} ms | {100 * np.mean(bounds <= BOUNDARY_TOLERANCE_S):.0f}% | "
+                f"{60 * self.seconds / max(self.audio, 1e-9):.2f} s |")
+
+
+HEADER = ("| method | frame agreement | bilabials within ±40 ms | median boundary error | boundaries ≤ 20 ms "
+          "| compute per 60 s |\n|---|---|---|---|---|---|")
+
+
+def timit_items(root: Path):
+    for phn in sorted(root.glob("*/*.phn")):
+        yield phn.with_suffix(".wav"), phn, phn.with_suffix(".txt")
+
+
+def evaluate(items, reader, limit: int | None = None) -> tuple[Totals, Totals]:
+    rec, ali = Totals(), Totals()
+    phones_mod.recognize_phones(np.zeros(16000, np.float32))  # load both decoders outside timing
+    phones_mod.align_phones(np.zeros(16000, np.float32), "a")
+    for count, (wav, ref_path, txt) in enumerate(items):
+        if limit is not None and count >= limit:
+            break
+        audio = load_audio(wav)
+        reference = reader(ref_path)
+        text = " ".join(Path(txt).read_text().split()[2:]) if reader is read_timit_phn else Path(txt).read_text()
+        start = time.perf_counter()
+        predicted = phones_mod.recognize_phones(audio.samples)
+        rec.add(predicted, reference, audio.duration, time.perf_counter() - start)
+        start = time.perf_counter()
+        aligned = phones_mod.align_phones(audio.samples, text)
+        ali.add(aligned, reference, audio.duration, time.perf_counter() - start)
+        ali.fallbacks += aligned.method != "alignment"
+    return rec, ali
+
+
+def shared_root() -> Path:
+    here = Path(__file__).resolve().parents[1]
+    return Path(os.environ.get("LIPKIT_SHARED_DATA", here.parent / "shared" / "data"))
+
+
+def report(title: str, rec: Totals, ali: Totals) -> None:
+    print(f"\n### {title} ({rec.audio:.0f} s of speech)\n")
+    print(HEADER)
+    print(rec.row("recognition (allphone)"))
+    print(ali.row("alignment (transcript)"))
+    print(f"\nalignment fell back to recognition on {ali.fallbacks} utterance(s)")
+
+
+def make_festival_set(folder: Path, sentences: list[str], voices: list[str]) -> None:
+    """Synthesise sentences with festival, saving sN.wav, sN.seg (phone start end), sN.txt."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, text in enumerate(sentences):
+        script = folder / f"s{i}.scm"
+        script.write_text(
+            f"({voices[i % len(voices)]})\n(set! utt (utt.synth (Utterance Text \"{text}\")))\n"
+            "(utt.wave.resample utt 16000)\n"
+            f"(utt.save.wave utt \"{folder / f's{i}.wav'}\" 'riff)\n"
+            "(mapcar (lambda (x) (format t \"S %s %f %f\\n\" (item.name x) (item.feat x 'segment_start) "
+            "(item.feat x 'segment_end))) (utt.relation.items utt 'Segment))\n")
+        out = subprocess.run(["festival", "-b", str(script)], capture_output=True, text=True).stdout
+        (folder / f"s{i}.seg").write_text("\n".join(line[2:] for line in out.splitlines() if line.startswith("S ")))
+        (folder / f"s{i}.txt").write_text(text)
+
+
+TUNE_GRID: list[dict] = [
+    {},
+    {"lw": 1.0}, {"lw": 4.0},
+    {"pip": 0.1}, {"pip": 1.0},
+    {"beam": 1e-10, "pbeam": 1e-10}, {"beam": 1e-30, "pbeam": 1e-30},
+    {"topn": 1}, {"topn": 4},
+    {"ds": 2},
+    {"lw": 1.0, "beam": 1e-10, "pbeam": 1e-10, "topn": 1},
+    {"lw": 1.0, "beam": 1e-10, "pbeam": 1e-10, "topn": 1, "ds": 2},
+    {"lw": 1.0, "beam": 1e-5, "pbeam": 1e-5, "topn": 1},
+]
+
+
+def tune(folder: Path) -> None:
+    items = [(wav, wav.with_suffix(".seg"), wav.with_suffix(".txt")) for wav in sorted(folder.glob("s*.wav"))]
+    base = dict(phones_mod.RECOGNITION_SETTINGS)
+    print(HEADER)
+    for change in TUNE_GRID:
+        phones_mod.RECOGNITION_SETTINGS.clear()
+        phones_mod.RECOGNITION_SETTINGS.update({**base, **change})
+        phones_mod._decoders.clear()
+        rec, _ = evaluate(items, read_festival_seg)
+        print(rec.row(f"recognition {change or 'base'}"), flush=True)
+    phones_mod.RECOGNITION_SETTINGS.clear()
+    phones_mod.RECOGNITION_SETTINGS.update(base)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tune", type=Path, help="folder of festival sN.wav/sN.seg/sN.txt to sweep settings on")
+    parser.add_argument("--limit", type=int, default=None, help="evaluate only this many TIMIT utterances")
+    args = parser.parse_args()
+    if args.tune:
+        tune(args.tune)
+        return
+    root = shared_root() / "speech" / "timit_dev"
+    if not root.is_dir():
+        print(f"TIMIT sample not found at {root}; set LIPKIT_SHARED_DATA")
+        return
+    rec, ali = evaluate(list(timit_items(root)), read_timit_phn, args.limit)
+    report("TIMIT dev sample, hand-labelled phones", rec, ali)
+    print(f"\nsettings: recognition {phones_mod.RECOGNITION_SETTINGS}; alignment {phones_mod.ALIGNMENT_SETTINGS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,370 @@
+"""Phones with timings from 16 kHz mono audio, through pocketsphinx (offline, bundled en-us model).
+
+- `recognize_phones(samples)`: no transcript; pocketsphinx "allphone" search with its phone
+  bigram LM (`en-us-phone.lm.bin`), context-independent phones.
+- `align_phones(samples, transcript)`: forced alignment of known words (pocketsphinx 5's
+  `set_align_text` word pass, then the `set_alignment` phone pass). Transcripts are normalised
+  (case, punctuation, digits spelled out); words missing from CMUdict get a pronunciation from
+  `g2p.letter_to_sound`. If the words cannot be aligned to the audio it falls back to recognition
+  and says so in the warnings.
+
+Both return a `PhoneResult`: `intervals` (tuple of `PhoneInterval`, contiguous from 0 to the end of
+the audio, pocketsphinx's SIL and fillers such as +NSN+ / +SPN+ / +BREATH+ as `SILENCE`) and
+`warnings` (animator-facing strings). A `PhoneResult` also iterates, indexes and measures like
+its list of intervals.
+
+Long audio is split into utterances of at most `MAX_CHUNK_S` at the quietest 10 ms frame near
+each boundary, so memory stays bounded; both functions accept the `progress(done, total)` and
+`should_cancel()` callbacks of ARCHITECTURE.md (cancelling raises `PhonesCancelled`).
+
+Input: float32 [N] mono at 16 kHz (see `audio.to_mono_16k`). Times are seconds. pocketsphinx
+works on 10 ms frames (`FRAME_RATE`), so boundaries are quantised to 10 ms.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from .errors import LipkitError
+from .g2p import letter_to_sound
+from .phonemes import ARPABET, SILENCE, PhoneInterval
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+FRAME_RATE = 100                       # pocketsphinx frames per second (-frate)
+FRAME_SAMPLES = SAMPLE_RATE // FRAME_RATE
+
+MAX_CHUNK_S = 30.0                     # longest utterance handed to the decoder in one piece
+CHUNK_SEARCH_S = 5.0                   # look this far back from a chunk's end for a quiet cut
+MIN_SPEECH_S = 0.1                     # shorter audio is all silence (the decoder needs frames)
+SILENT_PEAK = 10.0 ** (-60.0 / 20.0)   # chunks quieter than -60 dBFS are silence, not decoded
+NO_SPEECH_WARNING = "No speech was found in the clip; the mouth stays closed."
+# Alignment decodes the whole transcript as one utterance; longer clips fall back to recognition.
+MAX_ALIGN_S = 600.0
+
+MODEL_DIR = "en-us/en-us"
+DICTIONARY = "en-us/cmudict-en-us.dict"
+PHONE_LM = "en-us/en-us-phone.lm.bin"
+
+# Phone recognition (allphone search). Chosen with `benchmarks/phones.py --tune` on festival speech
+# (TIMIT is only evaluated, never used to choose). On that set: lw 1.0 beats 2.0/4.0 on frame
+# agreement and bilabials; beams of 1e-10 are as accurate as 1e-20/1e-30 and ~20% faster, 1e-5 loses
+# 3 points; topn 1 costs nothing measurable; -pip had no effect; ds 2 is 35% faster but loses 10 points.
+RECOGNITION_SETTINGS: dict[str, object] = {
+    "allphone_ci": True,   # context-independent phones: context-dependent ones are ~40x slower
+    "lw": 1.0,             # phone LM weight
+    "beam": 1e-10,
+    "pbeam": 1e-10,
+    "topn": 1,             # Gaussians scored per codebook
+    "bestpath": False,
+}
+# Digital silence (exact zeros, common in rendered and TTS dialogue) is quieter than anything the
+# acoustic model saw: the aligner then stretches the first phone over leading silence (175 ms off on
+# festival speech). A fixed, seeded noise floor at -80 dBFS RMS (1e-4) fixes that; pocketsphinx's
+# own half-bit dither is too quiet to.
+NOISE_FLOOR_RMS = 1e-4
+NOISE_SEED = 0
+ALIGNMENT_SETTINGS: dict[str, object] = {
+    "beam": 1e-60,
+    "pbeam": 1e-60,
+    "bestpath": False,
+}
+
+_ARPABET = frozenset(ARPABET)
+
+
+class PhonesCancelled(LipkitError):
+    """The animator cancelled phone recognition/alignment (`should_cancel()` returned True)."""
+
+
+@dataclass(frozen=True)
+class PhoneResult:
+    """Phones covering the whole clip, how they were found, and warnings for the animator."""
+
+    intervals: tuple[PhoneInterval, ...]
+    warnings: tuple[str, ...] = ()
+    method: str = "recognition"        # "recognition" | "alignment" | "silence"
+    words: tuple[tuple[str, float, float], ...] = field(default=())  # (word, start, end) when aligned
+
+    def __iter__(self) -> Iterator[PhoneInterval]:
+        return iter(self.intervals)
+
+    def __len__(self) -> int:
+        return len(self.intervals)
+
+    def __getitem__(self, index):
+        return self.intervals[index]
+
+
+# --------------------------------------------------------------------------- decoders
+
+_lock = threading.Lock()
+_decoders: dict[str, object] = {}
+
+
+def _model_path(sub: str) -> str:
+    from pocketsphinx import get_model_path
+    return get_model_path(sub)
+
+
+def _decoder(kind: str):
+    """A cached pocketsphinx Decoder ("recognition" or "alignment"); call under `_lock`."""
+    if kind not in _decoders:
+        from pocketsphinx import Decoder
+        common = {"hmm": _model_path(MODEL_DIR), "loglevel": "ERROR", "samprate": SAMPLE_RATE}
+        if kind == "recognition":
+            _decoders[kind] = Decoder(allphone=_model_path(PHONE_LM), dict=_model_path(DICTIONARY),
+                                      **common, **RECOGNITION_SETTINGS)
+        else:
+            _decoders[kind] = Decoder(dict=_model_path(DICTIONARY), **common, **ALIGNMENT_SETTINGS)
+    return _decoders[kind]
+
+
+def _pcm16(samples: np.ndarray) -> bytes:
+    """float32 [-1, 1] plus the `NOISE_FLOOR_RMS` floor -> little-endian int16 bytes."""
+    noise = np.random.default_rng(NOISE_SEED).standard_normal(len(samples), dtype=np.float32) * NOISE_FLOOR_RMS
+    floored = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0) + noise
+    scaled = np.clip(floored, -1.0, 32767 / 32768) * 32768.0
+    return np.round(scaled).astype("<i2").tobytes()
+
+
+def _decode(decoder, pcm: bytes) -> None:
+    # The feature pipeline (cepstral mean, noise estimate) adapts to every utterance it sees; reset
+    # it so that the same audio always gives the same phones, whatever was decoded before.
+    decoder.reinit_feat()
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def _phone_name(label: str) -> str:
+    """pocketsphinx phone/filler label -> a member of `PHONES`."""
+    name = label.lower()
+    return name if name in _ARPABET else SILENCE
+
+
+def _contiguous(raw: Sequence[tuple[str, float, float]], duration: float) -> tuple[PhoneInterval, ...]:
+    """(phone, start, end) in time order -> intervals tiling [0, duration], silence in gaps, merged."""
+    out: list[list] = []
+
+    def add(phone: str, start: float, end: float) -> None:
+        if end <= start:
+            return
+        if out and out[-1][0] == phone and phone == SILENCE:
+            out[-1][2] = end
+        else:
+            out.append([phone, start, end])
+
+    cursor = 0.0
+    for phone, start, end in raw:
+        start, end = max(start, cursor), min(end, duration)
+        if start > cursor:
+            add(SILENCE, cursor, start)
+        add(phone, start, end)
+        cursor = max(cursor, end)
+    if cursor < duration:
+        add(SILENCE, cursor, duration)
+    if not out:
+        out.append([SILENCE, 0.0, duration])
+    return tuple(PhoneInterval(p, float(s), float(e)) for p, s, e in out)
+
+
+def _chunks(samples: np.ndarray, max_s: float = MAX_CHUNK_S) -> list[tuple[int, int]]:
+    """[start, end) sample ranges of at most `max_s`, cut at the quietest 10 ms frame near each end."""
+    max_len = int(max_s * SAMPLE_RATE)
+    search = int(CHUNK_SEARCH_S * SAMPLE_RATE)
+    ranges, start, total = [], 0, len(samples)
+    while total - start > max_len:
+        lo, hi = start + max_len - search, start + max_len
+        frames = samples[lo:hi].astype(np.float32).reshape(-1, FRAME_SAMPLES)
+        energy = np.einsum("ij,ij->i", frames, frames)
+        cut = lo + int(np.argmin(energy)) * FRAME_SAMPLES + FRAME_SAMPLES // 2
+        ranges.append((start, cut))
+        start = cut
+    ranges.append((start, total))
+    return ranges
+
+
+def _check_cancel(should_cancel: Callable[[], bool] | None) -> None:
+    if should_cancel is not None and should_cancel():
+        raise PhonesCancelled("Lip sync cancelled.")
+
+
+def _validate(samples: np.ndarray) -> np.ndarray:
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim != 1:
+        raise ValueError(f"phones need mono samples [N] at 16 kHz, got shape {samples.shape}")
+    return samples
+
+
+def _silence_result(duration: float, warning: str | None = None) -> PhoneResult:
+    return PhoneResult((PhoneInterval(SILENCE, 0.0, duration),), (warning,) if warning else (), "silence")
+
+
+# --------------------------------------------------------------------------- recognition
+
+
+def _is_silent(samples: np.ndarray) -> bool:
+    return len(samples) == 0 or float(np.max(np.abs(samples))) < SILENT_PEAK
+
+
+def _recognize_chunk(decoder, samples: np.ndarray, offset: float) -> list[tuple[str, float, float]]:
+    if len(samples) < MIN_SPEECH_S * SAMPLE_RATE or _is_silent(samples):
+        return []
+    _decode(decoder, _pcm16(samples))
+    return [(_phone_name(seg.word), offset + seg.start_frame / FRAME_RATE, offset + (seg.end_frame + 1) / FRAME_RATE)
+            for seg in (decoder.seg() or ())]
+
+
+def recognize_phones(samples: np.ndarray, progress: Callable[[int, int], None] | None = None,
+                     should_cancel: Callable[[], bool] | None = None) -> PhoneResult:
+    """Phones recognised in float32 mono 16 kHz `samples` (no transcript), tiling the whole clip."""
+    samples = _validate(samples)
+    duration = len(samples) / SAMPLE_RATE
+    if len(samples) < MIN_SPEECH_S * SAMPLE_RATE or _is_silent(samples):
+        return _silence_result(duration, NO_SPEECH_WARNING)
+    ranges = _chunks(samples)
+    raw: list[tuple[str, float, float]] = []
+    with _lock:
+        decoder = _decoder("recognition")
+        for index, (start, end) in enumerate(ranges):
+            _check_cancel(should_cancel)
+            raw.extend(_recognize_chunk(decoder, samples[start:end], start / SAMPLE_RATE))
+            if progress is not None:
+                progress(index + 1, len(ranges))
+    intervals = _contiguous(raw, duration)
+    if all(item.phone == SILENCE for item in intervals):
+        return PhoneResult(intervals, (NO_SPEECH_WARNING,), "silence")
+    return PhoneResult(intervals, (), "recognition")
+
+
+# --------------------------------------------------------------------------- transcripts
+
+_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+         "fifteen sixteen seventeen eighteen nineteen").split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_SCALES = ((10 ** 9, "billion"), (10 ** 6, "million"), (1000, "thousand"), (100, "hundred"))
+MAX_SPOKEN_NUMBER = 10 ** 12           # larger digit strings are read digit by digit
+
+
+def number_to_words(number: int) -> list[str]:
+    """English words for a non-negative integer ("1984" -> nineteen-style is not attempted)."""
+    if number < 20:
+        return [_ONES[number]]
+    if number < 100:
+        tens, ones = divmod(number, 10)
+        return [_TENS[tens]] + ([_ONES[ones]] if ones else [])
+    for scale, name in _SCALES:
+        if number >= scale:
+            high, rest = divmod(number, scale)
+            return number_to_words(high) + [name] + (number_to_words(rest) if rest else [])
+    return []  # unreachable
+
+
+def _digits_to_words(digits: str) -> list[str]:
+    if len(digits) > 1 and digits.startswith("0") or int(digits) >= MAX_SPOKEN_NUMBER:
+        return [_ONES[int(d)] for d in digits]
+    return number_to_words(int(digits))
+
+
+_TOKEN_RE = re.compile(r"[a-z]+(?:'[a-z]+)*|\d+")
+
+
+def normalize_transcript(text: str) -> list[str]:
+    """Lowercase words with punctuation removed and digits spelled out ("Take 2!" -> take two)."""
+    text = text.lower().replace("\u2019", "'").replace("&", " and ").replace("%", " percent ")
+    text = re.sub(r"(\d),(\d)", r"\1\2", text)       # 1,000 -> 1000
+    words: list[str] = []
+    for token in _TOKEN_RE.findall(text):
+        words.extend(_digits_to_words(token) if token.isdigit() else [token])
+    return words
+
+
+def _ensure_in_dictionary(decoder, words: list[str]) -> tuple[list[str], list[str]]:
+    """(words the decoder knows, out-of-dictionary words given a rule pronunciation)."""
+    usable, guessed = [], []
+    for word in words:
+        if decoder.lookup_word(word) is not None:
+            usable.append(word)
+            continue
+        phones = letter_to_sound(word)
+        if not phones:
+            continue
+        decoder.add_word(word, " ".join(p.upper() for p in phones), True)
+        guessed.append(word)
+        usable.append(word)
+    return usable, guessed
+
+
+# --------------------------------------------------------------------------- alignment
+
+
+def _align(decoder, pcm: bytes, words: list[str]):
+    """Run the word pass and the phone pass; the Alignment, or None when the words do not fit."""
+    try:
+        decoder.set_align_text(" ".join(words))
+        _decode(decoder, pcm)
+        if decoder.hyp() is None:
+            return None
+        decoder.set_alignment()
+        _decode(decoder, pcm)
+        return decoder.get_alignment()
+    except RuntimeError as exc:
+        log.info("alignment failed: %s", exc)
+        return None
+
+
+def align_phones(samples: np.ndarray, transcript: str, progress: Callable[[int, int], None] | None = None,
+                 should_cancel: Callable[[], bool] | None = None) -> PhoneResult:
+    """Phones of `transcript` force-aligned to float32 mono 16 kHz `samples`, tiling the whole clip.
+
+    Never raises for a bad transcript: an empty one, one that does not match the audio, or a clip
+    longer than `MAX_ALIGN_S` gives recognised phones with a warning saying why.
+    """
+    samples = _validate(samples)
+    duration = len(samples) / SAMPLE_RATE
+    words = normalize_transcript(transcript or "")
+
+    def fallback(reason: str) -> PhoneResult:
+        log.warning(reason)
+        result = recognize_phones(samples, progress, should_cancel)
+        return PhoneResult(result.intervals, (reason,) + result.warnings, result.method)
+
+    if not words:
+        return fallback("The transcript has no words; phones were recognised from the audio instead.")
+    if len(samples) < MIN_SPEECH_S * SAMPLE_RATE or _is_silent(samples):
+        return _silence_result(duration, NO_SPEECH_WARNING + " The transcript was not used.")
+    if duration > MAX_ALIGN_S:
+        return fallback(f"The clip is longer than {MAX_ALIGN_S / 60:.0f} minutes, too long to align "
+                        "in one piece; phones were recognised instead. Split the dialogue into shorter clips "
+                        "to use the transcript.")
+    _check_cancel(should_cancel)
+    warnings: list[str] = []
+    with _lock:
+        decoder = _decoder("alignment")
+        usable, guessed = _ensure_in_dictionary(decoder, words)
+        if guessed:
+            warnings.append("Not in the dictionary, pronounced by rule: " + ", ".join(dict.fromkeys(guessed)) + ".")
+        alignment = _align(decoder, _pcm16(samples), usable) if usable else None
+        if alignment is not None:
+            raw = [(_phone_name(p.name), p.start / FRAME_RATE, (p.start + p.duration) / FRAME_RATE)
+                   for p in alignment.phones()]
+            aligned_words = tuple((w.name.split("(")[0], w.start / FRAME_RATE, (w.start + w.duration) / FRAME_RATE)
+                                  for w in alignment.words() if not w.name.startswith(("<", "[", "+")))
+    if progress is not None:
+        progress(1, 1)
+    if alignment is None or not raw:
+        result = fallback("The transcript does not match the audio (alignment failed); "
+                          "phones were recognised from the audio instead.")
+        return PhoneResult(result.intervals, tuple(warnings) + result.warnings, result.method)
+    return PhoneResult(_contiguous(raw, duration), tuple(warnings), "alignment", aligned_words)

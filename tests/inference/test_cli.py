@@ -1,0 +1,103 @@
+"""The phonetic engine end to end and the headless command `python -m inference`, on real speech."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from inference import arkit, phonetic
+from inference.audio import audio_from_array
+from inference.curves import num_frames_for
+from speech_synth import SAMPLE_RATE, festival_speech
+
+REPO_ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+SENTENCE = "Bob met Pam by the big map."
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    samples, words = festival_speech(folder, SENTENCE, name="bob")
+    return folder / "bob.wav", samples, words
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "inference", *map(str, args)], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_command_writes_curves_and_live_link_face_csv(clip, tmp_path):
+    wav, samples, _ = clip
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "bob.txt").write_text(SENTENCE)
+    result = _run(wav, "--out", tmp_path / "out", "--transcript", tmp_path / "texts", "--fps", 24,
+                  "--format", "llf", "--emotion", "happy=0.4")
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "out" / "bob.json").read_text())
+    assert document["fps"] == 24.0 and document["channels"] == list(arkit.NAMES)
+    assert len(document["frames"]) == num_frames_for(len(samples) / SAMPLE_RATE, 24.0)
+    frames = np.array(document["frames"])
+    assert frames.min() >= 0 and frames.max() <= 1 and frames[:, arkit.INDEX["jawOpen"]].max() > 0.2
+    csv_lines = (tmp_path / "out" / "bob.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("Timecode,BlendShapeCount,EyeBlinkLeft")
+    assert len(csv_lines) == len(document["frames"]) + 1
+
+
+def test_a_failed_input_is_reported_and_the_others_still_run(clip, tmp_path):
+    wav, _, _ = clip
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really")
+    result = _run(tmp_path / "missing.wav", broken, wav, "--out", tmp_path / "out")
+    assert result.returncode == 1
+    failures = [line for line in result.stderr.splitlines() if line.startswith("FAILED")]
+    assert len(failures) == 2 and "missing.wav" in failures[0] and "broken.wav" in failures[1]
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "out" / "bob.json").is_file()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--emotion", "joyful=0.5"], "joyful"),
+    (["--layers", "lips,wings"], "wings"),
+    (["--fps", "0"], "--fps must be positive"),
+])
+def test_bad_options_are_usage_errors(clip, tmp_path, args, words):
+    wav, _, _ = clip
+    result = _run(wav, "--out", tmp_path, *args)
+    assert result.returncode == 2 and words in result.stderr
+
+
+def test_lips_close_on_the_bilabials_with_a_transcript(clip):
+    _, samples, words = clip
+    performance = phonetic.perform(audio_from_array(samples, SAMPLE_RATE), fps=30, transcript=SENTENCE,
+                                   layers=("lips",))
+    curves = performance.curves
+    seal = curves.channel("mouthClose") / np.maximum(curves.channel("jawOpen"), 0.03)
+    for word in ("bob", "pam", "big", "map"):
+        start, end = next((s, e) for w, s, e in words if w == word)
+        window = slice(int(start * 30) - 2, int(end * 30) + 3)
+        assert seal[window].max() > 0.9, f"no lip closure in '{word}'"
+    assert {p.phone for p in performance.phones} >= {"b", "p", "m", "aa", "ae"}
+
+
+def test_layers_are_seeded_and_separable(clip):
+    _, samples, _ = clip
+    audio = audio_from_array(np.tile(samples, 4), SAMPLE_RATE)
+    full = phonetic.perform(audio, seed=7).curves
+    again = phonetic.perform(audio, seed=7).curves
+    other = phonetic.perform(audio, seed=8).curves
+    no_blinks = phonetic.perform(audio, seed=7, layers=("lips", "gaze", "brows", "head")).curves
+    np.testing.assert_array_equal(full.values, again.values)
+    gaze = [arkit.INDEX[n] for n in arkit.NAMES if n.startswith("eyeLook")]
+    blink = [arkit.INDEX["eyeBlinkLeft"], arkit.INDEX["eyeBlinkRight"]]
+    assert not np.array_equal(full.values[:, gaze], other.values[:, gaze])
+    np.testing.assert_array_equal(full.values[:, gaze], no_blinks.values[:, gaze])
+    assert full.values[:, blink].max() > 0.5 and no_blinks.values[:, blink].max() == 0
+
+
+def test_silence_gives_a_resting_face_and_a_warning():
+    performance = phonetic.perform(audio_from_array(np.zeros(SAMPLE_RATE * 2, np.float32), SAMPLE_RATE),
+                                   layers=("lips",))
+    assert np.abs(performance.curves.values).max() < 1e-6
+    assert any("silent" in warning.lower() for warning in performance.warnings)
