@@ -48,6 +48,13 @@ SILENT_PEAK = 10.0 ** (-60.0 / 20.0)   # chunks quieter than -60 dBFS are silenc
 NO_SPEECH_WARNING = "No speech was found in the clip; the mouth stays closed."
 # Alignment decodes the whole transcript as one utterance; longer clips fall back to recognition.
 MAX_ALIGN_S = 600.0
+# Audible speech, for silencing phones in quiet stretches (`quiet_stretches`).
+SPEECH_BELOW_PEAK_DB = 40.0
+SPEECH_ABOVE_NOISE_DB = 12.0
+NOISE_PERCENTILE = 10
+MIN_PAUSE_S = 0.2        # shorter quiet gaps inside speech may be stop closures: left alone
+SPEECH_MARGIN_S = 0.02
+MIN_ALIGNED_PHONE_S = 0.03
 
 MODEL_DIR = "en-us/en-us"
 DICTIONARY = "en-us/cmudict-en-us.dict"
@@ -179,6 +186,71 @@ def _contiguous(raw: Sequence[tuple[str, float, float]], duration: float) -> tup
     return tuple(PhoneInterval(p, float(s), float(e)) for p, s, e in out)
 
 
+def quiet_stretches(samples: np.ndarray) -> list[tuple[float, float]]:
+    """(start, end) seconds where no speech is audible: before the first and after the last loud
+    10 ms frame, and inner pauses of at least `MIN_PAUSE_S`. A frame is loud when it is within
+    `SPEECH_BELOW_PEAK_DB` of the loudest one and `SPEECH_ABOVE_NOISE_DB` over the noise floor."""
+    duration = len(samples) / SAMPLE_RATE
+    frames = len(samples) // FRAME_SAMPLES
+    if frames == 0:
+        return []
+    power = np.square(samples[: frames * FRAME_SAMPLES].astype(np.float64)).reshape(frames, -1).mean(axis=1)
+    noise = np.percentile(power, NOISE_PERCENTILE)
+    threshold = max(power.max() * 10.0 ** (-SPEECH_BELOW_PEAK_DB / 10.0), noise * 10.0 ** (SPEECH_ABOVE_NOISE_DB / 10.0))
+    loud = np.flatnonzero(power > threshold)
+    if len(loud) == 0:
+        return []
+    stretches = [(0.0, loud[0] / FRAME_RATE)]
+    gaps = np.flatnonzero(np.diff(loud) * (1.0 / FRAME_RATE) >= MIN_PAUSE_S)
+    stretches += [((loud[i] + 1) / FRAME_RATE, loud[i + 1] / FRAME_RATE) for i in gaps]
+    stretches.append(((loud[-1] + 1) / FRAME_RATE, duration))
+    return [(a, b) for a, b in stretches if b > a]
+
+
+def silence_quiet_stretches(raw: Sequence[tuple[str, float, float]],
+                            stretches: Sequence[tuple[float, float]]) -> list[tuple[str, float, float]]:
+    """Cut recognised phones out of quiet stretches (keeping `SPEECH_MARGIN_S` at their edges for
+    onsets and releases): the recogniser emits phones in pauses, holding the mouth open there."""
+    pieces = list(raw)
+    for quiet_start, quiet_end in stretches:
+        low, high = quiet_start + SPEECH_MARGIN_S, quiet_end - SPEECH_MARGIN_S
+        if quiet_start <= 0.0:
+            low = 0.0
+        if high <= low:
+            continue
+        kept = []
+        for phone, start, end in pieces:
+            if phone == SILENCE or end <= low or start >= high:
+                kept.append((phone, start, end))
+                continue
+            if start < low:
+                kept.append((phone, start, low))
+            if end > high:
+                kept.append((phone, high, end))
+        pieces = kept
+    return pieces
+
+
+def trim_aligned_edges(raw: Sequence[tuple[str, float, float]], stretches: Sequence[tuple[float, float]],
+                       duration: float) -> list[tuple[str, float, float]]:
+    """Keep aligned phones out of the leading and trailing quiet stretches, which the aligner lets
+    the first and last words swallow. A transcript's phone is never deleted: at least
+    `MIN_ALIGNED_PHONE_S` of it stays, next to the speech (weak fricatives can be very quiet)."""
+    leading = [b for a, b in stretches if a <= 0.0]
+    trailing = [a for a, b in stretches if b >= duration]
+    low = max(leading[0] - SPEECH_MARGIN_S, 0.0) if leading else 0.0
+    high = min(trailing[-1] + SPEECH_MARGIN_S, duration) if trailing else duration
+    trimmed = []
+    for phone, start, end in raw:
+        if phone != SILENCE:
+            if start < low:
+                start = min(low, end - MIN_ALIGNED_PHONE_S)
+            if end > high:
+                end = max(high, start + MIN_ALIGNED_PHONE_S)
+        trimmed.append((phone, start, end))
+    return trimmed
+
+
 def _chunks(samples: np.ndarray, max_s: float = MAX_CHUNK_S) -> list[tuple[int, int]]:
     """[start, end) sample ranges of at most `max_s`, cut at the quietest 10 ms frame near each end."""
     max_len = int(max_s * SAMPLE_RATE)
@@ -242,7 +314,7 @@ def recognize_phones(samples: np.ndarray, progress: Callable[[int, int], None] |
             raw.extend(_recognize_chunk(decoder, samples[start:end], start / SAMPLE_RATE))
             if progress is not None:
                 progress(index + 1, len(ranges))
-    intervals = _contiguous(raw, duration)
+    intervals = _contiguous(silence_quiet_stretches(raw, quiet_stretches(samples)), duration)
     if all(item.phone == SILENCE for item in intervals):
         return PhoneResult(intervals, (NO_SPEECH_WARNING,), "silence")
     return PhoneResult(intervals, (), "recognition")
@@ -367,4 +439,5 @@ def align_phones(samples: np.ndarray, transcript: str, progress: Callable[[int, 
         result = fallback("The transcript does not match the audio (alignment failed); "
                           "phones were recognised from the audio instead.")
         return PhoneResult(result.intervals, tuple(warnings) + result.warnings, result.method)
+    raw = trim_aligned_edges(raw, quiet_stretches(samples), duration)
     return PhoneResult(_contiguous(raw, duration), tuple(warnings), "alignment", aligned_words)

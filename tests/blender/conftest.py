@@ -18,15 +18,18 @@ if not HAVE_BPY:
 
 @pytest.fixture(scope="session")
 def extension_repo(tmp_path_factory):
-    """A temporary user extensions repository holding this checkout as `lipkit`."""
+    """A temporary user extensions repository holding this checkout as `lipkit`.
+
+    It is not removed afterwards: removing a repository after its add-on was disabled crashes
+    bpy 4.2 at exit, and background Blender never saves preferences, so nothing outlives the run.
+    """
     import bpy
     from bpy_helpers import REPO_MODULE, REPO_ROOT
     folder = tmp_path_factory.mktemp("extensions")
     (folder / "lipkit").symlink_to(REPO_ROOT, target_is_directory=True)
     repos = bpy.context.preferences.extensions.repos
-    repo = repos.new(name="Lipkit tests", module=REPO_MODULE, custom_directory=str(folder), source="USER")
-    yield folder
-    repos.remove(repo)
+    repos.new(name="Lipkit tests", module=REPO_MODULE, custom_directory=str(folder), source="USER")
+    return folder
 
 
 @pytest.fixture(scope="session")

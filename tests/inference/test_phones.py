@@ -204,3 +204,22 @@ def test_timit_alignment_boundaries(shared_data):
     bilabial_refs = [p for p in reference if p.phone in BILABIALS]
     assert result.method == "alignment"
     assert all(near(result, BILABIALS, p.start, p.end, slack=0.04) for p in bilabial_refs)
+
+
+@pytest.mark.parametrize("with_transcript", [True, False])
+def test_pauses_and_edges_stay_silent(tmp_path, with_transcript):
+    first, _ = festival_speech(tmp_path, "Maybe we should go home.", name="a")
+    second, _ = festival_speech(tmp_path, "Nobody will mind.", name="b")
+    pause = np.zeros(SAMPLE_RATE, np.float32)
+    padded = np.concatenate([pause, first, pause, second, pause])
+    if with_transcript:
+        result = phones.align_phones(padded, "Maybe we should go home. Nobody will mind.")
+    else:
+        result = phones.recognize_phones(padded)
+    quiet = phones.quiet_stretches(padded)
+    assert len(quiet) == 3, quiet  # before, between and after the two sentences
+    margin = phones.SPEECH_MARGIN_S + 1e-9
+    for start, end in quiet:
+        inside = [p for p in result.intervals if p.phone != SILENCE
+                  and p.end > max(start + margin, 0) and p.start < end - margin]
+        assert not inside, (start, end, inside)
