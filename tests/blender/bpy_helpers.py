@@ -119,3 +119,17 @@ def import_facecap_head(shared_data):
                key=lambda o: len(o.data.shape_keys.key_blocks))
     make_active(head)
     return head
+
+
+def link_mesh_from_library(folder, name: str, shape_keys=("jawOpen",)):
+    """A fresh file whose active object is mesh `name` linked from a library .blend in `folder`."""
+    make_mesh(name, shape_keys)
+    library = folder / "library.blend"
+    bpy.data.libraries.write(str(library), {bpy.data.objects[name]})
+    bpy.ops.wm.read_homefile(use_empty=True)
+    with bpy.data.libraries.load(str(library), link=True) as (_, data_to):
+        data_to.objects = [name]
+    linked = data_to.objects[0]
+    bpy.context.scene.collection.objects.link(linked)
+    make_active(linked)
+    return linked

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from bpy_helpers import (bpy, build_reference_face, import_facecap_head, make_active, make_mesh,
-                         open_reference_face_blend, submodule)
+                         link_mesh_from_library, open_reference_face_blend, submodule)
 
 
 def _mapping(head) -> dict:
@@ -117,14 +117,6 @@ def test_non_mesh_and_mesh_without_shape_keys_get_clear_reports(addon):
 
 
 def test_linked_character_is_refused_with_a_clear_report(addon, tmp_path):
-    make_mesh("LinkedHead", ["jawOpen"])
-    library = tmp_path / "library.blend"
-    bpy.data.libraries.write(str(library), {bpy.data.objects["LinkedHead"]})
-    bpy.ops.wm.read_homefile(use_empty=True)
-    with bpy.data.libraries.load(str(library), link=True) as (data_from, data_to):
-        data_to.objects = ["LinkedHead"]
-    linked = data_to.objects[0]
-    bpy.context.scene.collection.objects.link(linked)
-    make_active(linked)
+    link_mesh_from_library(tmp_path, "LinkedHead")
     with pytest.raises(RuntimeError, match="is linked from"):
         bpy.ops.lipkit.mapping_detect()

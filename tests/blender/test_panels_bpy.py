@@ -5,7 +5,7 @@ what a real one would: each `prop` names a real property of its data, each `oper
 operator, each `template_list` a registered UIList and real collections.
 """
 
-from bpy_helpers import bpy, make_active, make_mesh, submodule
+from bpy_helpers import bpy, link_mesh_from_library, make_active, make_mesh, submodule
 
 
 class RecordingLayout:
@@ -103,14 +103,7 @@ def test_unmapped_mapped_ambiguous_and_with_takes(addon):
 
 
 def test_linked_head_is_flagged(addon, tmp_path):
-    make_mesh("LinkedHead", ["jawOpen"])
-    library = tmp_path / "library.blend"
-    bpy.data.libraries.write(str(library), {bpy.data.objects["LinkedHead"]})
-    bpy.ops.wm.read_homefile(use_empty=True)
-    with bpy.data.libraries.load(str(library), link=True) as (_, data_to):
-        data_to.objects = ["LinkedHead"]
-    bpy.context.scene.collection.objects.link(data_to.objects[0])
-    make_active(data_to.objects[0])
+    link_mesh_from_library(tmp_path, "LinkedHead")
     assert "Linked data: make it local or override it" in _labels(draw_all_panels())
 
 

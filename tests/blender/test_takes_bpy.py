@@ -4,7 +4,8 @@ animator's own action, on legacy (4.2) and slotted (4.4+, 5.0) actions alike."""
 import numpy as np
 import pytest
 
-from bpy_helpers import bpy, import_facecap_head, build_reference_face, make_active, make_mesh, set_fps, submodule
+from bpy_helpers import (bpy, build_reference_face, import_facecap_head, link_mesh_from_library, make_active,
+                         make_mesh, set_fps, submodule)
 
 FPS_CASES = [(24, 1.0), (30000, 1001.0), (60, 1.0)]
 
@@ -203,3 +204,13 @@ def test_reference_face_take_moves_the_mouth(addon, shared_data):
     rest = head.data
     travel = max((moved.vertices[i].co - rest.vertices[i].co).length for i in range(len(rest.vertices)))
     assert travel > 0.02, f"jawOpen near 1 should move the chin centimetres, moved {travel:.4f} m"
+
+
+def test_a_take_on_linked_data_is_refused_and_writes_nothing(addon, tmp_path):
+    takes = submodule("animation.takes")
+    errors = submodule("inference.errors")
+    linked = link_mesh_from_library(tmp_path, "LinkedHead")
+    before = set(bpy.data.actions.keys())
+    with pytest.raises(errors.TakeError, match="linked from"):
+        takes.write_take([linked], _random_curves(1, 24), {"jawOpen": "jawOpen"}, bpy.context.scene, 1, "x")
+    assert set(bpy.data.actions.keys()) == before
