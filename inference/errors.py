@@ -20,5 +20,5 @@ class TakeError(LipkitError):
     """A take that cannot be written, read or switched (linked data, no shape keys, bad curves)."""
 
 
-class ModelError(LipkitError):
-    """A model file that is missing, damaged or fails to load."""
+class CancelledError(LipkitError):
+    """The animator cancelled long work (`should_cancel()` returned True); nothing was written."""

@@ -21,8 +21,8 @@ ARPABET: tuple[str, ...] = VOWELS + CONSONANTS
 PHONES: tuple[str, ...] = ARPABET + (SILENCE,)
 assert len(ARPABET) == 39
 
-# TIMIT's 61 labels folded onto ARPAbet 39 + silence (Lee & Hon 1989, closures kept as silence
-# of the stop they precede would lose the lip closure, so stop closures map to their stop).
+# TIMIT's 61 labels folded onto ARPAbet 39 + silence, after Lee & Hon (1989) with one change: stop
+# closures (pcl, bcl, ...) map to their stop, not to silence, because the lips close during them.
 TIMIT_TO_ARPABET: dict[str, str] = {
     **{p: p for p in ARPABET},
     "ax": "ah", "ax-h": "ah", "axr": "er", "ix": "ih", "ux": "uw",

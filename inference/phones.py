@@ -15,7 +15,7 @@ its list of intervals.
 
 Long audio is split into utterances of at most `MAX_CHUNK_S` at the quietest 10 ms frame near
 each boundary, so memory stays bounded; both functions accept the `progress(done, total)` and
-`should_cancel()` callbacks of ARCHITECTURE.md (cancelling raises `PhonesCancelled`).
+`should_cancel()` callbacks of ARCHITECTURE.md (cancelling raises `errors.CancelledError`).
 
 Input: float32 [N] mono at 16 kHz (see `audio.to_mono_16k`). Times are seconds. pocketsphinx
 works on 10 ms frames (`FRAME_RATE`), so boundaries are quantised to 10 ms.
@@ -31,7 +31,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import LipkitError
+from .errors import CancelledError
 from .g2p import letter_to_sound
 from .phonemes import ARPABET, SILENCE, PhoneInterval
 
@@ -85,10 +85,6 @@ ALIGNMENT_SETTINGS: dict[str, object] = {
 }
 
 _ARPABET = frozenset(ARPABET)
-
-
-class PhonesCancelled(LipkitError):
-    """The animator cancelled phone recognition/alignment (`should_cancel()` returned True)."""
 
 
 @dataclass(frozen=True)
@@ -269,7 +265,7 @@ def _chunks(samples: np.ndarray, max_s: float = MAX_CHUNK_S) -> list[tuple[int, 
 
 def _check_cancel(should_cancel: Callable[[], bool] | None) -> None:
     if should_cancel is not None and should_cancel():
-        raise PhonesCancelled("Lip sync cancelled.")
+        raise CancelledError("Lip sync cancelled.")
 
 
 def _validate(samples: np.ndarray) -> np.ndarray:

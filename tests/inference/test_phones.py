@@ -10,6 +10,7 @@ from speech_synth import SAMPLE_RATE, festival_speech
 
 from inference import phones
 from inference.audio import load_audio
+from inference.errors import CancelledError
 from inference.g2p import letter_to_sound
 from inference.phonemes import ARPABET, PHONES, SILENCE, read_timit_phn
 
@@ -175,7 +176,7 @@ def test_long_audio_is_chunked_with_progress_and_cancel(speech):
     assert calls[-1][0] == calls[-1][1] >= 3
     assert_tiles(result.intervals, len(long) / SAMPLE_RATE)
     assert len(near(result, BILABIALS, 55.0, 65.0, slack=0.0)) >= 3
-    with pytest.raises(phones.PhonesCancelled):
+    with pytest.raises(CancelledError):
         phones.recognize_phones(long, should_cancel=lambda: True)
 
 
