@@ -31,6 +31,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from .audio import SILENCE_PEAK_DBFS
 from .errors import CancelledError
 from .g2p import letter_to_sound
 from .phonemes import ARPABET, SILENCE, PhoneInterval
@@ -44,7 +45,7 @@ FRAME_SAMPLES = SAMPLE_RATE // FRAME_RATE
 MAX_CHUNK_S = 30.0                     # longest utterance handed to the decoder in one piece
 CHUNK_SEARCH_S = 5.0                   # look this far back from a chunk's end for a quiet cut
 MIN_SPEECH_S = 0.1                     # shorter audio is all silence (the decoder needs frames)
-SILENT_PEAK = 10.0 ** (-60.0 / 20.0)   # chunks quieter than -60 dBFS are silence, not decoded
+SILENT_PEAK = 10.0 ** (SILENCE_PEAK_DBFS / 20.0)   # chunks this quiet are silence, not decoded
 NO_SPEECH_WARNING = "No speech was found in the clip; the mouth stays closed."
 # Alignment decodes the whole transcript as one utterance; longer clips fall back to recognition.
 MAX_ALIGN_S = 600.0
@@ -182,15 +183,20 @@ def _contiguous(raw: Sequence[tuple[str, float, float]], duration: float) -> tup
     return tuple(PhoneInterval(p, float(s), float(e)) for p, s, e in out)
 
 
+def _frame_power(samples: np.ndarray) -> np.ndarray:
+    """Mean square of each whole 10 ms frame, float64."""
+    frames = len(samples) // FRAME_SAMPLES
+    return np.square(samples[: frames * FRAME_SAMPLES].astype(np.float64)).reshape(frames, -1).mean(axis=1)
+
+
 def quiet_stretches(samples: np.ndarray) -> list[tuple[float, float]]:
     """(start, end) seconds where no speech is audible: before the first and after the last loud
     10 ms frame, and inner pauses of at least `MIN_PAUSE_S`. A frame is loud when it is within
     `SPEECH_BELOW_PEAK_DB` of the loudest one and `SPEECH_ABOVE_NOISE_DB` over the noise floor."""
     duration = len(samples) / SAMPLE_RATE
-    frames = len(samples) // FRAME_SAMPLES
-    if frames == 0:
+    power = _frame_power(samples)
+    if len(power) == 0:
         return []
-    power = np.square(samples[: frames * FRAME_SAMPLES].astype(np.float64)).reshape(frames, -1).mean(axis=1)
     noise = np.percentile(power, NOISE_PERCENTILE)
     threshold = max(power.max() * 10.0 ** (-SPEECH_BELOW_PEAK_DB / 10.0), noise * 10.0 ** (SPEECH_ABOVE_NOISE_DB / 10.0))
     loud = np.flatnonzero(power > threshold)
@@ -254,9 +260,7 @@ def _chunks(samples: np.ndarray, max_s: float = MAX_CHUNK_S) -> list[tuple[int, 
     ranges, start, total = [], 0, len(samples)
     while total - start > max_len:
         lo, hi = start + max_len - search, start + max_len
-        frames = samples[lo:hi].astype(np.float32).reshape(-1, FRAME_SAMPLES)
-        energy = np.einsum("ij,ij->i", frames, frames)
-        cut = lo + int(np.argmin(energy)) * FRAME_SAMPLES + FRAME_SAMPLES // 2
+        cut = lo + int(np.argmin(_frame_power(samples[lo:hi]))) * FRAME_SAMPLES + FRAME_SAMPLES // 2
         ranges.append((start, cut))
         start = cut
     ranges.append((start, total))
@@ -282,12 +286,13 @@ def _silence_result(duration: float, warning: str | None = None) -> PhoneResult:
 # --------------------------------------------------------------------------- recognition
 
 
-def _is_silent(samples: np.ndarray) -> bool:
-    return len(samples) == 0 or float(np.max(np.abs(samples))) < SILENT_PEAK
+def _nothing_to_decode(samples: np.ndarray) -> bool:
+    """Too short for the decoder, or silent."""
+    return len(samples) < MIN_SPEECH_S * SAMPLE_RATE or float(np.max(np.abs(samples))) < SILENT_PEAK
 
 
 def _recognize_chunk(decoder, samples: np.ndarray, offset: float) -> list[tuple[str, float, float]]:
-    if len(samples) < MIN_SPEECH_S * SAMPLE_RATE or _is_silent(samples):
+    if _nothing_to_decode(samples):
         return []
     _decode(decoder, _pcm16(samples))
     return [(_phone_name(seg.word), offset + seg.start_frame / FRAME_RATE, offset + (seg.end_frame + 1) / FRAME_RATE)
@@ -299,7 +304,7 @@ def recognize_phones(samples: np.ndarray, progress: Callable[[int, int], None] |
     """Phones recognised in float32 mono 16 kHz `samples` (no transcript), tiling the whole clip."""
     samples = _validate(samples)
     duration = len(samples) / SAMPLE_RATE
-    if len(samples) < MIN_SPEECH_S * SAMPLE_RATE or _is_silent(samples):
+    if _nothing_to_decode(samples):
         return _silence_result(duration, NO_SPEECH_WARNING)
     ranges = _chunks(samples)
     raw: list[tuple[str, float, float]] = []
@@ -410,7 +415,7 @@ def align_phones(samples: np.ndarray, transcript: str, progress: Callable[[int, 
 
     if not words:
         return fallback("The transcript has no words; phones were recognised from the audio instead.")
-    if len(samples) < MIN_SPEECH_S * SAMPLE_RATE or _is_silent(samples):
+    if _nothing_to_decode(samples):
         return _silence_result(duration, NO_SPEECH_WARNING + " The transcript was not used.")
     if duration > MAX_ALIGN_S:
         return fallback(f"The clip is longer than {MAX_ALIGN_S / 60:.0f} minutes, too long to align "
