@@ -20,15 +20,20 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-for version in $BLENDER_VERSIONS; do
-    venv=".venv/bpy-$version"
-    reqs=(requirements/common.txt "requirements/bpy-$version.txt")
+# One venv per Blender version, plus "train" (torch CPU + onnx) unless LIPKIT_SKIP_TRAINING_ENV=1.
+ENVIRONMENTS=""
+for version in $BLENDER_VERSIONS; do ENVIRONMENTS="$ENVIRONMENTS bpy-$version"; done
+[ "${LIPKIT_SKIP_TRAINING_ENV:-0}" = "1" ] || ENVIRONMENTS="$ENVIRONMENTS train"
+
+for name in $ENVIRONMENTS; do
+    venv=".venv/$name"
+    reqs=(requirements/common.txt "requirements/${name}.txt")
     stamp="$venv/.lipkit-requirements"
     wanted=$(cat "${reqs[@]}" | sha256sum | cut -d' ' -f1)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
         continue
     fi
-    echo "setup: installing $venv (bpy $version and pinned requirements)"
+    echo "setup: installing $venv (pinned requirements)"
     [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${reqs[@]/#/-r}"
     echo "$wanted" > "$stamp"

@@ -1,0 +1,100 @@
+"""Tiny real training runs (torch, CPU): the corpus, windows, both models, ONNX export and parity.
+
+Runs in the training environment (`.venv/train`, torch 2.13 CPU); skipped where torch is absent.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is only in the training environment (.venv/train)")
+
+from inference import arkit  # noqa: E402
+from inference.features import MODEL_FPS, log_mel, num_model_frames  # noqa: E402
+from inference.phonemes import PhoneInterval  # noqa: E402
+from training import dataset, models, targets  # noqa: E402
+from training.corpus import Utterance  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_smoke_run_trains_exports_and_matches_onnx(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "training", "smoke", "--out", str(tmp_path)], cwd=REPO_ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "torch vs onnx max difference" in out.stdout
+    for name in ("regression", "diffusion"):
+        sidecar = json.loads((tmp_path / "weights" / f"{name}.json").read_text())
+        assert sidecar["channels"] == list(arkit.NAMES)
+        assert sidecar["bytes"] == (tmp_path / "weights" / sidecar["file"]).stat().st_size
+        assert "TIMIT" in sidecar["training"]["not_used"]
+        assert set(sidecar["training"]["data"]) == {"festival"}
+
+
+def test_models_depend_only_on_frames_within_their_receptive_field():
+    torch.manual_seed(0)
+    regression, denoiser = models.RegressionModel(32).eval(), models.Denoiser(32, 32).eval()
+    features = torch.randn(1, 400, 64)
+    frames = num_model_frames(400)
+    emotion = torch.rand(1, frames, 8)
+    with torch.no_grad():
+        full, hidden = regression(features, emotion)
+        # frames further than the receptive field from a crop's edges are unchanged by the crop
+        start, stop = 60, 260                       # feature frames (even start keeps the stride)
+        crop, _ = regression(features[:, start:stop], emotion[:, start // 2:stop // 2])
+        margin = regression.receptive_field
+        np.testing.assert_allclose(crop[0, margin:-margin], full[0, start // 2 + margin:stop // 2 - margin],
+                                   atol=1e-5)
+        noisy = torch.randn(1, frames, 52)
+        out = denoiser(noisy, torch.tensor([300.0]), hidden, emotion)
+        part = denoiser(noisy[:, 30:150], torch.tensor([300.0]), hidden[:, 30:150], emotion[:, 30:150])
+        margin = denoiser.receptive_field
+        np.testing.assert_allclose(part[0, margin:-margin], out[0, 30 + margin:150 - margin], atol=1e-5)
+        # and a frame does depend on its neighbours: the field is not zero
+        changed = noisy.clone()
+        changed[:, 100] += 1.0
+        assert not torch.allclose(denoiser(changed, torch.tensor([300.0]), hidden, emotion)[0, 101], out[0, 101])
+
+
+def _utterance(seconds=1.5):
+    rng = np.random.default_rng(0)
+    samples = (rng.standard_normal(int(seconds * 16000)) * 3000).astype(np.int16)
+    phones = (PhoneInterval("sil", 0.0, 0.3), PhoneInterval("m", 0.3, 0.45), PhoneInterval("aa", 0.45, 0.9),
+              PhoneInterval("p", 0.9, 1.0), PhoneInterval("sil", 1.0, seconds))
+    return Utterance(samples, phones, "test", "noise")
+
+
+def test_window_targets_line_up_with_the_audio():
+    utt = _utterance()
+    features, emotion, target = dataset.make_window(utt, np.random.default_rng(3), augment_audio=False, style=False)
+    assert features.shape == (dataset.WINDOW_FEATURES, 64)
+    assert target.shape == (dataset.WINDOW_FRAMES, 52) and emotion.shape == (dataset.WINDOW_FRAMES, 8)
+    # find where the utterance was placed from the audio (features of silence are at the log floor)
+    loud = np.flatnonzero(features.max(axis=1) > np.log(1e-3))
+    first_model_frame = int(round(loud[0] / 2))
+    # the closure of /m/ (0.30-0.45 s into the utterance) lies at the same offset in the targets
+    closure = target[:, arkit.INDEX["mouthClose"]]
+    inside = first_model_frame + int(0.37 * MODEL_FPS)
+    assert closure[inside] > 0.0
+    assert closure[first_model_frame + int(0.65 * MODEL_FPS)] == 0.0
+
+
+def test_style_scales_jaw_and_seal_together():
+    values = targets.target_curves(list(_utterance().phones), 1.5)
+    styled = targets.apply_style(values, {"jaw": 1.2, "round": 1.0, "spread": 1.0, "lips": 1.0})
+    jaw, close = arkit.INDEX["jawOpen"], arkit.INDEX["mouthClose"]
+    np.testing.assert_allclose(styled[:, jaw], np.clip(values[:, jaw] * 1.2, 0, 1), atol=1e-6)
+    np.testing.assert_allclose(styled[:, close], np.clip(values[:, close] * 1.2, 0, 1), atol=1e-6)
+
+
+def test_features_of_a_window_match_the_whole_clip():
+    rng = np.random.default_rng(1)
+    samples = rng.standard_normal(48000).astype(np.float32) * 0.1
+    whole = log_mel(samples)
+    part = log_mel(samples[16000:32000])
+    # interior frames (away from the zero-padded edges) are identical
+    np.testing.assert_allclose(part[3:-3], whole[100 + 3:200 - 3 + 1][: part.shape[0] - 6], atol=1e-4)

@@ -1,0 +1,312 @@
+"""The training corpus: speech with timed phones, made or gathered once and cached outside git.
+
+Sources (only data whose licence lets us ship the weights; TIMIT is never read here):
+- festival: three Debian voices reading `sentences.sentences`, with festival's own exact phone
+  timings and a random speaking rate per line (Duration_Stretch);
+- espeak: espeak-ng voices and variants at random rates and pitches, phones by forced alignment
+  of the known text;
+- fsdd, pocketsphinx test data, LJSpeech (transcribed part): real speech, forced alignment;
+- librispeech clips and the untranscribed LJSpeech clips: real speech, phone recognition.
+
+Each source is one shard `<cache>/corpus/<source>.npz` (16 kHz int16 audio concatenated, offsets)
+plus `<source>.json` (per utterance: phones, voice, text). `build` skips shards already there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import re
+import subprocess
+import tempfile
+import wave
+from dataclasses import dataclass
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+
+from inference.audio import to_mono_16k
+from inference.phonemes import SILENCE, TIMIT_TO_ARPABET, PhoneInterval
+
+from . import sentences as sentences_mod
+
+log = logging.getLogger("lipkit.training")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CACHE = Path(os.environ.get("LIPKIT_TRAINING_CACHE", Path.home() / ".cache" / "lipkit" / "training"))
+DEFAULT_SHARED = Path(os.environ.get("LIPKIT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+SAMPLE_RATE = 16000
+
+FESTIVAL_VOICES = ("voice_kal_diphone", "voice_ked_diphone", "voice_cmu_us_slt_arctic_hts")
+ESPEAK_VOICES = ("en-us", "en", "en-gb-x-rp", "en-gb-scotland", "en-gb-x-gbclan", "en-029")
+ESPEAK_VARIANTS = ("", "+m1", "+m2", "+m3", "+m4", "+m5", "+m6", "+m7", "+f1", "+f2", "+f3", "+f4", "+f5",
+                   "+klatt", "+klatt2", "+klatt3", "+croak", "+whisper", "+Andy", "+Denis", "+Michael",
+                   "+Alicia", "+anika", "+belinda", "+steph", "+robert")
+DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+CREDITS = {
+    "festival": "Synthesised by the project with festival (CMU/Edinburgh, X11-style licence) voices "
+                "kal_diphone, ked_diphone and cmu_us_slt_arctic_hts (Debian festvox packages)",
+    "espeak": "Synthesised by the project with espeak-ng (GPL-3.0; its output is not covered)",
+    "fsdd": "Free Spoken Digit Dataset (Jackson et al.), CC BY-SA 4.0",
+    "pocketsphinx": "pocketsphinx test data (CMU), BSD-2-Clause",
+    "ljspeech": "LJSpeech (Keith Ito, 2017), public domain",
+    "librispeech": "LibriSpeech (Panayotov et al., 2015), CC BY 4.0",
+}
+
+
+@dataclass(frozen=True)
+class Utterance:
+    samples: np.ndarray                 # int16 at 16 kHz
+    phones: tuple[PhoneInterval, ...]
+    source: str
+    voice: str
+    text: str = ""
+
+    @property
+    def duration(self) -> float:
+        return self.samples.size / SAMPLE_RATE
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _to_int16(samples: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(np.asarray(samples, np.float32) * 32767), -32768, 32767).astype(np.int16)
+
+
+def _read_wav(path: Path) -> tuple[np.ndarray, int]:
+    import soundfile
+
+    samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    return samples, rate
+
+
+def _load_16k(path: Path) -> np.ndarray:
+    samples, rate = _read_wav(path)
+    return to_mono_16k(samples, rate)
+
+
+def _fold(label: str) -> str | None:
+    return TIMIT_TO_ARPABET.get(label.lower())
+
+
+# ------------------------------------------------------------------ festival
+
+
+def _festival_batch(job: tuple[str, list[tuple[int, str, float]], str]) -> list[dict]:
+    """Synthesise lines with one festival process; phones from its Segment relation."""
+    voice, lines, folder = job
+    script = [f"({voice})"]
+    for index, text, stretch in lines:
+        clean = text.replace('"', "").replace("\\", "")
+        wav = Path(folder) / f"{index}.wav"
+        script += [f"(Parameter.set 'Duration_Stretch {stretch:.3f})",
+                   f'(set! utt (utt.synth (Utterance Text "{clean}")))',
+                   f"(utt.wave.resample utt {SAMPLE_RATE})",
+                   f"(utt.save.wave utt \"{wav}\" 'riff)",
+                   f'(format t "U {index}\\n")',
+                   "(mapcar (lambda (s) (format t \"S %s %f\\n\" (item.name s) (item.feat s 'end))) "
+                   "(utt.relation.items utt 'Segment))"]
+    script_path = Path(folder) / f"{voice}_{lines[0][0]}.scm"
+    script_path.write_text("\n".join(script) + "\n")
+    out = subprocess.run(["festival", "-b", str(script_path)], capture_output=True, text=True, timeout=3600)
+    segments: dict[int, list[tuple[str, float]]] = {}
+    current = None
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == "U":
+            current = int(parts[1])
+            segments[current] = []
+        elif len(parts) == 3 and parts[0] == "S" and current is not None:
+            segments[current].append((parts[1], float(parts[2])))
+    results = []
+    texts = {index: text for index, text, _ in lines}
+    for index, segs in segments.items():
+        wav = Path(folder) / f"{index}.wav"
+        if not wav.exists() or not segs:
+            continue
+        with wave.open(str(wav)) as handle:
+            samples = np.frombuffer(handle.readframes(handle.getnframes()), "<i2").copy()
+        phones, start = [], 0.0
+        for label, end in segs:
+            phone = _fold(label)
+            if phone is None:
+                phones = None
+                break
+            phones.append((phone, start, end))
+            start = end
+        if phones:
+            results.append({"samples": samples, "phones": phones, "voice": voice, "text": texts[index]})
+        wav.unlink()
+    return results
+
+
+def build_festival(count_per_voice: int, seed: int, workers: int = 2) -> list[dict]:
+    rng = random.Random(seed)
+    jobs = []
+    folder = tempfile.mkdtemp(prefix="lipkit-festival-")
+    lines = sentences_mod.sentences(count_per_voice * len(FESTIVAL_VOICES), seed)
+    for v, voice in enumerate(FESTIVAL_VOICES):
+        mine = [(v * count_per_voice + i, lines[v * count_per_voice + i], rng.uniform(0.8, 1.3))
+                for i in range(count_per_voice)]
+        for first in range(0, len(mine), 40):
+            jobs.append((voice, mine[first:first + 40], folder))
+    results = []
+    with Pool(workers) as pool:
+        for batch in pool.imap_unordered(_festival_batch, jobs):
+            results.extend(batch)
+            log.info("festival: %d utterances", len(results))
+    return results
+
+
+# ------------------------------------------------------------------ alignment-based sources
+
+
+def _align_job(job: dict) -> dict | None:
+    """Phones for one utterance: alignment when it has text, else recognition."""
+    from inference import phones as phones_mod
+
+    samples = job["samples"].astype(np.float32) / 32768.0
+    if job.get("text"):
+        result = phones_mod.align_phones(samples, job["text"])
+        if result.method != "alignment":
+            return None
+    else:
+        result = phones_mod.recognize_phones(samples)
+    phones = [(p.phone, p.start, p.end) for p in result.intervals]
+    if not any(p[0] != SILENCE for p in phones):
+        return None
+    return {**job, "phones": phones}
+
+
+def _espeak_job(job: tuple[int, str, str, int, int]) -> dict | None:
+    index, text, voice, rate, pitch = job
+    out = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "--stdout", text],
+                         capture_output=True, timeout=120)
+    if out.returncode != 0 or len(out.stdout) < 1000:
+        return None
+    with tempfile.NamedTemporaryFile(suffix=".wav") as handle:
+        handle.write(out.stdout)
+        handle.flush()
+        samples = _load_16k(Path(handle.name))
+    return _align_job({"samples": _to_int16(samples), "voice": voice, "text": text})
+
+
+def build_espeak(count: int, seed: int, workers: int = 2) -> list[dict]:
+    rng = random.Random(seed)
+    lines = sentences_mod.sentences(count, seed + 1)
+    jobs = [(i, line, rng.choice(ESPEAK_VOICES) + rng.choice(ESPEAK_VARIANTS), rng.randint(120, 220),
+             rng.randint(15, 85)) for i, line in enumerate(lines)]
+    return _run_pool(_espeak_job, jobs, workers, "espeak")
+
+
+def _run_pool(function, jobs, workers, name) -> list[dict]:
+    results = []
+    with Pool(workers) as pool:
+        for i, result in enumerate(pool.imap_unordered(function, jobs, chunksize=4)):
+            if result is not None:
+                results.append(result)
+            if (i + 1) % 200 == 0:
+                log.info("%s: %d of %d done, %d kept", name, i + 1, len(jobs), len(results))
+    return results
+
+
+def _real_job(job: tuple[str, str, str]) -> dict | None:
+    path, text, voice = job
+    samples = _load_16k(Path(path))
+    if samples.size < SAMPLE_RATE // 5:
+        return None
+    return _align_job({"samples": _to_int16(samples), "voice": voice, "text": text})
+
+
+def real_jobs(shared: Path) -> dict[str, list[tuple[str, str, str]]]:
+    """(path, transcript or '', speaker) per real-speech source that is present."""
+    speech = shared / "speech"
+    jobs: dict[str, list[tuple[str, str, str]]] = {}
+    fsdd = sorted((speech / "fsdd" / "recordings").glob("*.wav"))
+    if fsdd:
+        jobs["fsdd"] = [(str(p), DIGITS[int(p.stem.split("_")[0])], p.stem.split("_")[1]) for p in fsdd]
+    ps = speech / "pocketsphinx_testdata"
+    entries = []
+    for transcription in sorted(ps.glob("*/*transcription")):
+        for line in transcription.read_text(encoding="utf-8").splitlines():
+            match = re.match(r"<s>(.*)</s>\s*\((.+)\)", line.strip())
+            if match:
+                wav = transcription.parent / f"{match.group(2)}.wav"
+                if wav.exists():
+                    entries.append((str(wav), match.group(1).strip(), transcription.parent.name))
+    if entries:
+        jobs["pocketsphinx"] = entries
+    lj = speech / "ljspeech_clips"
+    if (lj / "wavs").is_dir():
+        texts = {}
+        if (lj / "metadata.csv").exists():
+            for line in (lj / "metadata.csv").read_text(encoding="utf-8").splitlines():
+                parts = line.split("|")
+                if len(parts) >= 3:
+                    texts[parts[0]] = parts[2]
+        jobs["ljspeech"] = [(str(p), texts.get(p.stem, ""), "LJ") for p in sorted((lj / "wavs").glob("*.wav"))]
+    libri = sorted((speech / "librispeech_clips").rglob("*.flac"))
+    if libri:
+        jobs["librispeech"] = [(str(p), "", p.stem.split("-")[0]) for p in libri]
+    return jobs
+
+
+# ------------------------------------------------------------------ shards
+
+
+def save_shard(path: Path, records: list[dict], source: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    audio = [np.asarray(r["samples"], np.int16) for r in records]
+    offsets = np.cumsum([0] + [a.size for a in audio]).astype(np.int64)
+    meta = [{"phones": [[p, round(s, 5), round(e, 5)] for p, s, e in r["phones"]], "voice": r["voice"],
+             "text": r.get("text", "")} for r in records]
+    np.savez(path.with_suffix(".npz"), audio=np.concatenate(audio) if audio else np.zeros(0, np.int16),
+             offsets=offsets)
+    path.with_suffix(".json").write_text(json.dumps({"source": source, "utterances": meta}))
+
+
+def load_shard(path: Path) -> list[Utterance]:
+    data = np.load(path.with_suffix(".npz"))
+    meta = json.loads(path.with_suffix(".json").read_text())
+    audio, offsets = data["audio"], data["offsets"]
+    utterances = []
+    for i, entry in enumerate(meta["utterances"]):
+        phones = tuple(PhoneInterval(p, float(s), float(e)) for p, s, e in entry["phones"])
+        utterances.append(Utterance(audio[offsets[i]:offsets[i + 1]], phones, meta["source"], entry["voice"],
+                                    entry.get("text", "")))
+    return utterances
+
+
+def load_corpus(cache: Path = DEFAULT_CACHE) -> dict[str, list[Utterance]]:
+    return {path.stem: load_shard(path) for path in sorted((cache / "corpus").glob("*.npz"))}
+
+
+def build(cache: Path = DEFAULT_CACHE, shared: Path = DEFAULT_SHARED, festival_per_voice: int = 700,
+          espeak_count: int = 1500, seed: int = 1, workers: int = 2, sources=None) -> dict[str, int]:
+    """Make every missing shard; returns utterances per source."""
+    folder = cache / "corpus"
+    counts = {}
+    makers = {"festival": lambda: build_festival(festival_per_voice, seed, workers),
+              "espeak": lambda: build_espeak(espeak_count, seed, workers)}
+    jobs = real_jobs(shared) if shared.is_dir() else {}
+    if not jobs:
+        log.warning("no shared speech data at %s: training on synthetic speech only", shared)
+    for source, source_jobs in jobs.items():
+        makers[source] = lambda source_jobs=source_jobs, source=source: _run_pool(_real_job, source_jobs, workers,
+                                                                                   source)
+    for source, make in makers.items():
+        if sources and source not in sources:
+            continue
+        shard = folder / f"{source}.npz"
+        if not shard.exists():
+            log.info("building %s", source)
+            records = make()
+            save_shard(shard, records, source)
+        counts[source] = len(json.loads(shard.with_suffix(".json").read_text())["utterances"])
+        log.info("%s: %d utterances", source, counts[source])
+    return counts

@@ -1,0 +1,105 @@
+"""Training windows: a random piece of a random utterance, augmented, with features and targets.
+
+A window is WINDOW_S seconds. Short utterances sit at a random place in it, padded with silence
+(the phones with `sil`); long ones are cropped at a random model frame. Targets are computed on the
+whole (padded, speed-changed) utterance and then cropped, so coarticulation at the window's edges is
+right. Every crop starts on a model frame (320 samples), so feature frames, model frames and
+targets stay aligned exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from inference.features import HOP, MODEL_FPS, MODEL_STRIDE, log_mel, num_feature_frames, num_model_frames
+from inference.phonemes import SILENCE, PhoneInterval
+
+from . import augment, targets
+from .corpus import SAMPLE_RATE, Utterance
+
+WINDOW_S = 4.0
+FRAME_SAMPLES = HOP * MODEL_STRIDE
+WINDOW_SAMPLES = int(WINDOW_S * SAMPLE_RATE)
+WINDOW_FEATURES = num_feature_frames(WINDOW_SAMPLES)
+WINDOW_FRAMES = num_model_frames(WINDOW_FEATURES)
+
+SOURCE_WEIGHTS = {"festival": 0.33, "espeak": 0.22, "librispeech": 0.2, "fsdd": 0.08, "ljspeech": 0.07,
+                  "pocketsphinx": 0.1}
+
+
+@dataclass
+class Batch:
+    features: np.ndarray   # [B, F, 64]
+    emotion: np.ndarray    # [B, T, 8]
+    targets: np.ndarray    # [B, T, 52]
+
+
+def _pad_phones(phones, before_s: float, total_s: float) -> list[PhoneInterval]:
+    shifted = [PhoneInterval(p.phone, p.start + before_s, p.end + before_s) for p in phones]
+    out = []
+    if before_s > 0:
+        out.append(PhoneInterval(SILENCE, 0.0, shifted[0].start if shifted else before_s))
+    out.extend(shifted)
+    end = out[-1].end if out else 0.0
+    if total_s > end:
+        out.append(PhoneInterval(SILENCE, end, total_s))
+    return out
+
+
+def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = True,
+                style: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features [F, 64], emotion [T, 8], targets [T, 52]) for one random window of `utt`."""
+    samples = utt.samples.astype(np.float32) / 32768.0
+    factor = float(rng.uniform(0.85, 1.15)) if augment_audio and rng.random() < 0.5 else 1.0
+    samples = augment.change_speed(samples, factor)
+    phones = [PhoneInterval(p.phone, p.start / factor, p.end / factor) for p in utt.phones]
+
+    slack = WINDOW_SAMPLES - samples.size
+    before = int(rng.integers(0, slack // FRAME_SAMPLES + 1)) * FRAME_SAMPLES if slack > 0 else 0
+    total = max(WINDOW_SAMPLES, before + samples.size)
+    total = int(np.ceil(total / FRAME_SAMPLES)) * FRAME_SAMPLES
+    padded = np.zeros(total, np.float32)
+    padded[before:before + samples.size] = samples
+    crop = int(rng.integers(0, (total - WINDOW_SAMPLES) // FRAME_SAMPLES + 1)) * FRAME_SAMPLES
+
+    weights = targets.sample_emotion(rng, WINDOW_FRAMES)
+    full_frames = total // FRAME_SAMPLES + 1
+    first = crop // FRAME_SAMPLES
+    full_weights = np.zeros((full_frames, weights.shape[1]), np.float32)
+    full_weights[:] = weights[0]
+    full_weights[first:first + WINDOW_FRAMES] = weights
+    full_weights[first + WINDOW_FRAMES:] = weights[-1]
+    values = targets.target_curves(_pad_phones(phones, before / SAMPLE_RATE, total / SAMPLE_RATE),
+                                   total / SAMPLE_RATE, full_weights,
+                                   targets.sample_style(rng) if style else None)
+    window_targets = values[first:first + WINDOW_FRAMES]
+    window_audio = padded[crop:crop + WINDOW_SAMPLES]
+    if augment_audio:
+        window_audio = augment.augment(window_audio, rng)
+    features = log_mel(window_audio)
+    assert features.shape[0] == WINDOW_FEATURES and window_targets.shape[0] == WINDOW_FRAMES
+    return features, weights, window_targets
+
+
+class Sampler:
+    """Random windows from the corpus, sources drawn by `SOURCE_WEIGHTS` (renormalised)."""
+
+    def __init__(self, corpus: dict[str, list[Utterance]], seed: int, augment_audio: bool = True,
+                 style: bool = True):
+        self.sources = [name for name in corpus if corpus[name] and name in SOURCE_WEIGHTS]
+        weights = np.array([SOURCE_WEIGHTS[name] for name in self.sources])
+        self.probabilities = weights / weights.sum()
+        self.corpus = corpus
+        self.rng = np.random.default_rng(seed)
+        self.augment_audio = augment_audio
+        self.style = style
+
+    def batch(self, size: int) -> Batch:
+        items = []
+        for _ in range(size):
+            source = self.sources[self.rng.choice(len(self.sources), p=self.probabilities)]
+            utts = self.corpus[source]
+            items.append(make_window(utts[self.rng.integers(len(utts))], self.rng, self.augment_audio, self.style))
+        return Batch(*(np.stack(column) for column in zip(*items)))

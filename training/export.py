@@ -1,0 +1,118 @@
+"""ONNX export of the trained models into `weights/`, each with its JSON sidecar.
+
+The graphs have named inputs and outputs, opset `OPSET` and a dynamic time axis. The sidecar
+carries everything the runtime needs (I/O names and shapes, rates, channel order, receptive
+field, diffusion schedule) plus provenance: sha256, size, parameter count, training data and
+credits. Measured quality and speed are added by `benchmarks` runs (`update_sidecar`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from inference import arkit, emotion, features
+
+from . import models
+from .corpus import CREDITS
+
+OPSET = 17
+VERSION = "1.0.0"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+WEIGHTS_DIR = REPO_ROOT / "weights"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _common(name: str, path: Path, model: torch.nn.Module, training: dict) -> dict:
+    return {
+        "name": name, "version": VERSION, "file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size,
+        "opset": OPSET, "parameters": models.count_parameters(model),
+        "sample_rate": features.SAMPLE_RATE, "feature_rate": features.FEATURE_RATE, "fps": features.MODEL_FPS,
+        "stride": features.MODEL_STRIDE,
+        "features": {"kind": "log_mel", "n_fft": features.N_FFT, "window": features.WINDOW, "hop": features.HOP,
+                     "mels": features.NUM_MELS, "range_hz": list(features.MEL_RANGE_HZ)},
+        "channels": list(arkit.NAMES), "emotion_categories": list(emotion.CATEGORIES),
+        "training": training,
+    }
+
+
+def export_regression(model: models.RegressionModel, out_dir: Path, training: dict) -> Path:
+    model = model.eval()
+    path = out_dir / "regression.onnx"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sample_features = torch.randn(1, 401, models.NUM_MELS)
+    sample_emotion = torch.zeros(1, 201, models.NUM_EMOTIONS)
+    torch.onnx.export(model, (sample_features, sample_emotion), str(path), input_names=["features", "emotion"],
+                      output_names=["curves", "audio_hidden"], opset_version=OPSET, dynamo=False,
+                      dynamic_axes={"features": {1: "F"}, "emotion": {1: "T"}, "curves": {1: "T"},
+                                    "audio_hidden": {1: "T"}})
+    sidecar = _common("regression", path, model, training)
+    sidecar.update({"inputs": {"features": [1, "F", models.NUM_MELS], "emotion": [1, "T", models.NUM_EMOTIONS]},
+                    "outputs": {"curves": [1, "T", models.NUM_CHANNELS], "audio_hidden": [1, "T", model.hidden]},
+                    "hidden": model.hidden, "receptive_field": model.receptive_field})
+    (out_dir / "regression.json").write_text(json.dumps(sidecar, indent=1) + "\n")
+    return path
+
+
+def export_diffusion(denoiser: models.Denoiser, audio_hidden: int, out_dir: Path, training: dict,
+                     default_steps: int = 10) -> Path:
+    denoiser = denoiser.eval()
+    path = out_dir / "diffusion.onnx"
+    frames = 201
+    sample = (torch.randn(1, frames, models.NUM_CHANNELS), torch.tensor([500.0]),
+              torch.randn(1, frames, audio_hidden), torch.zeros(1, frames, models.NUM_EMOTIONS))
+    torch.onnx.export(denoiser, sample, str(path), input_names=["noisy", "timestep", "audio_hidden", "emotion"],
+                      output_names=["denoised"], opset_version=OPSET, dynamo=False,
+                      dynamic_axes={"noisy": {1: "T"}, "audio_hidden": {1: "T"}, "emotion": {1: "T"},
+                                    "denoised": {1: "T"}})
+    sidecar = _common("diffusion", path, denoiser, training)
+    sidecar.update({
+        "inputs": {"noisy": [1, "T", models.NUM_CHANNELS], "timestep": [1], "audio_hidden": [1, "T", audio_hidden],
+                   "emotion": [1, "T", models.NUM_EMOTIONS]},
+        "outputs": {"denoised": [1, "T", models.NUM_CHANNELS]},
+        "requires": "regression", "hidden": audio_hidden, "receptive_field": denoiser.receptive_field,
+        "schedule": {"kind": "cosine", "train_steps": models.TRAIN_STEPS, "offset": models.COSINE_OFFSET},
+        "prediction": "x0", "data_scale": 2.0, "data_shift": -1.0, "unconditional_emotion": models.UNCONDITIONAL_EMOTION,
+        "default_steps": default_steps, "default_guidance": 1.0,
+    })
+    (out_dir / "diffusion.json").write_text(json.dumps(sidecar, indent=1) + "\n")
+    return path
+
+
+def training_record(steps: int, counts: dict[str, int], hours: dict[str, float]) -> dict:
+    return {"steps": steps, "command": "python -m training all", "run": "one run trains both models (training/train.py)",
+            "data": {source: {"utterances": counts.get(source, 0), "hours": round(hours.get(source, 0.0), 3),
+                              "credit": CREDITS[source]} for source in counts},
+            "targets": "the project's phonetic engine (articulation rules) on synthesiser or pocketsphinx phones, "
+                       "random emotion mixes and articulation styles",
+            "not_used": "TIMIT (evaluation only)"}
+
+
+def update_sidecar(path: Path, section: str, values: dict) -> None:
+    """Merge measured figures (from a benchmark run) into one sidecar section."""
+    data = json.loads(path.read_text())
+    data.setdefault(section, {}).update(values)
+    path.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def max_difference_torch_onnx(model, onnx_path: Path, inputs: dict[str, np.ndarray]) -> float:
+    """Largest absolute difference between torch and onnxruntime outputs on the same inputs."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = session.run(None, inputs)
+    with torch.no_grad():
+        expected = model(*(torch.from_numpy(value) for value in inputs.values()))
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    return max(float(np.max(np.abs(e.numpy() - g))) for e, g in zip(expected, got))

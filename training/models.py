@@ -1,0 +1,141 @@
+"""The two networks (torch): a regression model and a diffusion denoiser, both 1-D convolutional.
+
+RegressionModel: log-mel [B, F, 64] at 100 fps -> a stride-2 stem -> dilated residual blocks ->
+`audio_hidden` [B, T, H] at 50 fps (emotion-free) -> a head that also sees the emotion weights
+[B, T, 8] -> `curves` [B, T, 52] in 0..1.
+
+Denoiser: predicts the clean curves x0 (data space 2c - 1) from noisy curves, the diffusion
+timestep, the regression model's `audio_hidden` and the emotion weights (all -1 = no emotion
+given, for classifier-free guidance). Both are fully convolutional with zero padding, so they run
+on any length and a window that keeps only frames further than `receptive_field` from its edges
+reproduces the one-pass result exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+NUM_MELS = 64
+NUM_CHANNELS = 52
+NUM_EMOTIONS = 8
+TRAIN_STEPS = 1000
+COSINE_OFFSET = 0.008
+UNCONDITIONAL_EMOTION = -1.0
+
+
+class ChannelNorm(nn.Module):
+    """LayerNorm over the channel axis of [B, C, T]."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(channels)
+
+    def forward(self, x):
+        return self.norm(x.transpose(1, 2)).transpose(1, 2)
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int, dilation: int, conditioned: bool = False):
+        super().__init__()
+        self.norm = ChannelNorm(channels)
+        self.conv = nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation)
+        self.mix = nn.Conv1d(channels, channels, 1)
+        self.film = nn.Linear(channels, 2 * channels) if conditioned else None
+        self.act = nn.GELU()
+
+    def forward(self, x, condition=None):
+        h = self.norm(x)
+        if self.film is not None:
+            scale, shift = self.film(condition).unsqueeze(-1).chunk(2, dim=1)
+            h = h * (1 + scale) + shift
+        return x + self.mix(self.act(self.conv(self.act(h))))
+
+
+def receptive_field(dilations) -> int:
+    """Model frames each side that one output frame depends on, for blocks with these dilations."""
+    return sum(dilations)
+
+
+class RegressionModel(nn.Module):
+    DILATIONS = (1, 2, 4, 8, 1, 2, 4, 8)
+
+    def __init__(self, hidden: int = 192, feature_mean=None, feature_std=None):
+        super().__init__()
+        self.hidden = hidden
+        self.register_buffer("feature_mean", torch.zeros(NUM_MELS) if feature_mean is None
+                             else torch.as_tensor(feature_mean, dtype=torch.float32))
+        self.register_buffer("feature_std", torch.ones(NUM_MELS) if feature_std is None
+                             else torch.as_tensor(feature_std, dtype=torch.float32))
+        self.stem = nn.Sequential(nn.Conv1d(NUM_MELS, hidden, 5, padding=2), nn.GELU(),
+                                  nn.Conv1d(hidden, hidden, 3, stride=2, padding=1))
+        self.blocks = nn.ModuleList(ResidualBlock(hidden, d) for d in self.DILATIONS)
+        self.out_norm = ChannelNorm(hidden)
+        self.head = nn.Sequential(nn.Conv1d(hidden + NUM_EMOTIONS, hidden, 3, padding=1), nn.GELU(),
+                                  nn.Conv1d(hidden, hidden, 1), nn.GELU(), nn.Conv1d(hidden, NUM_CHANNELS, 1))
+
+    @property
+    def receptive_field(self) -> int:
+        # stem: 2 feature frames of the k=5 conv + 1 model frame of the stride-2 conv; head: 1
+        return receptive_field(self.DILATIONS) + 2 + 1
+
+    def encode(self, features):
+        x = ((features - self.feature_mean) / self.feature_std).transpose(1, 2)
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.out_norm(x)                                   # [B, H, T]
+
+    def forward(self, features, emotion):
+        hidden = self.encode(features)
+        emotion = emotion.transpose(1, 2)[:, :, : hidden.shape[2]]
+        logits = self.head(torch.cat([hidden, emotion], dim=1))
+        return torch.sigmoid(logits).transpose(1, 2), hidden.transpose(1, 2)
+
+
+def timestep_embedding(timestep, dim: int):
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
+    angles = timestep.float().reshape(-1, 1) * freqs.reshape(1, -1)
+    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+
+
+class Denoiser(nn.Module):
+    DILATIONS = (1, 2, 4, 8, 1, 2, 4, 8)
+
+    def __init__(self, audio_hidden: int = 192, channels: int = 128):
+        super().__init__()
+        self.channels = channels
+        self.curves_in = nn.Conv1d(NUM_CHANNELS + NUM_EMOTIONS, channels, 1)
+        self.audio_in = nn.Conv1d(audio_hidden, channels, 1)
+        self.time = nn.Sequential(nn.Linear(channels, channels), nn.GELU(), nn.Linear(channels, channels))
+        self.blocks = nn.ModuleList(ResidualBlock(channels, d, conditioned=True) for d in self.DILATIONS)
+        self.out_norm = ChannelNorm(channels)
+        self.out = nn.Conv1d(channels, NUM_CHANNELS, 1)
+
+    @property
+    def receptive_field(self) -> int:
+        return receptive_field(self.DILATIONS)
+
+    def forward(self, noisy, timestep, audio_hidden, emotion):
+        x = self.curves_in(torch.cat([noisy, emotion], dim=2).transpose(1, 2))
+        x = x + self.audio_in(audio_hidden.transpose(1, 2))
+        condition = self.time(timestep_embedding(timestep, self.channels)).expand(x.shape[0], -1)
+        for block in self.blocks:
+            x = block(x, condition)
+        return self.out(self.out_norm(x)).transpose(1, 2)
+
+
+def alpha_bar(timestep):
+    """Cosine schedule (Nichol & Dhariwal 2021) at integer or float steps in [0, TRAIN_STEPS]."""
+    def f(t):
+        return torch.cos((t / TRAIN_STEPS + COSINE_OFFSET) / (1 + COSINE_OFFSET) * math.pi / 2) ** 2
+
+    t = torch.as_tensor(timestep, dtype=torch.float64)
+    return (f(t) / f(torch.zeros(()))).clamp(1e-5, 1.0).float()
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

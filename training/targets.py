@@ -1,0 +1,74 @@
+"""What the models learn to produce: the phonetic engine's curves, with emotion and a speaking style.
+
+`target_curves` turns timed phones into ARKit-52 values at the models' 50 fps with the articulation
+rules, then lays an emotion over them (sampled by `sample_emotion`, constant or changing within the
+window) and a per-utterance articulation style (`sample_style`: how wide the jaw opens, how much the
+lips round or spread). Style is not audible, so the regression model learns its mean and the
+diffusion model learns its spread: that spread is what makes two seeds two different takes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from inference import arkit, emotion
+from inference.articulation import articulate
+from inference.features import MODEL_FPS
+from inference.phonemes import PhoneInterval
+
+STYLE_GROUPS = {
+    # jaw and the lip seal scale together, so closures stay closed
+    "jaw": ("jawOpen", "mouthClose"),
+    "round": ("mouthPucker", "mouthFunnel"),
+    "spread": ("mouthStretchLeft", "mouthStretchRight", "mouthSmileLeft", "mouthSmileRight",
+               "mouthDimpleLeft", "mouthDimpleRight"),
+    "lips": ("mouthUpperUpLeft", "mouthUpperUpRight", "mouthLowerDownLeft", "mouthLowerDownRight",
+             "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper"),
+}
+STYLE_RANGE = {"jaw": (0.7, 1.3), "round": (0.65, 1.35), "spread": (0.6, 1.4), "lips": (0.7, 1.3)}
+NEUTRAL_PROBABILITY = 0.4
+CHANGING_PROBABILITY = 0.3
+
+
+def sample_style(rng: np.random.Generator) -> dict[str, float]:
+    return {group: float(rng.uniform(*STYLE_RANGE[group])) for group in STYLE_GROUPS}
+
+
+def apply_style(values: np.ndarray, style: dict[str, float]) -> np.ndarray:
+    values = values.copy()
+    for group, gain in style.items():
+        for name in STYLE_GROUPS[group]:
+            values[:, arkit.INDEX[name]] *= gain
+    return np.clip(values, 0.0, 1.0)
+
+
+def _random_mix(rng: np.random.Generator) -> np.ndarray:
+    row = np.zeros(len(emotion.CATEGORIES), np.float32)
+    if rng.random() < NEUTRAL_PROBABILITY:
+        return row
+    count = 1 if rng.random() < 0.7 else 2
+    for index in rng.choice(len(emotion.CATEGORIES), size=count, replace=False):
+        row[index] = rng.uniform(0.2, 1.0)
+    return row
+
+
+def sample_emotion(rng: np.random.Generator, num_frames: int) -> np.ndarray:
+    """Per-frame emotion weights [T, 8]: constant, or a ramp between two mixes."""
+    first = _random_mix(rng)
+    if rng.random() >= CHANGING_PROBABILITY or num_frames < 4:
+        return np.repeat(first[None, :], num_frames, axis=0)
+    second = _random_mix(rng)
+    a, b = sorted(rng.integers(0, num_frames, size=2))
+    ramp = np.clip((np.arange(num_frames) - a) / max(b - a, 1), 0.0, 1.0)[:, None]
+    return ((1.0 - ramp) * first + ramp * second).astype(np.float32)
+
+
+def target_curves(phones: list[PhoneInterval], duration: float, weights: np.ndarray | None = None,
+                  style: dict[str, float] | None = None) -> np.ndarray:
+    """Target values [T, 52] at MODEL_FPS for `duration` seconds (T = num_frames_for(duration))."""
+    curves = articulate(list(phones), MODEL_FPS, duration)
+    if style:
+        curves = curves.with_values(apply_style(curves.values, style))
+    if weights is not None and np.any(weights):
+        curves = emotion.apply_emotion(curves, weights[:curves.num_frames])
+    return curves.values

@@ -1,0 +1,163 @@
+"""One training run for both models: the regression model and the diffusion denoiser on its encoding.
+
+Every step trains the regression model on a batch and the denoiser on the same batch, fed the
+regression model's `audio_hidden` detached (the denoiser never changes the encoder), at a random
+noise level, with the emotion dropped to the "no emotion" token now and then for classifier-free
+guidance. Sharing the encoder's forward pass halves the cost, which is what makes both models fit
+in this machine's two cores.
+
+The run keeps `<run_dir>/checkpoint.pt` (both models, optimiser, step) and resumes from it; `minutes`
+bounds one call's wall time. A worker process makes batches while the main process trains.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, IterableDataset
+
+from inference import arkit
+
+from . import dataset, models
+from .corpus import Utterance
+
+log = logging.getLogger("lipkit.training")
+
+# The channels the lip metrics look at carry more weight in the loss.
+KEY_CHANNELS = ("jawOpen", "mouthClose", "mouthPressLeft", "mouthPressRight", "mouthPucker", "mouthFunnel",
+                "mouthRollLower", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
+                "mouthUpperUpRight", "mouthStretchLeft", "mouthStretchRight")
+KEY_WEIGHT = 3.0
+VELOCITY_WEIGHT = 0.5
+DROP_EMOTION_PROBABILITY = 0.15
+SAVE_EVERY_S = 300
+
+
+def channel_weights() -> torch.Tensor:
+    weights = torch.ones(arkit.NUM_CHANNELS)
+    for name in KEY_CHANNELS:
+        weights[arkit.INDEX[name]] = KEY_WEIGHT
+    return weights / weights.mean()
+
+
+def curve_loss(prediction, target, weights):
+    """Weighted L1 on values and on frame-to-frame steps."""
+    value = ((prediction - target).abs() * weights).mean()
+    velocity = (((prediction[:, 1:] - prediction[:, :-1]) - (target[:, 1:] - target[:, :-1])).abs() * weights).mean()
+    return value + VELOCITY_WEIGHT * velocity
+
+
+class Windows(IterableDataset):
+    def __init__(self, corpus: dict[str, list[Utterance]], batch_size: int, seed: int):
+        self.corpus, self.batch_size, self.seed = corpus, batch_size, seed
+
+    def __iter__(self):
+        sampler = dataset.Sampler(self.corpus, self.seed)
+        while True:
+            batch = sampler.batch(self.batch_size)
+            yield (torch.from_numpy(batch.features), torch.from_numpy(batch.emotion),
+                   torch.from_numpy(batch.targets))
+
+
+def feature_statistics(corpus, seed: int, batches: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    sampler = dataset.Sampler(corpus, seed + 7919)
+    features = np.concatenate([sampler.batch(16).features.reshape(-1, models.NUM_MELS) for _ in range(batches)])
+    return features.mean(axis=0), features.std(axis=0) + 1e-3
+
+
+def learning_rate(step: int, progress: float, peak: float, warmup: int = 200) -> float:
+    """Linear warm-up, then a cosine decay over `progress` (0..1 of the run, by steps or time)."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def diffusion_loss(denoiser, hidden, emotion, target, weights):
+    clean = target * 2.0 - 1.0
+    timestep = torch.randint(1, models.TRAIN_STEPS + 1, (clean.shape[0],))
+    level = models.alpha_bar(timestep).reshape(-1, 1, 1)
+    noisy = level.sqrt() * clean + (1 - level).sqrt() * torch.randn_like(clean)
+    drop = (torch.rand(clean.shape[0], 1, 1) < DROP_EMOTION_PROBABILITY).float()
+    emotion_in = emotion * (1 - drop) + models.UNCONDITIONAL_EMOTION * drop
+    return curve_loss(denoiser(noisy, timestep.float(), hidden, emotion_in), clean, weights)
+
+
+def _save(path: Path, **state) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def load(checkpoint: Path) -> tuple[models.RegressionModel, models.Denoiser, dict]:
+    """(regression model, denoiser, the checkpoint's state) in eval mode."""
+    state = torch.load(checkpoint, weights_only=False)
+    regression = models.RegressionModel(state["hidden"])
+    regression.load_state_dict(state["regression"])
+    denoiser = models.Denoiser(state["hidden"], state["channels"])
+    denoiser.load_state_dict(state["denoiser"])
+    return regression.eval(), denoiser.eval(), state
+
+
+def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 16, seed: int = 0,
+          hidden: int = 160, channels: int = 96, lr: float = 2e-3, workers: int = 1, threads: int = 2) -> Path:
+    """Train (or resume) both models until `steps` or `minutes` of training in all (resumed runs
+    count their earlier time); the learning rate decays over whichever runs out first."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    checkpoint = run_dir / "checkpoint.pt"
+    if checkpoint.exists():
+        regression, denoiser, state = load(checkpoint)
+        step, elapsed = state["step"], state["elapsed"]
+    else:
+        mean, std = feature_statistics(corpus, seed)
+        regression, denoiser, state, step = (models.RegressionModel(hidden, mean, std),
+                                             models.Denoiser(hidden, channels), None, 0)
+        elapsed = 0.0
+    parameters = list(regression.parameters()) + list(denoiser.parameters())
+    optimiser = torch.optim.AdamW(parameters, lr=lr, weight_decay=1e-4)
+    if state is not None:
+        optimiser.load_state_dict(state["optimiser"])
+    weights = channel_weights()
+    batches = iter(DataLoader(Windows(corpus, batch_size, seed + step), batch_size=None, num_workers=workers,
+                              persistent_workers=workers > 0))
+
+    def save():
+        _save(checkpoint, regression=regression.state_dict(), denoiser=denoiser.state_dict(),
+              optimiser=optimiser.state_dict(), step=step, hidden=regression.hidden, channels=denoiser.channels,
+              elapsed=elapsed + time.monotonic() - started)
+
+    started = last_save = time.monotonic()
+    running = None
+    regression.train()
+    denoiser.train()
+    budget = minutes * 60
+    while step < steps and elapsed + time.monotonic() - started < budget:
+        features, emotion, target = next(batches)
+        progress = max(step / steps, (elapsed + time.monotonic() - started) / budget)
+        for group in optimiser.param_groups:
+            group["lr"] = learning_rate(step, progress, lr)
+        prediction, audio_hidden = regression(features, emotion)
+        loss_regression = curve_loss(prediction, target, weights)
+        loss_diffusion = diffusion_loss(denoiser, audio_hidden.detach(), emotion, target, weights)
+        optimiser.zero_grad()
+        (loss_regression + loss_diffusion).backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        optimiser.step()
+        step += 1
+        pair = np.array([loss_regression.item(), loss_diffusion.item()])
+        running = pair if running is None else 0.98 * running + 0.02 * pair
+        if step % 50 == 0:
+            log.info("step %d loss regression %.4f diffusion %.4f (%.1f min)", step, running[0], running[1],
+                     (time.monotonic() - started) / 60)
+        if time.monotonic() - last_save > SAVE_EVERY_S:
+            save()
+            last_save = time.monotonic()
+    save()
+    log.info("stopped at step %d of %d", step, steps)
+    return checkpoint
