@@ -137,8 +137,23 @@ def make_recognised(fps: float) -> Engine:
     return engine
 
 
+def make_neural(name: str, seed: int = 0) -> Callable[[float], Engine]:
+    """A bundled model (no transcript, lips only, neutral emotion, the model's default steps)."""
+    def factory(fps: float) -> Engine:
+        from inference import neural
+        from inference.audio import load_audio
+
+        def engine(wav: Path) -> Curves:
+            return neural.perform(load_audio(wav), engine=name, fps=fps, seed=seed, layers=("lips",)).curves
+        return engine
+    return factory
+
+
 # (key, row name, factory fps -> Engine). Factories that raise ImportError are skipped (reported).
 ENGINES: list[tuple[str, str, Callable[[float], Engine]]] = [
+    ("regression", "regression model, no transcript", make_neural("regression")),
+    ("diffusion", "diffusion model seed 0, no transcript", make_neural("diffusion", 0)),
+    ("diffusion1", "diffusion model seed 1, no transcript", make_neural("diffusion", 1)),
     ("aligned", "phonetic, with transcript", make_aligned),
     ("recognised", "phonetic, no transcript", make_recognised),
     ("amplitude", "amplitude (RMS -> jawOpen)", make_amplitude),
@@ -155,18 +170,26 @@ def curves_json(curves: Curves) -> dict:
 
 
 def run_engine(engine: Engine, wavs: list[Path], face, pred_dir: Path | None):
-    scores, seconds = [], 0.0
+    scores, seconds, outputs = [], 0.0, []
     for wav in wavs:
         t0 = time.perf_counter()
         curves = engine(wav)
         seconds += time.perf_counter() - t0
+        outputs.append(curves)
         if pred_dir is not None:
             pred_dir.mkdir(parents=True, exist_ok=True)
             (pred_dir / f"{utterance_id(wav)}.json").write_text(json.dumps(curves_json(curves)))
         weights = curves.select(face.channels).values
         labels = lipmetrics.read_phn_labels(wav.with_suffix(".phn"))
         scores.append(lipmetrics.score_utterance(face, curves.fps, weights, labels))
-    return scores, seconds
+    return scores, seconds, outputs
+
+
+def mouth_difference(first: list[Curves], second: list[Curves]) -> float:
+    """Mean absolute difference over the mouth and jaw channels of two takes of the same clips."""
+    mouth = [name for name in arkit.NAMES if name.startswith(("mouth", "jaw"))]
+    return float(np.mean(np.concatenate([np.abs(a.select(mouth).values - b.select(mouth).values).ravel()
+                                         for a, b in zip(first, second)])))
 
 
 def plot_utterances(results: dict[str, list], wavs: list[Path], out_dir: Path, count: int) -> list[Path]:
@@ -233,7 +256,7 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     wanted = [k.strip() for k in args.engines.split(",") if k.strip()]
-    rows, results, notes = [], {}, []
+    rows, results, notes, takes = [], {}, [], {}
     for key, name, factory in ENGINES:
         if key not in wanted:
             continue
@@ -244,13 +267,16 @@ def main(argv=None) -> int:
             print(f"skipping {name}: {exc}", file=sys.stderr)
             continue
         pred_dir = args.pred_dir / key if args.pred_dir else None
-        scores, seconds = run_engine(engine, wavs, face, pred_dir)
+        scores, seconds, takes[key] = run_engine(engine, wavs, face, pred_dir)
         agg = lipmetrics.aggregate(scores)
         results[name] = scores
         rows.append(lipmetrics.markdown_row(name, agg))
         notes.append(f"- {name}: {seconds:.2f} s for {len(wavs)} utterances")
         print(rows[-1], flush=True)
 
+    if "diffusion" in takes and "diffusion1" in takes:
+        notes.append(f"- diffusion seeds 0 and 1: mean absolute difference over mouth and jaw channels "
+                     f"{mouth_difference(takes['diffusion'], takes['diffusion1']):.3f}")
     table = "\n".join([lipmetrics.MARKDOWN_HEADER, *rows])
     header = (f"# Lip-sync quality on {data_dir.name} ({len(wavs)} utterances, {args.fps:g} fps, "
               f"reference face a0={face.a0:.2f} mm, w0={face.w0:.2f} mm)\n")

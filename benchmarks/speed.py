@@ -1,14 +1,18 @@
 """Engine speed: seconds to turn 60 s of speech into 52-channel curves, on this machine's CPU.
 
 The speech is made here with festival (a minute of varied sentences), so the benchmark needs no
-shared data. Each engine runs on the same audio in one process, best and median of N runs.
-Run:  .venv/bpy-5.0/bin/python -m benchmarks.speed
-Last line: `speed: phonetic <S> s without transcript, <S> s with transcript for 60 s of audio`.
+shared data. Every engine runs on the same audio in one process (models loaded beforehand, CPU
+provider), best and median of N runs. For the neural engines it also checks that cost is linear in
+length (10 s, 60 s, 600 s) and measures peak memory of a fresh process animating 600 s.
+Run:  .venv/bpy-5.0/bin/python -m benchmarks.speed [--runs 3] [--no-scaling]
+Last line: `speed: regression <S> s, diffusion <S> s for 60 s of audio`.
 """
 
 import argparse
+import json
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import wave
@@ -16,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inference import phonetic
+from inference import neural, phonetic
 from inference.audio import audio_from_array
 
 SENTENCES = (
@@ -52,28 +56,68 @@ def timed(call, runs: int) -> tuple[float, float]:
     return min(times), statistics.median(times)
 
 
+def neural_call(audio, engine: str):
+    return lambda: neural.perform(audio, engine=engine, provider="CPU")
+
+
+def peak_memory_mb(samples: np.ndarray, rate: int, engine: str) -> float:
+    """Peak resident memory of a fresh process that animates `samples` with `engine`."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "audio.npy"
+        np.save(path, samples)
+        code = ("import json, resource, sys, numpy as np\n"
+                "from inference import neural\nfrom inference.audio import audio_from_array\n"
+                f"audio = audio_from_array(np.load({str(path)!r}), {rate})\n"
+                f"neural.perform(audio, engine={engine!r}, provider='CPU')\n"
+                "print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parents[1])
+    return json.loads(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def scaling(samples: np.ndarray, rate: int, runs: int) -> None:
+    """Seconds per engine at 10, 60 and 600 s, and each as a multiple of the 60 s time."""
+    for engine in neural.ENGINES:
+        times = {}
+        for seconds in (10, 60, 600):
+            clip = np.tile(samples, int(np.ceil(seconds * rate / len(samples))))[: seconds * rate]
+            times[seconds] = timed(neural_call(audio_from_array(clip, rate), engine), 1 if seconds == 600 else runs)[1]
+        print(f"  {engine} length scaling: 10 s {times[10]:.3f} s, 60 s {times[60]:.3f} s, 600 s {times[600]:.2f} s "
+              f"(600 s / 60 s = {times[600] / times[60]:.1f}, 60 s / 10 s = {times[60] / times[10]:.1f}); "
+              f"peak memory at 600 s {peak_memory_mb(np.tile(samples, int(np.ceil(600 * rate / len(samples))))[:600 * rate], rate, engine):.0f} MB")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-scaling", action="store_true", help="skip the 10/60/600 s and memory checks")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         samples, rate, transcript = festival_minute(Path(folder))
     audio = audio_from_array(samples, rate)
+    for engine in neural.ENGINES:                      # open the sessions before timing
+        neural.load_engine(engine, provider="CPU")
     rows = {
-        "without transcript": lambda: phonetic.perform(audio),
-        "with transcript": lambda: phonetic.perform(audio, transcript=transcript),
+        "phonetic without transcript": lambda: phonetic.perform(audio),
+        "phonetic with transcript": lambda: phonetic.perform(audio, transcript=transcript),
+        "regression": neural_call(audio, "regression"),
+        "diffusion": neural_call(audio, "diffusion"),
     }
     per_minute = {}
     scale = TARGET_SECONDS / audio.duration
-    print(f"{audio.duration:.1f} s of festival speech, all layers, 30 fps, {args.runs} runs each; "
+    print(f"{audio.duration:.1f} s of festival speech, all layers, 30 fps, CPU, {args.runs} runs each; "
           f"times scaled to 60 s of audio")
     for name, call in rows.items():
         best, median = timed(call, args.runs)
         per_minute[name] = median * scale
-        print(f"  phonetic {name}: best {best * scale:.3f} s, median {median * scale:.3f} s, "
+        print(f"  {name}: best {best * scale:.3f} s, median {median * scale:.3f} s, "
               f"{audio.duration / median:.0f}x real time")
-    print(f"speed: phonetic {per_minute['without transcript']:.2f} s without transcript, "
-          f"{per_minute['with transcript']:.2f} s with transcript for 60 s of audio")
+    if not args.no_scaling:
+        scaling(samples, rate, args.runs)
+    print(f"phonetic: {per_minute['phonetic without transcript']:.2f} s without transcript, "
+          f"{per_minute['phonetic with transcript']:.2f} s with transcript for 60 s of audio")
+    print(f"speed: regression {per_minute['regression']:.2f} s, diffusion {per_minute['diffusion']:.2f} s "
+          f"for 60 s of audio")
 
 
 if __name__ == "__main__":

@@ -22,3 +22,7 @@ class TakeError(LipkitError):
 
 class CancelledError(LipkitError):
     """The animator cancelled long work (`should_cancel()` returned True); nothing was written."""
+
+
+class ModelError(LipkitError):
+    """Model weights that are missing, damaged, or do not match their sidecar; or a model that fails to run."""

@@ -58,6 +58,30 @@ def find_phones(audio: Audio, transcript: str | None = None):
     return list(result.intervals), tuple(result.warnings)
 
 
+def add_secondary_layers(curves: Curves, audio: Audio, seed: int, layers) -> tuple[Curves, HeadMotion | None]:
+    """`curves` (the mouth) with the blink, gaze and brow layers added, and head motion, as `layers` asks.
+
+    Shared by every engine. Blinks, brows and head follow the audio's prosody (pauses, accents);
+    each layer draws from its own seed (`layer_seed`).
+    """
+    fps = curves.fps
+    prosody = accents = None
+    if {"blinks", "brows", "head"} & set(layers):
+        prosody = prosody_mod.analyse(audio.samples, fps, num_frames=curves.num_frames)
+        accents = prosody_mod.detect_accents(prosody)
+    extra = []
+    if "blinks" in layers:
+        extra.append(layers_mod.blinks(curves.num_frames, fps, layer_seed(seed, "blinks"), prosody))
+    if "gaze" in layers:
+        extra.append(layers_mod.gaze(curves.num_frames, fps, layer_seed(seed, "gaze")))
+    if "brows" in layers:
+        extra.append(layers_mod.brows(accents, curves.num_frames, fps, layer_seed(seed, "brows")))
+    head = None
+    if "head" in layers:
+        head = layers_mod.head_motion(curves.num_frames, fps, layer_seed(seed, "head"), accents)
+    return layers_mod.combine(curves, *extra), head
+
+
 def perform(audio: Audio, fps: float = DEFAULT_FPS, transcript: str | None = None, seed: int = 0,
             emotion=None, layers=LAYERS) -> Performance:
     """Animate one clip. `emotion`: a mix {name: intensity} or per-frame weights [T, 8]."""
@@ -74,20 +98,6 @@ def perform(audio: Audio, fps: float = DEFAULT_FPS, transcript: str | None = Non
     if emotion is not None and (not isinstance(emotion, dict) or any(emotion.values())):
         curves = emotion_mod.apply_emotion(curves, emotion)
 
-    prosody = accents = None
-    if {"blinks", "brows", "head"} & set(layers):
-        prosody = prosody_mod.analyse(audio.samples, fps, num_frames=curves.num_frames)
-        accents = prosody_mod.detect_accents(prosody)
-    extra = []
-    if "blinks" in layers:
-        extra.append(layers_mod.blinks(curves.num_frames, fps, layer_seed(seed, "blinks"), prosody))
-    if "gaze" in layers:
-        extra.append(layers_mod.gaze(curves.num_frames, fps, layer_seed(seed, "gaze")))
-    if "brows" in layers:
-        extra.append(layers_mod.brows(accents, curves.num_frames, fps, layer_seed(seed, "brows")))
-    curves = layers_mod.combine(curves, *extra)
-    head = None
-    if "head" in layers:
-        head = layers_mod.head_motion(curves.num_frames, fps, layer_seed(seed, "head"), accents)
+    curves, head = add_secondary_layers(curves, audio, seed, layers)
     meta = {"engine": "phonetic", "seed": seed, "transcript": bool(transcript), "layers": list(layers)}
     return Performance(Curves(fps, curves.values, curves.channels, 0.0, meta), head, tuple(phones), tuple(warnings))

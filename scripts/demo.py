@@ -1,8 +1,9 @@
-"""The demo: lip-sync a line of dialogue made here with festival, and show the result.
+"""The demo: lip-sync the line the project ships (samples/line.wav, made with festival) and show it.
 
-Writes to out/demo/: the clip (line.wav), its curves from the phonetic engine with and without the
-transcript (JSON, and a Live Link Face CSV), and curves.png, a plot of the mouth and eye channels
-over time against the phones. Run it through scripts/demo.sh (which sets up the environment).
+Runs the headless command with the default engine (the bundled regression model), and, to compare,
+the diffusion model and the phonetic engine with the transcript. Writes to out/demo/: curves (JSON
+and Live Link Face CSV) per engine, and curves.png, the mouth and eye channels of the regression
+model over time against the aligned phones. Run it through scripts/demo.sh (which sets up).
 """
 
 import json
@@ -22,15 +23,10 @@ sys.path.insert(0, str(REPO_ROOT))
 from inference import phonetic  # noqa: E402
 from inference.audio import load_audio  # noqa: E402
 
-LINE = "Bob, please move the big blue map. We will be home before five."
-VOICE = "voice_cmu_us_slt_arctic_hts"
+SAMPLE = REPO_ROOT / "samples" / "line.wav"
+TRANSCRIPT = SAMPLE.with_suffix(".txt")
 PLOTTED = ("jawOpen", "mouthClose", "mouthPucker", "mouthFunnel", "mouthRollLower", "mouthSmileLeft",
            "eyeBlinkLeft", "browInnerUp")
-
-
-def synthesise(path: Path):
-    subprocess.run(["text2wave", "-o", str(path), "-eval", f"({VOICE})"], input=LINE, text=True,
-                   check=True, capture_output=True)
 
 
 def headless(wav: Path, out: Path, *extra):
@@ -63,17 +59,15 @@ def plot(document: dict, phones, path: Path, title: str):
 def main():
     out = REPO_ROOT / "out" / "demo"
     out.mkdir(parents=True, exist_ok=True)
-    wav = out / "line.wav"
-    synthesise(wav)
-    transcript = out / "transcript"
-    transcript.mkdir(exist_ok=True)
-    (transcript / "line.txt").write_text(LINE)
-    with_text = headless(wav, out / "with_transcript", "--transcript", str(transcript), "--emotion", "happy=0.3")
-    headless(wav, out / "no_transcript")
-    phones = phonetic.find_phones(load_audio(wav), LINE)[0]
-    plot(with_text, phones, out / "curves.png", f'"{LINE}" (phonetic engine, transcript, happy 0.3)')
-    print(f"demo: {wav.relative_to(REPO_ROOT)} lip-synced; curves in {(out / 'with_transcript').relative_to(REPO_ROOT)} "
-          f"and {(out / 'no_transcript').relative_to(REPO_ROOT)}; plot {(out / 'curves.png').relative_to(REPO_ROOT)}")
+    line = TRANSCRIPT.read_text(encoding="utf-8").strip()
+    regression = headless(SAMPLE, out / "regression", "--emotion", "happy=0.3")
+    headless(SAMPLE, out / "diffusion", "--engine", "diffusion", "--seed", "1")
+    headless(SAMPLE, out / "phonetic", "--engine", "phonetic", "--transcript", str(TRANSCRIPT))
+    phones = phonetic.find_phones(load_audio(SAMPLE), line)[0]
+    plot(regression, phones, out / "curves.png", f'"{line}" (regression model, happy 0.3)')
+    folders = ", ".join(str((out / name).relative_to(REPO_ROOT)) for name in ("regression", "diffusion", "phonetic"))
+    print(f"demo: {SAMPLE.relative_to(REPO_ROOT)} lip-synced; curves in {folders}; "
+          f"plot {(out / 'curves.png').relative_to(REPO_ROOT)}")
 
 
 if __name__ == "__main__":

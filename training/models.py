@@ -2,7 +2,7 @@
 
 RegressionModel: log-mel [B, F, 64] at 100 fps -> a stride-2 stem -> dilated residual blocks ->
 `audio_hidden` [B, T, H] at 50 fps (emotion-free) -> a head that also sees the emotion weights
-[B, T, 8] -> `curves` [B, T, 52] in 0..1.
+[B, T, 8] -> `curves` [B, T, 52], clamped to 0..1 in eval mode.
 
 Denoiser: predicts the clean curves x0 (data space 2c - 1) from noisy curves, the diffusion
 timestep, the regression model's `audio_hidden` and the emotion weights (all -1 = no emotion
@@ -91,8 +91,12 @@ class RegressionModel(nn.Module):
     def forward(self, features, emotion):
         hidden = self.encode(features)
         emotion = emotion.transpose(1, 2)[:, :, : hidden.shape[2]]
-        logits = self.head(torch.cat([hidden, emotion], dim=1))
-        return torch.sigmoid(logits).transpose(1, 2), hidden.transpose(1, 2)
+        curves = self.head(torch.cat([hidden, emotion], dim=1))
+        if not self.training:
+            # Linear while training: a sigmoid saturates on channels that are mostly 0 (the lip seal)
+            # and stops learning them; the clamp to 0..1 is part of the exported graph.
+            curves = curves.clamp(0.0, 1.0)
+        return curves.transpose(1, 2), hidden.transpose(1, 2)
 
 
 def timestep_embedding(timestep, dim: int):

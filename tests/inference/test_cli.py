@@ -1,14 +1,19 @@
-"""The phonetic engine end to end and the headless command `python -m inference`, on real speech."""
+"""The phonetic engine end to end and the headless command `python -m inference`, on real speech.
+
+The command's neural engines run the shipped model weights.
+"""
 
 import json
+import os
 import subprocess
 import sys
 
 import numpy as np
+import onnxruntime
 import pytest
 
-from inference import arkit, phonetic
-from inference.audio import audio_from_array
+from inference import arkit, models, neural, phonetic
+from inference.audio import audio_from_array, load_audio
 from inference.curves import num_frames_for
 from speech_synth import SAMPLE_RATE, festival_speech
 
@@ -23,17 +28,17 @@ def clip(tmp_path_factory):
     return folder / "bob.wav", samples, words
 
 
-def _run(*args):
+def _run(*args, env=None):
     return subprocess.run([sys.executable, "-m", "inference", *map(str, args)], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=env)
 
 
 def test_command_writes_curves_and_live_link_face_csv(clip, tmp_path):
     wav, samples, _ = clip
     (tmp_path / "texts").mkdir()
     (tmp_path / "texts" / "bob.txt").write_text(SENTENCE)
-    result = _run(wav, "--out", tmp_path / "out", "--transcript", tmp_path / "texts", "--fps", 24,
-                  "--format", "llf", "--emotion", "happy=0.4")
+    result = _run(wav, "--out", tmp_path / "out", "--engine", "phonetic", "--transcript", tmp_path / "texts",
+                  "--fps", 24, "--format", "llf", "--emotion", "happy=0.4")
     assert result.returncode == 0, result.stderr
     document = json.loads((tmp_path / "out" / "bob.json").read_text())
     assert document["fps"] == 24.0 and document["channels"] == list(arkit.NAMES)
@@ -45,7 +50,7 @@ def test_command_writes_curves_and_live_link_face_csv(clip, tmp_path):
     assert len(csv_lines) == len(document["frames"]) + 1
 
 
-def test_a_failed_input_is_reported_and_the_others_still_run(clip, tmp_path):
+def test_a_failed_input_is_reported_and_the_others_still_run(clip, tmp_path, shipped_weights):
     wav, _, _ = clip
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really")
@@ -61,11 +66,79 @@ def test_a_failed_input_is_reported_and_the_others_still_run(clip, tmp_path):
     (["--emotion", "joyful=0.5"], "joyful"),
     (["--layers", "lips,wings"], "wings"),
     (["--fps", "0"], "--fps must be positive"),
+    (["--steps", "4"], "--steps and --guidance apply to the diffusion engine only"),
+    (["--engine", "phonetic", "--guidance", "2"], "--steps and --guidance apply to the diffusion engine only"),
+    (["--transcript", "Bob met Pam"], "--transcript applies to the phonetic engine only"),
+    (["--engine", "diffusion", "--steps", "0"], "--steps must be 1 or more"),
+    (["--provider", "tpu"], "invalid choice: 'tpu'"),
 ])
 def test_bad_options_are_usage_errors(clip, tmp_path, args, words):
     wav, _, _ = clip
     result = _run(wav, "--out", tmp_path, *args)
     assert result.returncode == 2 and words in result.stderr
+
+
+def write_constraints(path, entries):
+    path.write_text(json.dumps([{"frame": frame, "channel": channel, "value": value}
+                                for frame, channel, value in entries]))
+    return path
+
+
+@pytest.mark.parametrize("engine, extra", [("regression", []), ("diffusion", ["--steps", "4", "--seed", "3"]),
+                                           ("phonetic", [])])
+def test_every_engine_meets_the_constraints_file(clip, tmp_path, shipped_weights, engine, extra):
+    wav, _, _ = clip
+    entries = [(12, "jawOpen", 0.9), (13, "jawOpen", 0.85), (40, "mouthSmileLeft", 0.6), (50, "eyeBlinkRight", 0.0),
+               (9999, "jawOpen", 0.1)]
+    path = write_constraints(tmp_path / "hold.json", entries)
+    result = _run(wav, "--out", tmp_path / "out", "--engine", engine, "--constraints", path, *extra)
+    assert result.returncode == 0, result.stderr
+    frames = np.array(json.loads((tmp_path / "out" / "bob.json").read_text())["frames"])
+    for frame, channel, value in entries[:-1]:
+        assert abs(frames[frame, arkit.INDEX[channel]] - value) <= 1e-6, f"{channel} at frame {frame}"
+    assert "1 constraint(s) lie after the last frame" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["bob.json"]
+
+
+def test_the_default_engine_is_regression(clip, tmp_path, shipped_weights):
+    wav, _, _ = clip
+    result = _run(wav, "--out", tmp_path, "--seed", 5)
+    assert result.returncode == 0, result.stderr
+    frames = np.array(json.loads((tmp_path / "bob.json").read_text())["frames"])
+    expected = neural.perform(load_audio(wav), seed=5).curves.values
+    np.testing.assert_allclose(frames, expected, atol=1e-6)
+
+
+def test_a_bad_constraints_file_is_a_usage_error(clip, tmp_path):
+    wav, _, _ = clip
+    path = write_constraints(tmp_path / "bad.json", [(3, "jawOpen", 0.5), (4, "jawOpen", 1.5)])
+    result = _run(wav, "--out", tmp_path / "out", "--constraints", path)
+    assert result.returncode == 2 and "bad.json: constraints[1]: value must be a number within 0-1" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_weights_fail_once_and_write_nothing(clip, tmp_path):
+    wav, _, _ = clip
+    env = dict(os.environ, **{models.WEIGHTS_ENV: str(tmp_path / "weights")})
+    (tmp_path / "weights").mkdir()
+    other = tmp_path / "other.wav"
+    other.write_bytes(wav.read_bytes())
+    result = _run(wav, other, "--out", tmp_path / "out", "--engine", "diffusion", env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.count("FAILED") == 1 and "diffusion.json: the model description is missing" in result.stderr
+    assert "Reinstall" in result.stderr and not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(any(name in onnxruntime.get_available_providers() for name in models.GPU_PROVIDERS),
+                    reason="this machine has a GPU provider")
+def test_asking_for_a_missing_gpu_warns_once_and_runs_on_the_cpu(clip, tmp_path, shipped_weights):
+    wav, _, _ = clip
+    other = tmp_path / "other.wav"
+    other.write_bytes(wav.read_bytes())
+    result = _run(wav, other, "--out", tmp_path / "out", "--provider", "gpu", "--layers", "lips")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("No GPU is usable") == 1
+    assert (tmp_path / "out" / "bob.json").is_file() and (tmp_path / "out" / "other.json").is_file()
 
 
 def test_lips_close_on_the_bilabials_with_a_transcript(clip):

@@ -1,0 +1,332 @@
+"""The shipped ONNX models: sidecar checks, verified files, execution providers, cached sessions.
+
+Each model is `<name>.onnx` plus its sidecar `<name>.json` (file name, byte size, sha256, input and
+output shapes, rates, channel order, receptive field, credits). `load_model` checks the file
+against its sidecar before onnxruntime opens it, so a missing, truncated or altered file is a
+`ModelError` that names the file and the fix, not a crash deep inside onnxruntime.
+
+Sidecar shapes name their time axis with a letter: "F" for feature frames (100 per second, see
+`features`), "T" for model frames (50 per second, one per `stride` feature frames). `run_windowed`
+uses them to run a model over long audio in overlapping windows, each keeping only the frames
+farther than the receptive field from its cut edges, so the stitched result equals one pass over
+the whole sequence while memory stays flat.
+
+Sessions are cached per (file, sha256, provider preference, threads): a batch opens each model
+once; `clear_cache` drops them. A file's sha256 is remembered per (path, mtime, size), so only the
+first load of a file reads it in full.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import warnings as python_warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import onnxruntime
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
+
+from . import arkit, emotion, features
+from .errors import CancelledError, ModelError
+
+log = logging.getLogger(__name__)
+
+WEIGHTS_ENV = "LIPKIT_WEIGHTS_DIR"
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+WEIGHTS_FOLDER = "weights"
+
+PREFERENCES = ("AUTO", "CPU", "GPU")
+CPU_PROVIDER = "CPUExecutionProvider"
+GPU_PROVIDERS = ("CUDAExecutionProvider", "DmlExecutionProvider", "CoreMLExecutionProvider")
+# onnxruntime's own log: errors only (its provider fallbacks come back to us as warnings).
+ORT_LOG_ERRORS_ONLY = 3
+
+REQUIRED_KEYS = ("name", "version", "file", "sha256", "bytes", "inputs", "outputs", "sample_rate",
+                 "feature_rate", "fps", "stride", "channels", "emotion_categories", "receptive_field")
+# Time-axis letters in sidecar shapes -> input frames per model frame.
+FEATURE_AXIS = "F"
+MODEL_AXIS = "T"
+# Windows keep one model frame more than the receptive field from their cut edges: feature frame
+# i belongs to model frame i // stride, and a field counted the other way round is one frame wider.
+WINDOW_SLACK_FRAMES = 1
+HASH_BLOCK_BYTES = 1 << 20
+# How `features.log_mel` computes its input; a sidecar that names its features must match.
+FEATURE_SETTINGS = {"kind": "log_mel", "n_fft": features.N_FFT, "window": features.WINDOW, "hop": features.HOP,
+                    "mels": features.NUM_MELS, "range_hz": list(features.MEL_RANGE_HZ)}
+FIX = "Reinstall the Lipkit extension (or set LIPKIT_WEIGHTS_DIR to a complete weights folder)."
+
+_ORT_ERRORS = (RuntimeError, ort_state.Fail, ort_state.InvalidArgument, ort_state.NoSuchFile,
+               ort_state.NoModel, ort_state.EngineError, ort_state.RuntimeException,
+               ort_state.InvalidProtobuf, ort_state.InvalidGraph, ort_state.NotImplemented,
+               ort_state.EPFail)
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+_SESSIONS: dict[tuple[str, str, str, int], "Model"] = {}
+
+
+@dataclass(frozen=True)
+class Model:
+    """An open model: its sidecar, its onnxruntime session, the provider running it, load warnings."""
+
+    sidecar: dict
+    session: onnxruntime.InferenceSession
+    provider: str
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.sidecar["name"]
+
+    @property
+    def version(self) -> str:
+        return self.sidecar["version"]
+
+    @property
+    def receptive_field(self) -> int:
+        """Model frames, one side: an output frame depends only on inputs this close to it."""
+        return int(self.sidecar["receptive_field"])
+
+    def time_axis(self, tensor: str) -> tuple[int, int] | None:
+        """(axis, frames per model frame) of a sidecar input or output; None if it has no time axis."""
+        shape = self.sidecar["inputs"].get(tensor) or self.sidecar["outputs"][tensor]
+        for axis, size in enumerate(shape):
+            if size == FEATURE_AXIS:
+                return axis, int(self.sidecar["stride"])
+            if size == MODEL_AXIS:
+                return axis, 1
+        return None
+
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """One pass: float32 feeds by input name -> outputs by name; invalid values are a ModelError."""
+        feeds = {name: np.ascontiguousarray(value, np.float32) for name, value in feeds.items()}
+        try:
+            values = self.session.run(None, feeds)
+        except _ORT_ERRORS as exc:
+            raise ModelError(f"The {self.name} model failed to run ({exc}).") from exc
+        names = [output.name for output in self.session.get_outputs()]
+        outputs = dict(zip(names, values))
+        for name, value in outputs.items():
+            if not np.all(np.isfinite(value)):
+                raise ModelError(f"The {self.name} model produced invalid values (NaN/inf) in '{name}'. {FIX}")
+        return outputs
+
+
+def find_weights_dir(explicit=None) -> Path:
+    """`explicit`, else $LIPKIT_WEIGHTS_DIR, else the `weights` folder beside `inference/`."""
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get(WEIGHTS_ENV) or PACKAGE_ROOT / WEIGHTS_FOLDER)
+
+
+def _require(condition: bool, path: Path, problem: str) -> None:
+    if not condition:
+        raise ModelError(f"{path}: {problem}. {FIX}")
+
+
+def read_sidecar(path: Path) -> dict:
+    """The sidecar at `path`, checked against the runtime's rates, channels and emotions."""
+    _require(path.is_file(), path, "the model description is missing")
+    try:
+        sidecar = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path}: the model description cannot be read ({exc}). {FIX}") from exc
+    _require(isinstance(sidecar, dict), path, "the model description is not a JSON object")
+    missing = [key for key in REQUIRED_KEYS if key not in sidecar]
+    _require(not missing, path, f"the model description lacks {', '.join(missing)}")
+    rates = {"sample_rate": features.SAMPLE_RATE, "feature_rate": features.FEATURE_RATE,
+             "fps": features.MODEL_FPS, "stride": features.MODEL_STRIDE}
+    for key, expected in rates.items():
+        _require(sidecar[key] == expected, path, f"{key} is {sidecar[key]}, this Lipkit expects {expected}")
+    _require(sorted(sidecar["channels"]) == sorted(arkit.NAMES), path, "channels are not the 52 ARKit names")
+    _require(sorted(sidecar["emotion_categories"]) == sorted(emotion.CATEGORIES), path,
+             f"emotion_categories are not {', '.join(emotion.CATEGORIES)}")
+    for group in ("inputs", "outputs"):
+        _require(isinstance(sidecar[group], dict) and all(isinstance(shape, list) for shape in sidecar[group].values()),
+                 path, f"'{group}' must map tensor names to shapes")
+    _require(all(MODEL_AXIS in shape for shape in sidecar["outputs"].values()), path,
+             f"every output needs a time axis '{MODEL_AXIS}'")
+    _require(sidecar.get("features", FEATURE_SETTINGS) == FEATURE_SETTINGS, path,
+             f"the model was trained on features {sidecar.get('features')}, this Lipkit computes {FEATURE_SETTINGS}")
+    return sidecar
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, remembered per (path, mtime, size)."""
+    status = path.stat()
+    key = (str(path.resolve()), status.st_mtime_ns, status.st_size)
+    if key not in _DIGESTS:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(HASH_BLOCK_BYTES), b""):
+                digest.update(block)
+        _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
+
+
+def verify_weights(path: Path, sidecar: dict) -> None:
+    """ModelError unless `path` exists with the sidecar's byte size and sha256."""
+    _require(path.is_file(), path, "the model file is missing")
+    size = path.stat().st_size
+    _require(size == sidecar["bytes"], path,
+             f"the model file is {size} bytes but should be {sidecar['bytes']}: it is truncated or damaged")
+    _require(file_sha256(path) == sidecar["sha256"], path,
+             "the model file does not match its checksum: it was altered or damaged")
+
+
+def choose_providers(preference: str, available) -> tuple[list[str], tuple[str, ...]]:
+    """(onnxruntime providers in order, warnings) for "AUTO", "CPU" or "GPU" given those available."""
+    preference = str(preference).upper()
+    if preference not in PREFERENCES:
+        raise ValueError(f"unknown provider preference {preference!r}; choose from {', '.join(PREFERENCES)}")
+    if preference == "CPU":
+        return [CPU_PROVIDER], ()
+    gpus = [name for name in GPU_PROVIDERS if name in available]
+    if gpus:
+        return [gpus[0], CPU_PROVIDER], ()
+    if preference == "GPU":
+        return [CPU_PROVIDER], ("No GPU is usable for the models here (onnxruntime offers "
+                                f"{', '.join(available) or 'nothing'}); running on the CPU.",)
+    return [CPU_PROVIDER], ()
+
+
+def _new_session(path: Path, providers: list[str], cpu_threads: int) -> onnxruntime.InferenceSession:
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = int(cpu_threads)
+    options.log_severity_level = ORT_LOG_ERRORS_ONLY
+    with python_warnings.catch_warnings():
+        python_warnings.simplefilter("ignore")   # an unavailable provider is reported below instead
+        return onnxruntime.InferenceSession(str(path), options, providers=providers)
+
+
+def open_session(path: Path, providers: list[str], cpu_threads: int = 0):
+    """(session, warnings): a provider that fails to start falls back to the CPU with a warning."""
+    wanted = providers[0]
+    try:
+        session = _new_session(path, providers, cpu_threads)
+    except _ORT_ERRORS as exc:
+        if wanted == CPU_PROVIDER:
+            raise ModelError(f"{path}: onnxruntime cannot open the model ({exc}). {FIX}") from exc
+        session, _ = open_session(path, [CPU_PROVIDER], cpu_threads)
+        return session, (f"{wanted} failed to start ({exc}); running on the CPU.",)
+    if session.get_providers()[0] != wanted:
+        return session, (f"{wanted} could not be loaded; running on the CPU.",)
+    return session, ()
+
+
+def _check_tensor_names(session, sidecar: dict, path: Path) -> None:
+    for group, found in (("inputs", session.get_inputs()), ("outputs", session.get_outputs())):
+        names = sorted(tensor.name for tensor in found)
+        _require(names == sorted(sidecar[group]), path,
+                 f"its {group} are {', '.join(names)} but the sidecar says {', '.join(sorted(sidecar[group]))}")
+
+
+def load_model(name: str, weights_dir=None, provider: str = "AUTO", cpu_threads: int = 0) -> Model:
+    """The model `name` from the weights folder, verified and opened (cached for later calls)."""
+    if int(cpu_threads) < 0:
+        raise ValueError(f"cpu_threads must be 0 (automatic) or more, got {cpu_threads}")
+    folder = find_weights_dir(weights_dir)
+    _require(folder.is_dir(), folder, "the model weights folder is missing")
+    sidecar_path = folder / f"{name}.json"
+    sidecar = read_sidecar(sidecar_path)
+    _require(sidecar["name"] == name, sidecar_path, f"it describes '{sidecar['name']}', not '{name}'")
+    path = folder / sidecar["file"]
+    verify_weights(path, sidecar)
+    key = (str(path.resolve()), sidecar["sha256"], str(provider).upper(), int(cpu_threads))
+    if key not in _SESSIONS:
+        providers, notes = choose_providers(provider, onnxruntime.get_available_providers())
+        session, fallbacks = open_session(path, providers, cpu_threads)
+        _check_tensor_names(session, sidecar, path)
+        model = Model(sidecar, session, session.get_providers()[0], notes + fallbacks)
+        log.info("loaded %s %s on %s%s", name, sidecar["version"], model.provider,
+                 "".join(f" ({warning})" for warning in model.warnings))
+        _SESSIONS[key] = model
+    return _SESSIONS[key]
+
+
+def clear_cache() -> None:
+    """Forget every open session and remembered checksum (e.g. after the weights changed)."""
+    _SESSIONS.clear()
+    _DIGESTS.clear()
+
+
+# --------------------------------------------------------------------------- windowed inference
+
+
+@dataclass(frozen=True)
+class Window:
+    """Model frames [start, stop) run together, of which [keep_start, keep_stop) are kept."""
+
+    start: int
+    stop: int
+    keep_start: int
+    keep_stop: int
+
+
+def plan_windows(num_frames: int, window_frames: int, margin: int) -> list[Window]:
+    """Windows of at most `window_frames` whose kept parts tile [0, num_frames) in order.
+
+    Every kept frame lies at least `margin` frames from its window's edges, except at the ends
+    of the sequence, where nothing was cut.
+    """
+    if num_frames <= window_frames:
+        return [Window(0, num_frames, 0, num_frames)]
+    core = window_frames - 2 * margin
+    if core < 1:
+        raise ValueError(f"a window of {window_frames} frames keeps nothing with a margin of {margin} frames")
+    return [Window(max(0, first - margin), min(num_frames, first + core + margin), first, min(first + core, num_frames))
+            for first in range(0, num_frames, core)]
+
+
+def _frames(ndim: int, axis: int, start: int, stop: int) -> tuple:
+    """An index selecting [start, stop) along `axis` of an array with `ndim` axes."""
+    index = [slice(None)] * ndim
+    index[axis] = slice(start, stop)
+    return tuple(index)
+
+
+def cut_feeds(model: Model, feeds: dict[str, np.ndarray], window: Window) -> dict[str, np.ndarray]:
+    """Whole-sequence feeds cut to a window: along their time axis (feature-rate ones at `stride`
+    frames per model frame); feeds without a time axis whole."""
+    cut = {}
+    for name, array in feeds.items():
+        time_axis = model.time_axis(name)
+        if time_axis is None:
+            cut[name] = array
+        else:
+            axis, rate = time_axis
+            cut[name] = array[_frames(array.ndim, axis, window.start * rate, window.stop * rate)]
+    return cut
+
+
+def run_windowed(model: Model, feeds_for: Callable[[Window], dict[str, np.ndarray]], num_frames: int,
+                 window_frames: int, keep=None, should_cancel=None) -> dict[str, np.ndarray]:
+    """`model` over `num_frames` model frames in overlapping windows; equals one pass over all of it.
+
+    `feeds_for(window)` gives the inputs of one window (e.g. `cut_feeds`); the outputs named in
+    `keep` (default: all) are stitched from each window's kept frames. `should_cancel()` is asked
+    before each window.
+    """
+    margin = model.receptive_field + WINDOW_SLACK_FRAMES
+    outputs: dict[str, np.ndarray] = {}
+    for window in plan_windows(num_frames, window_frames, margin):
+        if should_cancel is not None and should_cancel():
+            raise CancelledError("Cancelled; nothing was written.")
+        part = model.run(feeds_for(window))
+        for name, value in part.items():
+            if keep is not None and name not in keep:
+                continue
+            axis, _ = model.time_axis(name)
+            if value.shape[axis] != window.stop - window.start:
+                raise ModelError(f"The {model.name} model gave {value.shape[axis]} frames of '{name}' "
+                                 f"for {window.stop - window.start}. {FIX}")
+            if name not in outputs:
+                shape = list(value.shape)
+                shape[axis] = num_frames
+                outputs[name] = np.empty(shape, np.float32)
+            kept = _frames(value.ndim, axis, window.keep_start - window.start, window.keep_stop - window.start)
+            outputs[name][_frames(value.ndim, axis, window.keep_start, window.keep_stop)] = value[kept]
+    return outputs

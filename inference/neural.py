@@ -1,0 +1,296 @@
+"""The neural engines: audio -> log-mel features -> ONNX models -> ARKit curves -> face layers.
+
+- "regression": `regression.onnx` maps features and emotion to curves in one deterministic pass.
+- "diffusion": `diffusion.onnx`, an x0-predicting denoiser, samples curves by DDIM (`sampler`),
+  conditioned on the regression model's emotion-free audio encoding (`audio_hidden`) and on
+  emotion, with classifier-free guidance; constraints are inpainted. Seeded: the same seed gives
+  the same take, another seed another take.
+
+Shapes and rates (see `features` and the sidecars): features [F, 64] at 100 per second; model
+frames T = ceil(F / 2) at 50 per second, frame j at j / 50 s; curves [T, 52] (0-1) in the
+sidecar's channel order; emotion [T, 8] in the sidecar's category order; audio_hidden [T, H];
+diffusion data space x = curves * data_scale + data_shift. The model's 50 fps curves are resampled
+to the output rate (frame i at i / fps s from the start of the audio), then the blink, gaze, brow
+and head layers are added exactly as the phonetic engine adds them, and constraints are met
+exactly by `constraints.enforce`.
+
+Long audio runs window by window (`models.run_windowed`, `WINDOW_SECONDS` each), features
+included, so model memory stays flat on hour-long audio (what grows is per-frame arrays: curves
+and, for diffusion, the audio encoding) and the result equals one pass over all of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import arkit, features
+from . import emotion as emotion_mod
+from .audio import Audio
+from .constraints import Constraints, correction_spans, enforce, largest_residual, to_model_frames
+from .curves import Curves, num_frames_for
+from .errors import AudioError, ModelError
+from .models import FIX, Model, cut_feeds, load_model, run_windowed
+from .phonetic import DEFAULT_FPS, LAYERS, Performance, add_secondary_layers, check_layers
+from .sampler import CosineSchedule, Known, sample
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("regression", "diffusion")
+DEFAULT_ENGINE = "regression"
+WINDOW_SECONDS = 60.0
+WINDOW_FRAMES = int(WINDOW_SECONDS * features.MODEL_FPS)
+# The shortest audio the models can animate: one model frame (20 ms).
+MIN_SAMPLES = features.HOP * features.MODEL_STRIDE
+# Feature frames each side whose samples a frame's FFT window reaches into.
+FEATURE_CONTEXT_FRAMES = -(-features.N_FFT // (2 * features.HOP))
+REGRESSION_OUTPUTS = ("curves", "audio_hidden")
+# RePaint resampling: each denoising step is redone this many more times when constraints are inpainted.
+INPAINT_RESAMPLE = 1
+UNCONDITIONAL_KEY = "unconditional_emotion"
+DIFFUSION_KEYS = ("requires", "schedule", "prediction", "data_scale", "data_shift", "default_steps",
+                  "default_guidance")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The open models of one engine: the regression model and, for "diffusion", the denoiser."""
+
+    regression: Model
+    diffusion: Model | None = None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        found = self.regression.warnings + (self.diffusion.warnings if self.diffusion else ())
+        return tuple(dict.fromkeys(found))
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {model.name: model.version for model in (self.regression, self.diffusion) if model is not None}
+
+
+def _check_diffusion(denoiser: Model, regression: Model) -> None:
+    """ModelError unless the denoiser's sidecar describes what this sampler runs, fed by `regression`."""
+    side = denoiser.sidecar
+    problems = [f"lacks {key}" for key in DIFFUSION_KEYS if key not in side]
+    if side.get("schedule", {}).get("kind") != "cosine":
+        problems.append("needs a cosine schedule")
+    if side.get("prediction") != "x0":
+        problems.append("needs a model that predicts x0")
+    wanted, given = side["inputs"].get("audio_hidden", [None])[-1], regression.sidecar["outputs"]["audio_hidden"][-1]
+    if wanted != given:
+        problems.append(f"expects audio_hidden of size {wanted} but the {regression.name} model gives {given}")
+    if problems:
+        raise ModelError(f"The diffusion model description {'; '.join(problems)}. {FIX}")
+
+
+def load_engine(engine: str = DEFAULT_ENGINE, weights_dir=None, provider: str = "AUTO",
+                cpu_threads: int = 0) -> Engine:
+    """The models `engine` runs, verified and opened once (sessions are cached in `models`)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    if engine == "regression":
+        return Engine(load_model("regression", weights_dir, provider, cpu_threads))
+    denoiser = load_model("diffusion", weights_dir, provider, cpu_threads)
+    regression = load_model(denoiser.sidecar.get("requires", "regression"), weights_dir, provider, cpu_threads)
+    _check_diffusion(denoiser, regression)
+    return Engine(regression, denoiser)
+
+
+def emotion_weights(emotion, num_frames: int) -> np.ndarray:
+    """Per-frame emotion [num_frames, 8] in `emotion.CATEGORIES` order from a mix dict, an [8] row or [T, 8]."""
+    if emotion is None:
+        return np.zeros((num_frames, len(emotion_mod.CATEGORIES)), np.float32)
+    if isinstance(emotion, dict):
+        return emotion_mod.mix_to_weights(emotion, num_frames)
+    weights = np.asarray(emotion, np.float32)
+    if weights.ndim == 1:
+        weights = np.repeat(weights[None, :], num_frames, axis=0)
+    if weights.shape != (num_frames, len(emotion_mod.CATEGORIES)):
+        raise ValueError(f"emotion weights must be [{num_frames}, {len(emotion_mod.CATEGORIES)}] "
+                         f"(frames x {', '.join(emotion_mod.CATEGORIES)}), got shape {weights.shape}")
+    if not (np.all(np.isfinite(weights)) and weights.min() >= 0.0 and weights.max() <= 1.0):
+        raise ValueError("emotion intensities must lie within 0-1")
+    return weights
+
+
+def emotion_for_model(weights: np.ndarray, fps: float, num_model_frames: int, model: Model) -> np.ndarray:
+    """Output-rate emotion [T_out, 8] resampled to model frames [T, 8] in the model's category order."""
+    at_model_rate = Curves(fps, weights, emotion_mod.CATEGORIES).resample(features.MODEL_FPS, 0.0, num_model_frames)
+    return at_model_rate.values[:, [emotion_mod.CATEGORY_INDEX[name] for name in model.sidecar["emotion_categories"]]]
+
+
+def log_mel_frames(samples: np.ndarray, first: int, stop: int) -> np.ndarray:
+    """Frames [first, stop) of `features.log_mel(samples)`, computed from the samples they need only.
+
+    AudioError for samples that are not numbers (NaN/inf).
+    """
+    start = max(0, first - FEATURE_CONTEXT_FRAMES)
+    part = samples[start * features.HOP:(stop + FEATURE_CONTEXT_FRAMES) * features.HOP]
+    frames = features.log_mel(part)[first - start:stop - start]
+    if not np.all(np.isfinite(frames)):
+        raise AudioError("The audio contains invalid (NaN/inf) samples; load it with load_audio or "
+                         "audio_from_array, which replace them.")
+    return frames
+
+
+def regress(model: Model, samples: np.ndarray, emotion: np.ndarray, window_frames: int = WINDOW_FRAMES,
+            keep=REGRESSION_OUTPUTS, should_cancel=None) -> dict[str, np.ndarray]:
+    """The regression model's outputs named in `keep` for 16 kHz samples and emotion [T, 8].
+
+    Without the batch axis: "curves" [T, 52] in the model's channel order, "audio_hidden" [T, H].
+    Features are computed window by window.
+    """
+    num_frames = features.num_model_frames(features.num_feature_frames(len(samples)))
+
+    def feeds_for(window):
+        return {"features": log_mel_frames(samples, window.start * features.MODEL_STRIDE,
+                                           window.stop * features.MODEL_STRIDE)[None],
+                "emotion": emotion[None, window.start:window.stop]}
+
+    outputs = run_windowed(model, feeds_for, num_frames, window_frames, keep, should_cancel)
+    return {name: value[0] for name, value in outputs.items()}
+
+
+def guided_denoiser(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray, guidance: float,
+                    window_frames: int = WINDOW_FRAMES, should_cancel=None):
+    """`denoise(x_t, t) -> x0` for the sampler: the denoiser windowed, with classifier-free guidance.
+
+    The unconditional prediction sees every emotion weight set to the sidecar's
+    "unconditional_emotion" (the "no emotion given" token, 0 when the sidecar has none); guided
+    x0 = uncond + guidance x (cond - uncond). With guidance 1, or emotion equal to that token,
+    this is the conditional prediction, so one pass is enough.
+    """
+    num_frames = len(audio_hidden)
+    no_emotion = np.full_like(emotion, model.sidecar.get(UNCONDITIONAL_KEY, 0.0))
+    single_pass = guidance == 1.0 or np.array_equal(emotion, no_emotion)
+
+    def run(x_t, emotion_input, t):
+        feeds = {"noisy": x_t[None], "timestep": np.array([t], np.float32), "audio_hidden": audio_hidden[None],
+                 "emotion": emotion_input[None]}
+        outputs = run_windowed(model, lambda window: cut_feeds(model, feeds, window), num_frames, window_frames,
+                               should_cancel=should_cancel)
+        return outputs["denoised"][0]
+
+    def denoise(x_t: np.ndarray, t: float) -> np.ndarray:
+        conditional = run(x_t, emotion, t)
+        if single_pass:
+            return conditional
+        plain = run(x_t, no_emotion, t)
+        return plain + guidance * (conditional - plain)
+
+    return denoise
+
+
+def diffuse(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray, seed: int, steps: int, guidance: float,
+            known: Constraints | None = None, progress=None, should_cancel=None) -> np.ndarray:
+    """Curves [T, 52] (0-1, the model's channel order) sampled by DDIM; `known` (0-1) inpainted."""
+    side = model.sidecar
+    scale, shift = float(side["data_scale"]), float(side["data_shift"])
+    schedule = CosineSchedule(int(side["schedule"]["train_steps"]), float(side["schedule"]["offset"]))
+    inpaint = None
+    if known is not None:
+        inpaint = Known(known.mask, known.values * scale + shift, correction_spans(features.MODEL_FPS))
+    data_range = (min(shift, scale + shift), max(shift, scale + shift))
+    x = sample(guided_denoiser(model, audio_hidden, emotion, guidance, should_cancel=should_cancel),
+               (len(audio_hidden), len(side["channels"])), schedule, steps, seed, known=inpaint,
+               resample=INPAINT_RESAMPLE if inpaint is not None else 0, data_range=data_range,
+               progress=progress, should_cancel=should_cancel)
+    return np.clip((x - shift) / scale, 0.0, 1.0)
+
+
+def resolve_sampling(loaded: Engine, steps=None, guidance=None) -> tuple[int | None, float | None]:
+    """(steps, guidance), checked, with the model's defaults for diffusion; both must be None otherwise."""
+    if loaded.diffusion is None:
+        if steps is not None or guidance is not None:
+            raise ValueError("steps and guidance apply to the diffusion engine only")
+        return None, None
+    side = loaded.diffusion.sidecar
+    steps = int(side["default_steps"] if steps is None else steps)
+    guidance = float(side["default_guidance"] if guidance is None else guidance)
+    if not 1 <= steps <= side["schedule"]["train_steps"]:
+        raise ValueError(f"steps must be between 1 and {side['schedule']['train_steps']}, got {steps}")
+    if not (math.isfinite(guidance) and guidance >= 0):
+        raise ValueError(f"guidance must be a number >= 0, got {guidance}")
+    return steps, guidance
+
+
+def animate_mouth(audio: Audio, loaded: Engine, fps: float, num_frames: int, seed: int, emotion: np.ndarray,
+                  steps: int | None, guidance: float | None, constraints: Constraints | None,
+                  progress=None, should_cancel=None) -> Curves:
+    """The models' curves for this audio at the output rate: `num_frames` frames in ARKit order.
+
+    Progress counts whole-sequence model passes: the regression pass, then each denoiser step.
+    """
+    num_model_frames = features.num_model_frames(features.num_feature_frames(len(audio.samples)))
+    inpainting = constraints is not None and constraints.count > 0
+    denoiser_passes = steps * (1 + (INPAINT_RESAMPLE if inpainting else 0)) if loaded.diffusion is not None else 0
+    regression = loaded.regression
+    outputs = regress(regression, audio.samples, emotion_for_model(emotion, fps, num_model_frames, regression),
+                      keep=REGRESSION_OUTPUTS if loaded.diffusion is not None else ("curves",),
+                      should_cancel=should_cancel)
+    values = outputs["curves"]
+    if progress is not None:
+        progress(1, 1 + denoiser_passes)
+    channels = regression.sidecar["channels"]
+    if loaded.diffusion is not None:
+        denoiser = loaded.diffusion
+        channels = denoiser.sidecar["channels"]
+        known = None
+        if inpainting:
+            known = to_model_frames(constraints, fps, num_model_frames, features.MODEL_FPS, channels)
+        after_regression = None if progress is None else (lambda done, total: progress(1 + done, 1 + total))
+        denoiser_emotion = emotion_for_model(emotion, fps, num_model_frames, denoiser)
+        values = diffuse(denoiser, outputs["audio_hidden"], denoiser_emotion, seed, steps, guidance, known,
+                         after_regression, should_cancel)
+    model_curves = Curves(features.MODEL_FPS, np.clip(values, 0.0, 1.0), channels)
+    return model_curves.select(arkit.NAMES).resample(fps, 0.0, num_frames)
+
+
+def perform(audio: Audio, engine: str = DEFAULT_ENGINE, fps: float = DEFAULT_FPS, seed: int = 0, emotion=None,
+            layers=LAYERS, steps: int | None = None, guidance: float | None = None,
+            constraints: Constraints | None = None, weights_dir=None, provider: str = "AUTO", cpu_threads: int = 0,
+            progress=None, should_cancel=None) -> Performance:
+    """Animate one clip with a neural engine; the same `Performance` as `phonetic.perform`.
+
+    `emotion`: a mix {name: intensity}, an [8] row or per-frame weights [T, 8] at `fps`.
+    `constraints`: a grid of [num_frames_for(audio.duration, fps), 52], met exactly.
+    `steps` / `guidance`: diffusion only (default: the model's). `progress(done, total)` counts
+    model passes; `should_cancel()` stops the work with `CancelledError`.
+    """
+    layers = check_layers(layers)
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    if not (math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    if len(audio.samples) < MIN_SAMPLES:
+        raise AudioError(f"{audio.source or 'The audio'} is {1000 * audio.duration:.0f} ms long; "
+                         f"the models need at least {1000 * MIN_SAMPLES / features.SAMPLE_RATE:.0f} ms.")
+    num_frames = num_frames_for(audio.duration, fps)
+    if constraints is not None and constraints.num_frames != num_frames:
+        raise ValueError(f"constraints cover {constraints.num_frames} frames; "
+                         f"this clip has {num_frames} at {fps:g} fps")
+    weights = emotion_weights(emotion, num_frames)
+    warnings = list(audio.warnings)
+    meta = {"engine": engine, "seed": seed, "layers": list(layers), "steps": None, "guidance": None}
+    if "lips" in layers:
+        loaded = load_engine(engine, weights_dir, provider, cpu_threads)
+        steps, guidance = resolve_sampling(loaded, steps, guidance)
+        warnings.extend(loaded.warnings)
+        mouth = animate_mouth(audio, loaded, fps, num_frames, seed, weights, steps, guidance, constraints,
+                              progress, should_cancel)
+        meta.update(steps=steps, guidance=guidance, model_versions=loaded.versions,
+                    provider=loaded.regression.provider)
+    else:
+        mouth = Curves.zeros(num_frames, fps)
+        if weights.any():
+            mouth = emotion_mod.apply_emotion(mouth, weights)
+    curves, head = add_secondary_layers(mouth, audio, seed, layers)
+    if constraints is not None and constraints.count:
+        meta["constraint_residual"] = largest_residual(curves, constraints)
+        curves = enforce(curves, constraints)
+    log.info("%s: %d frames at %g fps", engine, num_frames, fps)
+    return Performance(Curves(fps, curves.values, curves.channels, 0.0, meta), head, (), tuple(warnings))
