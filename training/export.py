@@ -3,7 +3,7 @@
 The graphs have named inputs and outputs, opset `OPSET` and a dynamic time axis. The sidecar
 carries everything the runtime needs (I/O names and shapes, rates, channel order, receptive
 field, diffusion schedule) plus provenance: sha256, size, parameter count, training data and
-credits. Measured quality and speed are added by `benchmarks` runs (`update_sidecar`).
+credits. `update_sidecar` adds measured quality and speed from benchmark runs.
 """
 
 from __future__ import annotations
