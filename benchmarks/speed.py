@@ -77,14 +77,14 @@ def peak_memory_mb(samples: np.ndarray, rate: int, engine: str) -> float:
 
 def scaling(samples: np.ndarray, rate: int, runs: int) -> None:
     """Seconds per engine at 10, 60 and 600 s, and each as a multiple of the 60 s time."""
+    clips = {seconds: np.tile(samples, int(np.ceil(seconds * rate / len(samples))))[: seconds * rate]
+             for seconds in (10, 60, 600)}
     for engine in neural.ENGINES:
-        times = {}
-        for seconds in (10, 60, 600):
-            clip = np.tile(samples, int(np.ceil(seconds * rate / len(samples))))[: seconds * rate]
-            times[seconds] = timed(neural_call(audio_from_array(clip, rate), engine), 1 if seconds == 600 else runs)[1]
+        times = {seconds: timed(neural_call(audio_from_array(clip, rate), engine), 1 if seconds == 600 else runs)[1]
+                 for seconds, clip in clips.items()}
         print(f"  {engine} length scaling: 10 s {times[10]:.3f} s, 60 s {times[60]:.3f} s, 600 s {times[600]:.2f} s "
               f"(600 s / 60 s = {times[600] / times[60]:.1f}, 60 s / 10 s = {times[60] / times[10]:.1f}); "
-              f"peak memory at 600 s {peak_memory_mb(np.tile(samples, int(np.ceil(600 * rate / len(samples))))[:600 * rate], rate, engine):.0f} MB")
+              f"peak memory at 600 s {peak_memory_mb(clips[600], rate, engine):.0f} MB")
 
 
 def main():

@@ -159,7 +159,7 @@ def mix_to_weights(mix: dict[str, float], num_frames: int) -> np.ndarray:
         if name not in CATEGORY_INDEX:
             raise ValueError(f"unknown emotion {name!r}; expected one of: {', '.join(CATEGORIES)}")
         row[CATEGORY_INDEX[name]] = intensity
-    return _check_weights(np.repeat(row[None, :], num_frames, axis=0), num_frames)
+    return check_weights(np.repeat(row[None, :], num_frames, axis=0), num_frames)
 
 
 def weights_from_keys(keys, num_frames: int, fps: float, start: float = 0.0) -> np.ndarray:
@@ -174,10 +174,11 @@ def weights_from_keys(keys, num_frames: int, fps: float, start: float = 0.0) -> 
     key_rows = np.concatenate([mix_to_weights(mix, 1) for _, mix in keys], axis=0)
     times = start + np.arange(num_frames) / fps
     columns = [np.interp(times, key_times, key_rows[:, j]) for j in range(len(CATEGORIES))]
-    return _check_weights(np.stack(columns, axis=1).astype(np.float32), num_frames)
+    return check_weights(np.stack(columns, axis=1).astype(np.float32), num_frames)
 
 
-def _check_weights(weights: np.ndarray, num_frames: int) -> np.ndarray:
+def check_weights(weights: np.ndarray, num_frames: int) -> np.ndarray:
+    """Per-frame weights [num_frames, 8] from an [8] row or [T, 8], checked (shape, 0-1)."""
     weights = np.asarray(weights, dtype=np.float32)
     if weights.ndim == 1:
         weights = np.repeat(weights[None, :], num_frames, axis=0)
@@ -209,7 +210,7 @@ def apply_emotion(curves: Curves, weights) -> Curves:
     """
     if isinstance(weights, dict):
         weights = mix_to_weights(weights, curves.num_frames)
-    weights = _check_weights(weights, curves.num_frames)
+    weights = check_weights(weights, curves.num_frames)
     columns = [arkit.INDEX.get(name, -1) for name in curves.channels]
     known = np.array([c >= 0 for c in columns], bool)
     index = np.array([max(c, 0) for c in columns], np.int64)

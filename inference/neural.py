@@ -106,15 +106,7 @@ def emotion_weights(emotion, num_frames: int) -> np.ndarray:
         return np.zeros((num_frames, len(emotion_mod.CATEGORIES)), np.float32)
     if isinstance(emotion, dict):
         return emotion_mod.mix_to_weights(emotion, num_frames)
-    weights = np.asarray(emotion, np.float32)
-    if weights.ndim == 1:
-        weights = np.repeat(weights[None, :], num_frames, axis=0)
-    if weights.shape != (num_frames, len(emotion_mod.CATEGORIES)):
-        raise ValueError(f"emotion weights must be [{num_frames}, {len(emotion_mod.CATEGORIES)}] "
-                         f"(frames x {', '.join(emotion_mod.CATEGORIES)}), got shape {weights.shape}")
-    if not (np.all(np.isfinite(weights)) and weights.min() >= 0.0 and weights.max() <= 1.0):
-        raise ValueError("emotion intensities must lie within 0-1")
-    return weights
+    return emotion_mod.check_weights(emotion, num_frames)
 
 
 def emotion_for_model(weights: np.ndarray, fps: float, num_model_frames: int, model: Model) -> np.ndarray:

@@ -14,6 +14,7 @@ plus `<source>.json` (per utterance: phones, voice, text). `build` skips shards 
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.audio import to_mono_16k
+from inference.audio import audio_from_array, load_audio
 from inference.phonemes import SILENCE, TIMIT_TO_ARPABET, PhoneInterval
 
 from . import sentences as sentences_mod
@@ -76,18 +77,6 @@ class Utterance:
 
 def _to_int16(samples: np.ndarray) -> np.ndarray:
     return np.clip(np.round(np.asarray(samples, np.float32) * 32767), -32768, 32767).astype(np.int16)
-
-
-def _read_wav(path: Path) -> tuple[np.ndarray, int]:
-    import soundfile
-
-    samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    return samples, rate
-
-
-def _load_16k(path: Path) -> np.ndarray:
-    samples, rate = _read_wav(path)
-    return to_mono_16k(samples, rate)
 
 
 def _fold(label: str) -> str | None:
@@ -189,10 +178,11 @@ def _espeak_job(job: tuple[int, str, str, int, int]) -> dict | None:
                          capture_output=True, timeout=120)
     if out.returncode != 0 or len(out.stdout) < 1000:
         return None
-    with tempfile.NamedTemporaryFile(suffix=".wav") as handle:
-        handle.write(out.stdout)
-        handle.flush()
-        samples = _load_16k(Path(handle.name))
+    import soundfile
+
+    # espeak-ng streams its WAV with an unknown-length header, which soundfile reads correctly.
+    streamed, rate = soundfile.read(io.BytesIO(out.stdout), dtype="float32", always_2d=True)
+    samples = audio_from_array(streamed, rate).samples
     return _align_job({"samples": _to_int16(samples), "voice": voice, "text": text})
 
 
@@ -217,7 +207,7 @@ def _run_pool(function, jobs, workers, name) -> list[dict]:
 
 def _real_job(job: tuple[str, str, str]) -> dict | None:
     path, text, voice = job
-    samples = _load_16k(Path(path))
+    samples = load_audio(path).samples
     if samples.size < SAMPLE_RATE // 5:
         return None
     return _align_job({"samples": _to_int16(samples), "voice": voice, "text": text})

@@ -8,7 +8,6 @@ credits. `update_sidecar` adds measured quality and speed from benchmark runs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 
 from inference import arkit, emotion, features
+from inference.models import file_sha256
 
 from . import models
 from .corpus import CREDITS
@@ -26,17 +26,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS_DIR = REPO_ROOT / "weights"
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _common(name: str, path: Path, model: torch.nn.Module, training: dict) -> dict:
     return {
-        "name": name, "version": VERSION, "file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size,
+        "name": name, "version": VERSION, "file": path.name, "sha256": file_sha256(path), "bytes": path.stat().st_size,
         "opset": OPSET, "parameters": models.count_parameters(model),
         "sample_rate": features.SAMPLE_RATE, "feature_rate": features.FEATURE_RATE, "fps": features.MODEL_FPS,
         "stride": features.MODEL_STRIDE,
