@@ -215,10 +215,13 @@ def _convert_blocks(blocks: Iterable[np.ndarray], sample_rate: int, n_frames: in
             out[pos:pos + take] = chunk[:take]
             pos += take
 
+    n_in = 0
     for block in blocks:
+        n_in += len(block)
         put(resampler.push(_mono(stats.clean(_as_float(block)))))
     put(resampler.flush())
-    return out
+    # fewer frames than the header said (a WAV streamed to a pipe): keep what they make
+    return out[:min(pos, resampler.output_length(n_in))]
 
 
 def _array_blocks(samples: np.ndarray) -> Iterator[np.ndarray]:
@@ -318,6 +321,9 @@ def _load_wav(path: str) -> Audio | None:
         rate, n_frames = handle.getframerate(), handle.getnframes()
         if width not in SUPPORTED_WAV_WIDTHS or channels < 1:
             return None
+        # A WAV written to a pipe (espeak-ng --stdout, sox -) has a placeholder length in its header:
+        # the file's size bounds what can really be there.
+        n_frames = min(n_frames, os.path.getsize(path) // (width * channels))
         try:
             return _finish(_wav_blocks(handle, width, channels), rate, n_frames, path)
         except (wave.Error, EOFError, ValueError) as exc:

@@ -93,6 +93,22 @@ def test_wav_bit_depths_and_channels_load_alike(tmp_path, speech, width):
     assert audio.warnings == ()
 
 
+def test_wav_streamed_to_a_pipe_reads_its_real_length(tmp_path):
+    """espeak-ng --stdout writes a placeholder length (0x7ffff000) in the RIFF and data headers."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    streamed = subprocess.run(["espeak-ng", "--stdout", "Peter bought a big map of Bombay."], check=True,
+                              capture_output=True, timeout=60).stdout
+    assert streamed[40:44] == b"\x00\xf0\xff\x7f"  # the placeholder this test is about
+    path = tmp_path / "streamed.wav"
+    path.write_bytes(streamed)
+    rate = int.from_bytes(streamed[24:28], "little")
+    samples = np.frombuffer(streamed[44:], "<i2").astype(np.float32) / 32768
+    audio = load_audio(path)
+    assert audio.duration == pytest.approx(len(samples) / rate, abs=1e-4)
+    np.testing.assert_allclose(audio.samples, to_mono_16k(samples, rate), atol=1e-6)
+
+
 def test_flac_through_soundfile(tmp_path, speech):
     soundfile = pytest.importorskip("soundfile")
     samples, rate, _ = speech
