@@ -34,6 +34,7 @@ class Batch:
     features: np.ndarray   # [B, F, 64]
     emotion: np.ndarray    # [B, T, 8]
     targets: np.ndarray    # [B, T, 52]
+    seal: np.ndarray       # [B, T]
 
 
 def _pad_phones(phones, before_s: float, total_s: float) -> list[PhoneInterval]:
@@ -49,8 +50,8 @@ def _pad_phones(phones, before_s: float, total_s: float) -> list[PhoneInterval]:
 
 
 def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = True,
-                style: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(features [F, 64], emotion [T, 8], targets [T, 52]) for one random window of `utt`."""
+                style: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(features [F, 64], emotion [T, 8], targets [T, 52], seal [T]) for one random window of `utt`."""
     samples = utt.samples.astype(np.float32) / 32768.0
     factor = float(rng.uniform(0.85, 1.15)) if augment_audio and rng.random() < 0.5 else 1.0
     samples = augment.change_speed(samples, factor)
@@ -71,7 +72,7 @@ def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = 
     full_weights[:] = weights[0]
     full_weights[first:first + WINDOW_FRAMES] = weights
     full_weights[first + WINDOW_FRAMES:] = weights[-1]
-    values = targets.target_curves(_pad_phones(phones, before / SAMPLE_RATE, total / SAMPLE_RATE),
+    values, seal = targets.target_curves(_pad_phones(phones, before / SAMPLE_RATE, total / SAMPLE_RATE),
                                    total / SAMPLE_RATE, full_weights,
                                    targets.sample_style(rng) if style else None)
     window_targets = values[first:first + WINDOW_FRAMES]
@@ -80,7 +81,7 @@ def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = 
         window_audio = augment.augment(window_audio, rng)
     features = log_mel(window_audio)
     assert features.shape[0] == WINDOW_FEATURES and window_targets.shape[0] == WINDOW_FRAMES
-    return features, weights, window_targets
+    return features, weights, window_targets, seal[first:first + WINDOW_FRAMES]
 
 
 class Sampler:

@@ -6,7 +6,12 @@ RegressionModel: log-mel [B, F, 64] at 100 fps -> a stride-2 stem -> dilated res
 
 Denoiser: predicts the clean curves x0 (data space 2c - 1) from noisy curves, the diffusion
 timestep, the regression model's `audio_hidden` and the emotion weights (all -1 = no emotion
-given, for classifier-free guidance). Both are fully convolutional with zero padding, so they run
+given, for classifier-free guidance).
+
+Both heads predict one more value per frame than they output: the logit of the bilabial seal.
+`seal_decode` closes the lips with it the way the articulation rules do (mouthClose cancels
+jawOpen plus a margin, the press rises, the lip-parting shapes fade), so a closure the network is
+sure of is geometrically closed, not an average of a closed and an open mouth. Both are fully convolutional with zero padding, so they run
 on any length and a window that keeps only frames further than `receptive_field` from its edges
 reproduces the one-pass result exactly.
 """
@@ -18,12 +23,35 @@ import math
 import torch
 from torch import nn
 
+from inference import arkit
+from inference.articulation import CONTROL_CHANNELS, PARTING_CONTROLS, SEAL_MARGIN, SEAL_PRESS
+
 NUM_MELS = 64
 NUM_CHANNELS = 52
 NUM_EMOTIONS = 8
 TRAIN_STEPS = 1000
 COSINE_OFFSET = 0.008
 UNCONDITIONAL_EMOTION = -1.0
+
+PARTING_CHANNELS = tuple(name for control in PARTING_CONTROLS for name in CONTROL_CHANNELS[control])
+
+
+def _one_hot(names) -> torch.Tensor:
+    """[52, 1]: 1 on the named channels."""
+    column = torch.zeros(NUM_CHANNELS, 1)
+    column[[arkit.INDEX[name] for name in names]] = 1.0
+    return column
+
+
+def seal_decode(curves, seal_logit):
+    """Curves [B, 52, T] (0..1 scale) with the seal [B, T] (from its logit) imposed on the lips:
+    the lip-parting shapes fade out, mouthClose and the press blend into their sealed values."""
+    seal = torch.sigmoid(seal_logit).unsqueeze(1)                     # [B, 1, T]
+    jaw = curves[:, arkit.INDEX["jawOpen"]].unsqueeze(1)
+    faded = _one_hot(("mouthClose", "mouthPressLeft", "mouthPressRight") + PARTING_CHANNELS)
+    sealed = (_one_hot(("mouthClose",)) * (jaw + SEAL_MARGIN)
+              + _one_hot(("mouthPressLeft", "mouthPressRight")) * SEAL_PRESS)
+    return curves * (1.0 - faded * seal) + sealed * seal
 
 
 class ChannelNorm(nn.Module):
@@ -74,7 +102,7 @@ class RegressionModel(nn.Module):
         self.blocks = nn.ModuleList(ResidualBlock(hidden, d) for d in self.DILATIONS)
         self.out_norm = ChannelNorm(hidden)
         self.head = nn.Sequential(nn.Conv1d(hidden + NUM_EMOTIONS, hidden, 3, padding=1), nn.GELU(),
-                                  nn.Conv1d(hidden, hidden, 1), nn.GELU(), nn.Conv1d(hidden, NUM_CHANNELS, 1))
+                                  nn.Conv1d(hidden, hidden, 1), nn.GELU(), nn.Conv1d(hidden, NUM_CHANNELS + 1, 1))
 
     @property
     def receptive_field(self) -> int:
@@ -88,10 +116,15 @@ class RegressionModel(nn.Module):
             x = block(x)
         return self.out_norm(x)                                   # [B, H, T]
 
-    def forward(self, features, emotion):
+    def predict(self, features, emotion):
+        """(curves [B, 52, T] before the clamp, seal logit [B, T], audio_hidden [B, H, T])."""
         hidden = self.encode(features)
         emotion = emotion.transpose(1, 2)[:, :, : hidden.shape[2]]
-        curves = self.head(torch.cat([hidden, emotion], dim=1))
+        raw = self.head(torch.cat([hidden, emotion], dim=1))
+        return seal_decode(raw[:, :NUM_CHANNELS], raw[:, NUM_CHANNELS]), raw[:, NUM_CHANNELS], hidden
+
+    def forward(self, features, emotion):
+        curves, _, hidden = self.predict(features, emotion)
         if not self.training:
             # Linear while training: a sigmoid saturates on channels that are mostly 0 (the lip seal)
             # and stops learning them; the clamp to 0..1 is part of the exported graph.
@@ -117,19 +150,25 @@ class Denoiser(nn.Module):
         self.time = nn.Sequential(nn.Linear(channels, channels), nn.GELU(), nn.Linear(channels, channels))
         self.blocks = nn.ModuleList(ResidualBlock(channels, d, conditioned=True) for d in self.DILATIONS)
         self.out_norm = ChannelNorm(channels)
-        self.out = nn.Conv1d(channels, NUM_CHANNELS, 1)
+        self.out = nn.Conv1d(channels, NUM_CHANNELS + 1, 1)
 
     @property
     def receptive_field(self) -> int:
         return receptive_field(self.DILATIONS)
 
-    def forward(self, noisy, timestep, audio_hidden, emotion):
+    def predict(self, noisy, timestep, audio_hidden, emotion):
+        """(x0 [B, T, 52] in data space, seal logit [B, T])."""
         x = self.curves_in(torch.cat([noisy, emotion], dim=2).transpose(1, 2))
         x = x + self.audio_in(audio_hidden.transpose(1, 2))
         condition = self.time(timestep_embedding(timestep, self.channels)).expand(x.shape[0], -1)
         for block in self.blocks:
             x = block(x, condition)
-        return self.out(self.out_norm(x)).transpose(1, 2)
+        raw = self.out(self.out_norm(x))
+        curves = seal_decode((raw[:, :NUM_CHANNELS] + 1.0) / 2.0, raw[:, NUM_CHANNELS])
+        return (curves * 2.0 - 1.0).transpose(1, 2), raw[:, NUM_CHANNELS]
+
+    def forward(self, noisy, timestep, audio_hidden, emotion):
+        return self.predict(noisy, timestep, audio_hidden, emotion)[0]
 
 
 def alpha_bar(timestep):

@@ -1,7 +1,8 @@
 """What the models learn to produce: the phonetic engine's curves, with emotion and a speaking style.
 
 `target_curves` turns timed phones into ARKit-52 values at the models' 50 fps with the articulation
-rules, then lays an emotion over them (sampled by `sample_emotion`, constant or changing within the
+rules (and the bilabial seal those rules imposed, which the models also learn as a
+probability), then lays an emotion over them (sampled by `sample_emotion`, constant or changing within the
 window) and a per-utterance articulation style (`sample_style`: how wide the jaw opens, how much the
 lips round or spread). Style is not audible, so the regression model learns its mean and the
 diffusion model learns its spread: that spread is what makes two seeds two different takes.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from inference import arkit, emotion
-from inference.articulation import articulate
+from inference.articulation import SEAL_PRESS, articulate
 from inference.features import MODEL_FPS
 from inference.phonemes import PhoneInterval
 
@@ -25,7 +26,7 @@ STYLE_GROUPS = {
     "lips": ("mouthUpperUpLeft", "mouthUpperUpRight", "mouthLowerDownLeft", "mouthLowerDownRight",
              "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper"),
 }
-STYLE_RANGE = {"jaw": (0.7, 1.3), "round": (0.65, 1.35), "spread": (0.6, 1.4), "lips": (0.7, 1.3)}
+STYLE_RANGE = {"jaw": (0.6, 1.4), "round": (0.5, 1.5), "spread": (0.5, 1.5), "lips": (0.6, 1.4)}
 NEUTRAL_PROBABILITY = 0.4
 CHANGING_PROBABILITY = 0.3
 
@@ -63,12 +64,18 @@ def sample_emotion(rng: np.random.Generator, num_frames: int) -> np.ndarray:
     return ((1.0 - ramp) * first + ramp * second).astype(np.float32)
 
 
+def seal_of(values: np.ndarray) -> np.ndarray:
+    """The bilabial seal [T] in 0..1 of articulated values (before emotion: the press is the seal's alone)."""
+    return np.clip(values[:, arkit.INDEX["mouthPressLeft"]] / SEAL_PRESS, 0.0, 1.0)
+
+
 def target_curves(phones: list[PhoneInterval], duration: float, weights: np.ndarray | None = None,
-                  style: dict[str, float] | None = None) -> np.ndarray:
-    """Target values [T, 52] at MODEL_FPS for `duration` seconds (T = num_frames_for(duration))."""
+                  style: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(values [T, 52], seal [T]) at MODEL_FPS for `duration` seconds (T = num_frames_for(duration))."""
     curves = articulate(list(phones), MODEL_FPS, duration)
+    seal = seal_of(curves.values)
     if style:
         curves = curves.with_values(apply_style(curves.values, style))
     if weights is not None and np.any(weights):
         curves = emotion.apply_emotion(curves, weights[:curves.num_frames])
-    return curves.values
+    return curves.values, seal.astype(np.float32)

@@ -34,6 +34,7 @@ KEY_CHANNELS = ("jawOpen", "mouthClose", "mouthPressLeft", "mouthPressRight", "m
                 "mouthUpperUpRight", "mouthStretchLeft", "mouthStretchRight")
 KEY_WEIGHT = 3.0
 VELOCITY_WEIGHT = 0.5
+SEAL_WEIGHT = 0.3
 DROP_EMOTION_PROBABILITY = 0.15
 SAVE_EVERY_S = 300
 
@@ -61,7 +62,7 @@ class Windows(IterableDataset):
         while True:
             batch = sampler.batch(self.batch_size)
             yield (torch.from_numpy(batch.features), torch.from_numpy(batch.emotion),
-                   torch.from_numpy(batch.targets))
+                   torch.from_numpy(batch.targets), torch.from_numpy(batch.seal))
 
 
 def feature_statistics(corpus, seed: int, batches: int = 20) -> tuple[np.ndarray, np.ndarray]:
@@ -77,14 +78,20 @@ def learning_rate(step: int, progress: float, peak: float, warmup: int = 200) ->
     return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def diffusion_loss(denoiser, hidden, emotion, target, weights):
+def seal_loss(seal_logit, seal):
+    """Binary cross-entropy of the predicted seal [B, T] against the articulated one."""
+    return torch.nn.functional.binary_cross_entropy_with_logits(seal_logit, seal)
+
+
+def diffusion_loss(denoiser, hidden, emotion, target, seal, weights):
     clean = target * 2.0 - 1.0
     timestep = torch.randint(1, models.TRAIN_STEPS + 1, (clean.shape[0],))
     level = models.alpha_bar(timestep).reshape(-1, 1, 1)
     noisy = level.sqrt() * clean + (1 - level).sqrt() * torch.randn_like(clean)
     drop = (torch.rand(clean.shape[0], 1, 1) < DROP_EMOTION_PROBABILITY).float()
     emotion_in = emotion * (1 - drop) + models.UNCONDITIONAL_EMOTION * drop
-    return curve_loss(denoiser(noisy, timestep.float(), hidden, emotion_in), clean, weights)
+    x0, seal_logit = denoiser.predict(noisy, timestep.float(), hidden, emotion_in)
+    return curve_loss(x0, clean, weights) + SEAL_WEIGHT * seal_loss(seal_logit, seal)
 
 
 def _save(path: Path, **state) -> None:
@@ -138,13 +145,15 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
     denoiser.train()
     budget = minutes * 60
     while step < steps and elapsed + time.monotonic() - started < budget:
-        features, emotion, target = next(batches)
+        features, emotion, target, seal = next(batches)
         progress = max(step / steps, (elapsed + time.monotonic() - started) / budget)
         for group in optimiser.param_groups:
             group["lr"] = learning_rate(step, progress, lr)
-        prediction, audio_hidden = regression(features, emotion)
-        loss_regression = curve_loss(prediction, target, weights)
-        loss_diffusion = diffusion_loss(denoiser, audio_hidden.detach(), emotion, target, weights)
+        prediction, seal_logit, audio_hidden = regression.predict(features, emotion)
+        loss_regression = (curve_loss(prediction.transpose(1, 2), target, weights)
+                           + SEAL_WEIGHT * seal_loss(seal_logit, seal))
+        loss_diffusion = diffusion_loss(denoiser, audio_hidden.transpose(1, 2).detach(), emotion, target, seal,
+                                        weights)
         optimiser.zero_grad()
         (loss_regression + loss_diffusion).backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)

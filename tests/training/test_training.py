@@ -70,7 +70,8 @@ def _utterance(seconds=1.5):
 
 def test_window_targets_line_up_with_the_audio():
     utt = _utterance()
-    features, emotion, target = dataset.make_window(utt, np.random.default_rng(3), augment_audio=False, style=False)
+    features, emotion, target, seal = dataset.make_window(utt, np.random.default_rng(3), augment_audio=False,
+                                                          style=False)
     assert features.shape == (dataset.WINDOW_FEATURES, 64)
     assert target.shape == (dataset.WINDOW_FRAMES, 52) and emotion.shape == (dataset.WINDOW_FRAMES, 8)
     # find where the utterance was placed from the audio (features of silence are at the log floor)
@@ -81,10 +82,12 @@ def test_window_targets_line_up_with_the_audio():
     inside = first_model_frame + int(0.37 * MODEL_FPS)
     assert closure[inside] > 0.0
     assert closure[first_model_frame + int(0.65 * MODEL_FPS)] == 0.0
+    # the seal the models learn is 1 on the closure and 0 on the open vowel
+    assert seal[inside] > 0.99 and seal[first_model_frame + int(0.65 * MODEL_FPS)] == 0.0
 
 
 def test_style_scales_jaw_and_seal_together():
-    values = targets.target_curves(list(_utterance().phones), 1.5)
+    values, _ = targets.target_curves(list(_utterance().phones), 1.5)
     styled = targets.apply_style(values, {"jaw": 1.2, "round": 1.0, "spread": 1.0, "lips": 1.0})
     jaw, close = arkit.INDEX["jawOpen"], arkit.INDEX["mouthClose"]
     np.testing.assert_allclose(styled[:, jaw], np.clip(values[:, jaw] * 1.2, 0, 1), atol=1e-6)
