@@ -96,11 +96,12 @@ def frames_for(curves: Curves, fps: float, frame_start: int) -> tuple[np.ndarray
     return (frame_start + offsets).astype(np.float64), values
 
 
-def _new_channel_container(action):
+def new_channel_container(action, id_type: str = KEY_ID_TYPE):
     """(slot, channelbag-like) for a new action: the slot's channelbag on 4.4+, else the action."""
     if not _uses_slots(action):
+        action.id_root = id_type  # 4.2-4.3: the action's ID type; slots carry it from 4.4 on
         return None, action
-    slot = action.slots.new(id_type=KEY_ID_TYPE, name=SLOT_NAME)
+    slot = action.slots.new(id_type=id_type, name=SLOT_NAME)
     layer = action.layers.new(LAYER_NAME)
     strip = layer.strips.new(type="KEYFRAME")
     return slot, strip.channelbag(slot, ensure=True)
@@ -119,8 +120,8 @@ def _take_channelbag(action):
     return None
 
 
-def _write_fcurve(container, data_path: str, group, frames: np.ndarray, values: np.ndarray):
-    fcurve = container.fcurves.new(data_path)
+def write_fcurve(container, data_path: str, group, frames: np.ndarray, values: np.ndarray, index: int = 0):
+    fcurve = container.fcurves.new(data_path, index=index)
     fcurve.group = group
     points = fcurve.keyframe_points
     points.add(len(frames))
@@ -163,13 +164,11 @@ def write_take(objects, curves: Curves, pairs: dict[str, str], scene, frame_star
     number = next_take_number(source)
     action = bpy.data.actions.new(take_name(source, number))
     try:
-        if not _uses_slots(action):  # 4.2-4.3: the action's ID type; slots carry it from 4.4 on
-            action.id_root = KEY_ID_TYPE
-        slot, container = _new_channel_container(action)
+        _, container = new_channel_container(action)
         groups = {region: container.groups.new(region.title()) for region in arkit.REGIONS}
         for channel in arkit.NAMES:
             if channel in pairs:
-                _write_fcurve(container, shape_key_data_path(pairs[channel]),
+                write_fcurve(container, shape_key_data_path(pairs[channel]),
                               groups[arkit.REGION_OF[channel]], frames, values[:, arkit.INDEX[channel]])
         action[TAKE_PROPERTY] = {
             "source": source, "take": number, "fps": fps, "frame_start": int(frames[0]),
@@ -197,7 +196,7 @@ def take_tracks(key) -> list:
     return found
 
 
-def _stack(key, action):
+def stack(key, action):
     """A new NLA track on `key` playing `action` from its first frame, nothing outside it."""
     anim = key.animation_data or key.animation_data_create()
     track = anim.nla_tracks.new()
@@ -216,7 +215,7 @@ def assign(key, action):
     """
     tracks = take_tracks(key)
     if action not in [take for _, take in tracks]:
-        tracks.append((_stack(key, action), action))
+        tracks.append((stack(key, action), action))
     for track, take in tracks:
         track.mute = take != action
         track.is_solo = False
@@ -298,6 +297,18 @@ def overwrite_take(action, pairs: dict[str, str], values: np.ndarray):
         fcurve.update()
 
 
+def mute_channels(action, pairs: dict[str, str], channels, mute: bool) -> int:
+    """Mute (or unmute) a take's F-curves of these ARKit channels; returns how many."""
+    by_path = _fcurves_by_path(action)
+    count = 0
+    for channel in channels:
+        fcurve = by_path.get(shape_key_data_path(pairs[channel])) if channel in pairs else None
+        if fcurve is not None:
+            fcurve.mute = mute
+            count += 1
+    return count
+
+
 def _active_channelbag(anim):
     """The F-curve container the animator's active action uses for this ID (None without one)."""
     action = anim.action if anim is not None else None
@@ -312,6 +323,15 @@ def _active_channelbag(anim):
             if channelbag is not None:
                 return channelbag
     return None
+
+
+def animated_values(id_data, data_path: str, frames: np.ndarray, static: float) -> np.ndarray:
+    """The value of an animatable property of `id_data` at `frames` (its own F-curve, else `static`)."""
+    container = _active_channelbag(id_data.animation_data)
+    fcurve = None if container is None else container.fcurves.find(data_path)
+    if fcurve is None or fcurve.mute:
+        return np.full(len(frames), static, np.float32)
+    return np.array([fcurve.evaluate(float(frame)) for frame in frames], np.float32)
 
 
 def animator_keys(key, pairs: dict[str, str], first: int, last: int) -> list[tuple[int, str, float]]:
