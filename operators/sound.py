@@ -93,7 +93,7 @@ def add_file_strip(scene, path: str, frame: int):
     editor = scene.sequence_editor or scene.sequence_editor_create()
     container = editor.strips if hasattr(editor, "strips") else editor.sequences
     channel = min(max((s.channel for s in strips(scene)), default=0) + 1, MAX_CHANNEL)
-    return container.new_sound(os.path.basename(path), path, channel, frame)
+    return container.new_sound(os.path.splitext(os.path.basename(path))[0], path, channel, frame)
 
 
 def from_file(scene, path: str, frame: int) -> Sound:
