@@ -224,7 +224,7 @@ class LIPKIT_PT_generate(LipkitPanel, bpy.types.Panel):
         if settings.layer_head:
             layout.prop(settings, "head_object")
             if settings.head_object is not None and settings.head_object.type == "ARMATURE":
-                layout.prop_search(settings, "head_bone", settings.head_object.pose, "bones")
+                layout.prop_search(settings, "head_bone", settings.head_object.data, "bones")
         job = context.window_manager.lipkit
         if job.running:
             layout.prop(job, "progress", text=job.message or "Generating")
