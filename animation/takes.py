@@ -282,18 +282,22 @@ def _fcurves_by_path(action) -> dict:
     return {fcurve.data_path: fcurve for fcurve in container.fcurves}
 
 
-def overwrite_take(action, pairs: dict[str, str], values: np.ndarray):
-    """Write values [F, 52] onto a take's existing keys (same frames as `read_take` gives), in bulk."""
+def _take_points(action, pairs: dict[str, str]):
+    """(channel, fcurve, co [2F] float32) for each mapped channel the take has an F-curve for."""
     by_path = _fcurves_by_path(action)
     for channel, shape_key in pairs.items():
         fcurve = by_path.get(shape_key_data_path(shape_key))
-        if fcurve is None:
-            continue
-        points = fcurve.keyframe_points
-        co = np.empty(2 * len(points), dtype=np.float32)
-        points.foreach_get("co", co)
+        if fcurve is not None:
+            co = np.empty(2 * len(fcurve.keyframe_points), dtype=np.float32)
+            fcurve.keyframe_points.foreach_get("co", co)
+            yield channel, fcurve, co
+
+
+def overwrite_take(action, pairs: dict[str, str], values: np.ndarray):
+    """Write values [F, 52] onto a take's existing keys (same frames as `read_take` gives), in bulk."""
+    for channel, fcurve, co in _take_points(action, pairs):
         co[1::2] = values[:, arkit.INDEX[channel]]
-        points.foreach_set("co", co)
+        fcurve.keyframe_points.foreach_set("co", co)
         fcurve.update()
 
 
@@ -358,19 +362,12 @@ def animator_keys(key, pairs: dict[str, str], first: int, last: int) -> list[tup
 
 def read_take(action, pairs: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
     """(frames [F], values [F, 52]) stored in a take; unmapped channels come back as 0."""
-    by_path = _fcurves_by_path(action)
     frames = None
     values = None
-    for channel, shape_key in pairs.items():
-        fcurve = by_path.get(shape_key_data_path(shape_key))
-        if fcurve is None:
-            continue
-        points = fcurve.keyframe_points
-        co = np.empty(2 * len(points), dtype=np.float32)
-        points.foreach_get("co", co)
+    for channel, _, co in _take_points(action, pairs):
         if frames is None:
             frames = co[0::2].astype(np.float64)
-            values = np.zeros((len(points), arkit.NUM_CHANNELS), np.float32)
+            values = np.zeros((len(frames), arkit.NUM_CHANNELS), np.float32)
         values[:, arkit.INDEX[channel]] = co[1::2]
     if frames is None:
         raise TakeError(f"take '{action.name}' has no F-curves for the mapped shape keys")

@@ -285,11 +285,19 @@ def regenerate(op, context, seed: int, first: int | None = None, last: int | Non
 
 
 class RegenerateOperator(EngineSettings, LipkitOperator):
-    """A generating operator on the showing take; its seed defaults to the take's."""
+    """A generating operator on the showing take; unset settings come from the panel.
 
-    def invoke(self, context, event):
+    By default it regenerates the whole take (`require_constraints`: only with keys to go through).
+    """
+
+    require_constraints = False
+    done = ""
+
+    def run(self, context):
         self.fill_from_scene(context)
-        return self.execute(context)
+        action = regenerate(self, context, self.seed, require_constraints=self.require_constraints)
+        self.report({"INFO"}, f"New take '{action.name}' {self.done}")
+        return {"FINISHED"}
 
 
 class LIPKIT_OT_regenerate_around_keys(RegenerateOperator, bpy.types.Operator):
@@ -298,12 +306,8 @@ class LIPKIT_OT_regenerate_around_keys(RegenerateOperator, bpy.types.Operator):
     bl_idname = "lipkit.regenerate_around_keys"
     bl_label = "Regenerate Around Keys"
     bl_options = {"REGISTER", "UNDO"}
-
-    def run(self, context):
-        self.fill_from_scene(context)
-        action = regenerate(self, context, self.seed, require_constraints=True)
-        self.report({"INFO"}, f"New take '{action.name}' through the keys")
-        return {"FINISHED"}
+    require_constraints = True
+    done = "through the keys"
 
 
 def resolve_range(scene, mode: str, start: int, end: int, marker_start: str, marker_end: str) -> tuple[int, int]:
@@ -348,7 +352,7 @@ class LIPKIT_OT_resample_range(RangeSettings, RegenerateOperator, bpy.types.Oper
     def invoke(self, context, event):
         if not self.properties.is_property_set("seed"):
             self.seed = context.scene.lipkit.seed + 1
-        return super().invoke(context, event)
+        return self.execute(context)
 
     def run(self, context):
         self.fill_from_scene(context)
@@ -382,12 +386,7 @@ class LIPKIT_OT_apply_emotion(RegenerateOperator, bpy.types.Operator):
     bl_idname = "lipkit.apply_emotion"
     bl_label = "Apply Emotion"
     bl_options = {"REGISTER", "UNDO"}
-
-    def run(self, context):
-        self.fill_from_scene(context)
-        action = regenerate(self, context, self.seed)
-        self.report({"INFO"}, f"New take '{action.name}' with the emotion sliders")
-        return {"FINISHED"}
+    done = "with the emotion sliders"
 
 
 classes = (LIPKIT_OT_generate, LIPKIT_OT_regenerate_around_keys, LIPKIT_OT_resample_range,

@@ -83,6 +83,25 @@ def _mapped_head(context):
     return head if head is not None and head.data.shape_keys is not None and len(head.lipkit.channels) else None
 
 
+class HeadSubPanel(LipkitPanel):
+    """A closed sub-panel of "Lip Sync" shown for a mesh."""
+
+    bl_parent_id = "LIPKIT_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    @classmethod
+    def poll(cls, context):
+        return _head(context) is not None
+
+
+class MappedSubPanel(HeadSubPanel):
+    """A closed sub-panel of "Lip Sync" shown for a mapped mesh with shape keys."""
+
+    @classmethod
+    def poll(cls, context):
+        return _mapped_head(context) is not None
+
+
 class LIPKIT_PT_main(LipkitPanel, bpy.types.Panel):
     bl_label = "Lip Sync"
     bl_idname = "LIPKIT_PT_main"
@@ -186,13 +205,9 @@ class LIPKIT_PT_takes(LipkitPanel, bpy.types.Panel):
         row.operator("lipkit.take_restore_original", text="Original", icon="LOOP_BACK")
 
 
-class LIPKIT_PT_generate(LipkitPanel, bpy.types.Panel):
+class LIPKIT_PT_generate(HeadSubPanel, bpy.types.Panel):
     bl_label = "Generate"
-    bl_parent_id = "LIPKIT_PT_main"
-
-    @classmethod
-    def poll(cls, context):
-        return _head(context) is not None
+    bl_options = set()
 
     def draw(self, context):
         scene = context.scene
@@ -232,14 +247,8 @@ class LIPKIT_PT_generate(LipkitPanel, bpy.types.Panel):
             layout.operator("lipkit.generate", icon="PLAY_SOUND")
 
 
-class LIPKIT_PT_emotion(LipkitPanel, bpy.types.Panel):
+class LIPKIT_PT_emotion(HeadSubPanel, bpy.types.Panel):
     bl_label = "Emotion"
-    bl_parent_id = "LIPKIT_PT_main"
-    bl_options = {"DEFAULT_CLOSED"}
-
-    @classmethod
-    def poll(cls, context):
-        return _head(context) is not None
 
     def draw(self, context):
         settings = context.scene.lipkit
@@ -252,14 +261,8 @@ class LIPKIT_PT_emotion(LipkitPanel, bpy.types.Panel):
         layout.operator("lipkit.apply_emotion", icon="SHADERFX")
 
 
-class LIPKIT_PT_constraints(LipkitPanel, bpy.types.Panel):
+class LIPKIT_PT_constraints(MappedSubPanel, bpy.types.Panel):
     bl_label = "Keys and Constraints"
-    bl_parent_id = "LIPKIT_PT_main"
-    bl_options = {"DEFAULT_CLOSED"}
-
-    @classmethod
-    def poll(cls, context):
-        return _mapped_head(context) is not None
 
     def draw(self, context):
         head = context.active_object
@@ -275,14 +278,8 @@ class LIPKIT_PT_constraints(LipkitPanel, bpy.types.Panel):
         layout.operator("lipkit.regenerate_around_keys", icon="FILE_REFRESH")
 
 
-class LIPKIT_PT_range(LipkitPanel, bpy.types.Panel):
+class LIPKIT_PT_range(MappedSubPanel, bpy.types.Panel):
     bl_label = "Resample Range"
-    bl_parent_id = "LIPKIT_PT_main"
-    bl_options = {"DEFAULT_CLOSED"}
-
-    @classmethod
-    def poll(cls, context):
-        return _mapped_head(context) is not None
 
     def draw(self, context):
         scene = context.scene
@@ -299,14 +296,8 @@ class LIPKIT_PT_range(LipkitPanel, bpy.types.Panel):
         layout.operator("lipkit.resample_range", icon="FILE_REFRESH")
 
 
-class LIPKIT_PT_regions(LipkitPanel, bpy.types.Panel):
+class LIPKIT_PT_regions(MappedSubPanel, bpy.types.Panel):
     bl_label = "Regions"
-    bl_parent_id = "LIPKIT_PT_main"
-    bl_options = {"DEFAULT_CLOSED"}
-
-    @classmethod
-    def poll(cls, context):
-        return _mapped_head(context) is not None
 
     def draw(self, context):
         head = context.active_object
