@@ -203,6 +203,7 @@ class LIPKIT_OT_generate(EngineSettings, LipkitOperator, bpy.types.Operator):
         if event.type == "ESC":
             self._job.cancel()
             context.window_manager.lipkit.message = "Cancelling..."
+            return {"RUNNING_MODAL"}
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
         fraction = self._job.fraction
