@@ -6,8 +6,6 @@ regeneration writes a new take (the previous one stays, muted, in the list) in w
 outside the range, channels of locked regions and other regions are copied bit for bit.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, replace
 from pathlib import Path
 

@@ -3,7 +3,6 @@ modal job's cancel, and bad input reported with nothing lost."""
 
 import shutil
 
-import numpy as np
 import pytest
 
 from bpy_helpers import bpy, build_reference_face, link_mesh_from_library, make_active, make_mesh, submodule
