@@ -1,10 +1,20 @@
-"""Lipkit's data in Blender: `Object.lipkit` (mapping, character meshes, takes) and preferences."""
+"""Lipkit's data in Blender: `Object.lipkit` (mapping, meshes, takes, constraints, locks),
+`Scene.lipkit` (sound, engine, emotion, layers, range), `WindowManager.lipkit` (the running job)
+and preferences."""
 
 import bpy
-from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, IntProperty, PointerProperty,
-                       StringProperty)
+from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty,
+                       PointerProperty, StringProperty)
 
-from .inference import arkit, mapping
+from .inference import arkit, emotion, generation, mapping, phonetic
+
+ENGINE_ITEMS = (
+    ("regression", "Regression", "The regression model: one deterministic pass (fast)"),
+    ("diffusion", "Diffusion", "The diffusion model: a seeded sample; a new seed gives a new take"),
+    ("phonetic", "Phonetic", "Phones (pocketsphinx) and articulation rules; give the transcript for best results"),
+)
+assert tuple(item[0] for item in ENGINE_ITEMS) == generation.ENGINES
+REGION_ITEMS = tuple((region, region.title(), f"The {region} channels") for region in arkit.REGIONS)
 
 STATUS_ITEMS = (
     (mapping.MATCHED, "Matched", "Found automatically from the shape-key name", "CHECKMARK", 0),
@@ -52,6 +62,15 @@ class LIPKIT_PG_take(bpy.types.PropertyGroup):
     action: PointerProperty(name="Action", type=bpy.types.Action)
 
 
+class LIPKIT_PG_constraint(bpy.types.PropertyGroup):
+    """A value the animator fixes: `channel` is `value` at scene frame `frame`."""
+
+    frame: IntProperty(name="Frame")
+    channel: StringProperty(name="Channel", description="ARKit channel")
+    value: FloatProperty(name="Value", min=0.0, max=1.0)
+    enabled: BoolProperty(name="Enabled", default=True, description="Use this constraint when regenerating")
+
+
 class LIPKIT_PG_object(bpy.types.PropertyGroup):
     """Per-character settings, stored on the character's main (head) mesh object."""
 
@@ -63,6 +82,63 @@ class LIPKIT_PG_object(bpy.types.PropertyGroup):
     take_index: IntProperty(name="Active Take")
     show_problems_only: BoolProperty(name="Problems Only", default=False,
                                    description="List only channels that are missing or ambiguous")
+    constraints: CollectionProperty(type=LIPKIT_PG_constraint)
+    constraint_index: IntProperty(name="Active Constraint")
+    locked_regions: EnumProperty(name="Locked Regions", items=REGION_ITEMS, options={"ENUM_FLAG"},
+                                 description="Regions no regeneration or edit touches")
+
+
+class LIPKIT_PG_scene(bpy.types.PropertyGroup):
+    """The shot's generation settings: sound, engine, emotion sliders (animatable), layers, range."""
+
+    sound_source: EnumProperty(name="Sound", items=(
+        ("STRIP", "Strip", "A sound strip of the scene's sequencer"),
+        ("FILE", "File", "A sound file, added as a strip at the chosen frame")), default="STRIP")
+    strip: StringProperty(name="Strip", description="The sound strip to lip-sync")
+    sound_file: StringProperty(name="File", subtype="FILE_PATH", description="A sound file Blender can play")
+    file_frame: IntProperty(name="At Frame", default=1, description="Scene frame the file starts on")
+    engine: EnumProperty(name="Engine", items=ENGINE_ITEMS, default="regression")
+    transcript: StringProperty(name="Transcript", description="What is said (phonetic engine)")
+    transcript_file: StringProperty(name="Transcript File", subtype="FILE_PATH",
+                                    description="A text file with what is said (used when the text is empty)")
+    seed: IntProperty(name="Seed", default=0, min=0, description="Same seed, same take; another seed, another take")
+    steps: IntProperty(name="Steps", default=0, min=0, max=1000, description="Diffusion steps (0: the model's)")
+    guidance: FloatProperty(name="Guidance", default=-1.0, min=-1.0, max=20.0,
+                            description="Emotion guidance for diffusion (negative: the model's)")
+    emotion_intensity: FloatProperty(name="Intensity", default=1.0, min=0.0, max=1.0,
+                                     description="Scales every emotion slider")
+    layer_lips: BoolProperty(name="Lips", default=True)
+    layer_blinks: BoolProperty(name="Blinks", default=True)
+    layer_gaze: BoolProperty(name="Gaze", default=True)
+    layer_brows: BoolProperty(name="Brows", default=True)
+    layer_head: BoolProperty(name="Head", default=True)
+    head_object: PointerProperty(name="Head Rig", type=bpy.types.Object,
+                                 description="Object (or armature) that gets the head motion; empty: none")
+    head_bone: StringProperty(name="Bone", description="Bone of the armature that turns the head (empty: the object)")
+    range_mode: EnumProperty(name="Range", items=(
+        ("PREVIEW", "Preview Range", "The scene's preview range"),
+        ("MARKERS", "Markers", "Between two timeline markers"),
+        ("TYPED", "Frames", "Typed start and end frames")), default="TYPED")
+    marker_start: StringProperty(name="From Marker")
+    marker_end: StringProperty(name="To Marker")
+    range_start: IntProperty(name="Start", default=1)
+    range_end: IntProperty(name="End", default=50)
+
+
+EMOTION_PROPERTY_PREFIX = "emotion_"
+for _category in emotion.CATEGORIES:
+    LIPKIT_PG_scene.__annotations__[EMOTION_PROPERTY_PREFIX + _category] = FloatProperty(
+        name=_category.title(), min=0.0, max=1.0, default=0.0,
+        description=f"How {_category} the character is (animatable: key it to change over time)")
+LAYER_PROPERTIES = {layer: f"layer_{layer}" for layer in phonetic.LAYERS}
+
+
+class LIPKIT_PG_job(bpy.types.PropertyGroup):
+    """The generation running in the background of the UI (one at a time)."""
+
+    running: BoolProperty(name="Running")
+    progress: FloatProperty(name="Progress", subtype="PERCENTAGE", min=0.0, max=100.0)
+    message: StringProperty(name="Status")
 
 
 class LIPKIT_AddonPreferences(bpy.types.AddonPreferences):
@@ -87,16 +163,21 @@ class LIPKIT_AddonPreferences(bpy.types.AddonPreferences):
         layout.prop(self, "cpu_threads")
 
 
-classes = (LIPKIT_PG_channel, LIPKIT_PG_mesh, LIPKIT_PG_take, LIPKIT_PG_object, LIPKIT_AddonPreferences)
+classes = (LIPKIT_PG_channel, LIPKIT_PG_mesh, LIPKIT_PG_take, LIPKIT_PG_constraint, LIPKIT_PG_object,
+           LIPKIT_PG_scene, LIPKIT_PG_job, LIPKIT_AddonPreferences)
 
 
 def register():
     for cls in classes:
         bpy.utils.register_class(cls)
     bpy.types.Object.lipkit = PointerProperty(type=LIPKIT_PG_object)
+    bpy.types.Scene.lipkit = PointerProperty(type=LIPKIT_PG_scene)
+    bpy.types.WindowManager.lipkit = PointerProperty(type=LIPKIT_PG_job)
 
 
 def unregister():
+    del bpy.types.WindowManager.lipkit
+    del bpy.types.Scene.lipkit
     del bpy.types.Object.lipkit
     for cls in reversed(classes):
         bpy.utils.unregister_class(cls)

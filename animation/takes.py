@@ -3,8 +3,12 @@
 A take is one Action (with one slot on Blender 4.4+) shared by the shape-key datablocks (`Key`)
 of all the character's meshes, so one mapping drives head, teeth and tongue alike. It holds one
 F-curve per mapped channel, grouped by face region, with a key on every frame, written in bulk
-(`keyframe_points.add` + `foreach_set` + `update`). The action the animator had before the first
-take is remembered on each `Key` (and kept with a fake user), so it can always be restored.
+(`keyframe_points.add` + `foreach_set` + `update`).
+
+Takes are stacked on the NLA: each take is a strip on its own track of each `Key`, and the take
+showing is the one track of them that is not muted. The animator's own active action (and any
+NLA track of theirs) is never replaced or edited: it stays on top, so keys set by hand layer over
+the take, and they are what `animator_keys` reads back as constraints.
 
 Takes carry their settings in the Action's custom property `lipkit` (source, take number, fps,
 first frame, frame count), which is what marks an Action as a Lipkit take.
@@ -22,8 +26,6 @@ from ..inference.curves import Curves
 from ..inference.errors import TakeError
 
 TAKE_PROPERTY = "lipkit"
-PREVIOUS_ACTION_PROPERTY = "lipkit_previous_action"
-PREVIOUS_SLOT_PROPERTY = "lipkit_previous_slot"
 SLOT_NAME = "Lipkit"
 LAYER_NAME = "Lipkit"
 KEY_ID_TYPE = "KEY"
@@ -94,11 +96,12 @@ def frames_for(curves: Curves, fps: float, frame_start: int) -> tuple[np.ndarray
     return (frame_start + offsets).astype(np.float64), values
 
 
-def _new_channel_container(action):
+def new_channel_container(action, id_type: str = KEY_ID_TYPE):
     """(slot, channelbag-like) for a new action: the slot's channelbag on 4.4+, else the action."""
     if not _uses_slots(action):
+        action.id_root = id_type  # 4.2-4.3: the action's ID type; slots carry it from 4.4 on
         return None, action
-    slot = action.slots.new(id_type=KEY_ID_TYPE, name=SLOT_NAME)
+    slot = action.slots.new(id_type=id_type, name=SLOT_NAME)
     layer = action.layers.new(LAYER_NAME)
     strip = layer.strips.new(type="KEYFRAME")
     return slot, strip.channelbag(slot, ensure=True)
@@ -117,8 +120,8 @@ def _take_channelbag(action):
     return None
 
 
-def _write_fcurve(container, data_path: str, group, frames: np.ndarray, values: np.ndarray):
-    fcurve = container.fcurves.new(data_path)
+def write_fcurve(container, data_path: str, group, frames: np.ndarray, values: np.ndarray, index: int = 0):
+    fcurve = container.fcurves.new(data_path, index=index)
     fcurve.group = group
     points = fcurve.keyframe_points
     points.add(len(frames))
@@ -142,7 +145,7 @@ def take_name(source: str, number: int) -> str:
 
 def write_take(objects, curves: Curves, pairs: dict[str, str], scene, frame_start: int,
                source: str, extra_info: dict | None = None):
-    """Write `curves` as a new take on `objects` and make it their active action.
+    """Write `curves` as a new take on `objects`, stacked on their NLA and showing.
 
     `pairs` maps ARKit channel -> shape-key name (only these channels are written). Returns the
     new Action. Everything is checked before anything is created, and a failure half-way removes
@@ -161,13 +164,11 @@ def write_take(objects, curves: Curves, pairs: dict[str, str], scene, frame_star
     number = next_take_number(source)
     action = bpy.data.actions.new(take_name(source, number))
     try:
-        if not _uses_slots(action):  # 4.2-4.3: the action's ID type; slots carry it from 4.4 on
-            action.id_root = KEY_ID_TYPE
-        slot, container = _new_channel_container(action)
+        _, container = new_channel_container(action)
         groups = {region: container.groups.new(region.title()) for region in arkit.REGIONS}
         for channel in arkit.NAMES:
             if channel in pairs:
-                _write_fcurve(container, shape_key_data_path(pairs[channel]),
+                write_fcurve(container, shape_key_data_path(pairs[channel]),
                               groups[arkit.REGION_OF[channel]], frames, values[:, arkit.INDEX[channel]])
         action[TAKE_PROPERTY] = {
             "source": source, "take": number, "fps": fps, "frame_start": int(frames[0]),
@@ -181,54 +182,78 @@ def write_take(objects, curves: Curves, pairs: dict[str, str], scene, frame_star
     return action
 
 
-def _remember_previous(key):
-    """Keep the animator's own action (the first non-take one) recoverable on the Key."""
+def take_tracks(key) -> list:
+    """(track, take) for every NLA track of `key` whose strip plays a take, bottom to top."""
     anim = key.animation_data
-    current = anim.action if anim else None
-    if current is None or is_take(current) or PREVIOUS_ACTION_PROPERTY in key.keys():
-        return
-    current.use_fake_user = True
-    key[PREVIOUS_ACTION_PROPERTY] = current
-    slot = getattr(anim, "action_slot", None)
-    if slot is not None:
-        key[PREVIOUS_SLOT_PROPERTY] = slot.identifier
+    if anim is None:
+        return []
+    found = []
+    for track in anim.nla_tracks:
+        for strip in track.strips:
+            if is_take(strip.action):
+                found.append((track, strip.action))
+                break
+    return found
+
+
+def stack(key, action):
+    """A new NLA track on `key` playing `action` from its first frame, nothing outside it."""
+    anim = key.animation_data or key.animation_data_create()
+    track = anim.nla_tracks.new()
+    track.name = action.name[:MAX_NAME_LENGTH]
+    strip = track.strips.new(action.name, int(take_info(action)["frame_start"]), action)
+    strip.extrapolation = "NOTHING"
+    if _uses_slots(action) and action.slots:
+        strip.action_slot = action.slots[0]
+    return track
 
 
 def assign(key, action):
-    """Make `action` (a take) the active action of `key`, remembering the animator's own."""
-    _remember_previous(key)
-    anim = key.animation_data or key.animation_data_create()
-    anim.action = action
-    if _uses_slots(action) and action.slots:
-        anim.action_slot = action.slots[0]
+    """Show the take `action` on `key`: its track plays, every other take's track is muted.
+
+    The animator's active action and their own tracks are left as they are.
+    """
+    tracks = take_tracks(key)
+    if action not in [take for _, take in tracks]:
+        tracks.append((stack(key, action), action))
+    for track, take in tracks:
+        track.mute = take != action
+        track.is_solo = False
 
 
-def previous_action(key):
-    value = key.get(PREVIOUS_ACTION_PROPERTY)
-    return value if isinstance(value, bpy.types.Action) else None
-
-
-def restore_previous(key) -> bool:
-    """Give `key` back the action it had before its first take. False if it had none."""
-    action = previous_action(key)
+def mute_takes(key) -> bool:
+    """Mute every take on `key`, leaving the animator's own animation. False if they have none."""
+    for track, _ in take_tracks(key):
+        track.mute = True
+        track.is_solo = False
     anim = key.animation_data
-    if action is None:
-        if anim is not None and is_take(anim.action):
-            anim.action = None
-        return False
-    anim = anim or key.animation_data_create()
-    anim.action = action
-    identifier = key.get(PREVIOUS_SLOT_PROPERTY)
-    if identifier and _uses_slots(action):
-        for slot in action.slots:
-            if slot.identifier == identifier:
-                anim.action_slot = slot
-    return True
+    return anim is not None and anim.action is not None and not is_take(anim.action)
 
 
 def active_take(key):
-    anim = key.animation_data
-    return anim.action if anim is not None and is_take(anim.action) else None
+    """The take showing on `key` (a soloed one first, else the unmuted one), or None."""
+    tracks = take_tracks(key)
+    for track, take in tracks:
+        if track.is_solo:
+            return take
+    return next((take for track, take in tracks if not track.mute), None)
+
+
+def solo(key, action, on: bool = True):
+    """Solo the take `action` on `key` (compare it alone), or end the solo."""
+    for track, take in take_tracks(key):
+        if take == action:
+            track.is_solo = on
+
+
+def set_muted(key, action, muted: bool):
+    for track, take in take_tracks(key):
+        if take == action:
+            track.mute = muted
+
+
+def is_muted(key, action) -> bool:
+    return all(track.mute for track, take in take_tracks(key) if take == action)
 
 
 def fps_mismatch(action, scene) -> str:
@@ -242,31 +267,107 @@ def fps_mismatch(action, scene) -> str:
 
 
 def delete_take(action, keys):
-    """Remove a take; keys that were showing it get the animator's previous action back."""
+    """Remove a take and its NLA tracks; the animator's own animation is untouched."""
     for key in keys:
-        if key.animation_data is not None and key.animation_data.action == action:
-            restore_previous(key)
+        for track, take in take_tracks(key):
+            if take == action:
+                key.animation_data.nla_tracks.remove(track)
     bpy.data.actions.remove(action)
 
 
-def read_take(action, pairs: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
-    """(frames [F], values [F, 52]) stored in a take; unmapped channels come back as 0."""
+def _fcurves_by_path(action) -> dict:
     container = _take_channelbag(action)
     if container is None:
         raise TakeError(f"action '{action.name}' holds no F-curves")
+    return {fcurve.data_path: fcurve for fcurve in container.fcurves}
+
+
+def _take_points(action, pairs: dict[str, str]):
+    """(channel, fcurve, co [2F] float32) for each mapped channel the take has an F-curve for."""
+    by_path = _fcurves_by_path(action)
+    for channel, shape_key in pairs.items():
+        fcurve = by_path.get(shape_key_data_path(shape_key))
+        if fcurve is not None:
+            co = np.empty(2 * len(fcurve.keyframe_points), dtype=np.float32)
+            fcurve.keyframe_points.foreach_get("co", co)
+            yield channel, fcurve, co
+
+
+def overwrite_take(action, pairs: dict[str, str], values: np.ndarray):
+    """Write values [F, 52] onto a take's existing keys (same frames as `read_take` gives), in bulk."""
+    for channel, fcurve, co in _take_points(action, pairs):
+        co[1::2] = values[:, arkit.INDEX[channel]]
+        fcurve.keyframe_points.foreach_set("co", co)
+        fcurve.update()
+
+
+def mute_channels(action, pairs: dict[str, str], channels, mute: bool) -> int:
+    """Mute (or unmute) a take's F-curves of these ARKit channels; returns how many."""
+    by_path = _fcurves_by_path(action)
+    count = 0
+    for channel in channels:
+        fcurve = by_path.get(shape_key_data_path(pairs[channel])) if channel in pairs else None
+        if fcurve is not None:
+            fcurve.mute = mute
+            count += 1
+    return count
+
+
+def _active_channelbag(anim):
+    """The F-curve container the animator's active action uses for this ID (None without one)."""
+    action = anim.action if anim is not None else None
+    if action is None or is_take(action):
+        return None
+    if not _uses_slots(action):
+        return action
+    slot = anim.action_slot
+    for layer in action.layers:
+        for strip in layer.strips:
+            channelbag = strip.channelbag(slot) if slot is not None else None
+            if channelbag is not None:
+                return channelbag
+    return None
+
+
+def animated_values(id_data, data_path: str, frames: np.ndarray, static: float) -> np.ndarray:
+    """The value of an animatable property of `id_data` at `frames` (its own F-curve, else `static`)."""
+    container = _active_channelbag(id_data.animation_data)
+    fcurve = None if container is None else container.fcurves.find(data_path)
+    if fcurve is None or fcurve.mute:
+        return np.full(len(frames), static, np.float32)
+    return np.array([fcurve.evaluate(float(frame)) for frame in frames], np.float32)
+
+
+def animator_keys(key, pairs: dict[str, str], first: int, last: int) -> list[tuple[int, str, float]]:
+    """(frame, channel, value) for each key the animator set by hand on a mapped shape key.
+
+    Hand keys live in the Key's own active action (never a take); only keys on whole frames from
+    `first` to `last` count.
+    """
+    container = _active_channelbag(key.animation_data)
+    if container is None:
+        return []
     by_path = {fcurve.data_path: fcurve for fcurve in container.fcurves}
-    frames = None
-    values = None
+    found = []
     for channel, shape_key in pairs.items():
         fcurve = by_path.get(shape_key_data_path(shape_key))
         if fcurve is None:
             continue
-        points = fcurve.keyframe_points
-        co = np.empty(2 * len(points), dtype=np.float32)
-        points.foreach_get("co", co)
+        for point in fcurve.keyframe_points:
+            frame, value = point.co
+            if first <= frame <= last and abs(frame - round(frame)) < _SAME_FPS_TOLERANCE:
+                found.append((int(round(frame)), channel, float(value)))
+    return found
+
+
+def read_take(action, pairs: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """(frames [F], values [F, 52]) stored in a take; unmapped channels come back as 0."""
+    frames = None
+    values = None
+    for channel, _, co in _take_points(action, pairs):
         if frames is None:
             frames = co[0::2].astype(np.float64)
-            values = np.zeros((len(points), arkit.NUM_CHANNELS), np.float32)
+            values = np.zeros((len(frames), arkit.NUM_CHANNELS), np.float32)
         values[:, arkit.INDEX[channel]] = co[1::2]
     if frames is None:
         raise TakeError(f"take '{action.name}' has no F-curves for the mapped shape keys")

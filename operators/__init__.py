@@ -6,9 +6,9 @@ Every operator reports problems through `boundary.LipkitOperator`, the one place
 
 import bpy
 
-from . import mapping_ops, take_ops
+from . import edit_ops, generate_ops, mapping_ops, take_ops
 
-classes = mapping_ops.classes + take_ops.classes
+classes = mapping_ops.classes + take_ops.classes + generate_ops.classes + edit_ops.classes
 
 
 def register():

@@ -17,8 +17,12 @@ class LipkitOperator:
     """Mixin for Lipkit operators: subclasses define `run(context) -> set`."""
 
     def execute(self, context):
+        return self.guard(self.run, context)
+
+    def guard(self, work, *args):
+        """`work(*args)` with its problems reported: the boundary every Lipkit operator step goes through."""
         try:
-            return self.run(context)
+            return work(*args)
         except LipkitError as exc:
             self.report({"ERROR"}, str(exc))
         except Exception as exc:  # noqa: BLE001 - the boundary: report instead of a bare traceback

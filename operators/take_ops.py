@@ -82,7 +82,7 @@ class LIPKIT_OT_take_activate(LipkitOperator, bpy.types.Operator):
 
 
 class LIPKIT_OT_take_delete(LipkitOperator, bpy.types.Operator):
-    """Delete this take; if it was showing, your previous action comes back"""
+    """Delete this take and its NLA tracks (your own animation is untouched)"""
 
     bl_idname = "lipkit.take_delete"
     bl_label = "Delete Take"
@@ -101,7 +101,7 @@ class LIPKIT_OT_take_delete(LipkitOperator, bpy.types.Operator):
 
 
 class LIPKIT_OT_take_restore_original(LipkitOperator, bpy.types.Operator):
-    """Put back the action the character had before its first take (the takes stay in the list)"""
+    """Mute every take: only your own animation shows (the takes stay in the list)"""
 
     bl_idname = "lipkit.take_restore_original"
     bl_label = "Restore Original Action"
@@ -109,11 +109,11 @@ class LIPKIT_OT_take_restore_original(LipkitOperator, bpy.types.Operator):
 
     def run(self, context):
         head = active_head(context)
-        restored = [key for key in _character_keys(head) if takes.restore_previous(key)]
+        restored = [key for key in _character_keys(head) if takes.mute_takes(key)]
         if restored:
-            self.report({"INFO"}, "Restored the original action")
+            self.report({"INFO"}, "Takes muted: your own animation shows")
         else:
-            self.report({"INFO"}, "The character had no action before its takes: now showing none")
+            self.report({"INFO"}, "Takes muted: the character has no animation of its own")
         return {"FINISHED"}
 
 

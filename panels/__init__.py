@@ -1,9 +1,11 @@
-"""The "Lip Sync" tab in the 3D viewport sidebar: character, mapping and takes. Draw code only."""
+"""The "Lip Sync" tab in the 3D viewport sidebar: character, mapping, generation, emotion, takes,
+constraints, range and regions. Draw code only."""
 
 import bpy
 
+from .. import properties
 from ..animation import character, takes
-from ..inference import mapping
+from ..inference import arkit, emotion, mapping, phonetic
 
 STATUS_ICONS = {mapping.MATCHED: "CHECKMARK", mapping.MISSING: "X",
                 mapping.AMBIGUOUS: "QUESTION", mapping.MANUAL: "GREASEPENCIL"}
@@ -55,11 +57,49 @@ class LIPKIT_UL_takes(bpy.types.UIList):
             layout.label(text="(deleted)", icon="ERROR")
             return
         head = data.id_data
-        showing = head.data.shape_keys is not None and takes.active_take(head.data.shape_keys) == action
+        key = head.data.shape_keys
+        showing = key is not None and takes.active_take(key) == action
         row = layout.row(align=True)
         row.prop(action, "name", text="", emboss=False, icon="PLAY" if showing else "ACTION")
+        if key is not None and not showing and not takes.is_muted(key, action):
+            row.label(text="", icon="HIDE_OFF")
         if takes.fps_mismatch(action, context.scene):
             row.label(text="", icon="ERROR")
+
+
+class LIPKIT_UL_constraints(bpy.types.UIList):
+    """Constraints: enabled toggle, channel, frame and value."""
+
+    def draw_item(self, _context, layout, _data, item, _icon, _active_data, _active_prop, _index=0):
+        row = layout.row(align=True)
+        row.prop(item, "enabled", text="")
+        row.label(text=item.channel)
+        row.prop(item, "frame", text="")
+        row.prop(item, "value", text="")
+
+
+def _mapped_head(context):
+    head = _head(context)
+    return head if head is not None and head.data.shape_keys is not None and len(head.lipkit.channels) else None
+
+
+class HeadSubPanel(LipkitPanel):
+    """A closed sub-panel of "Lip Sync" shown for a mesh."""
+
+    bl_parent_id = "LIPKIT_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    @classmethod
+    def poll(cls, context):
+        return _head(context) is not None
+
+
+class MappedSubPanel(HeadSubPanel):
+    """A closed sub-panel of "Lip Sync" shown for a mapped mesh with shape keys."""
+
+    @classmethod
+    def poll(cls, context):
+        return _mapped_head(context) is not None
 
 
 class LIPKIT_PT_main(LipkitPanel, bpy.types.Panel):
@@ -156,14 +196,132 @@ class LIPKIT_PT_takes(LipkitPanel, bpy.types.Panel):
         row.template_list("LIPKIT_UL_takes", "", head.lipkit, "takes", head.lipkit, "take_index", rows=3)
         column = row.column(align=True)
         column.operator("lipkit.take_activate", text="", icon="PLAY")
+        column.operator("lipkit.take_compare", text="", icon="SOLO_ON").mode = "SOLO"
+        column.operator("lipkit.take_compare", text="", icon="HIDE_OFF").mode = "TOGGLE_MUTE"
+        column.operator("lipkit.take_rename", text="", icon="GREASEPENCIL")
         column.operator("lipkit.take_delete", text="", icon="TRASH")
         row = layout.row(align=True)
         row.operator("lipkit.take_import", icon="IMPORT")
         row.operator("lipkit.take_restore_original", text="Original", icon="LOOP_BACK")
 
 
-classes = (LIPKIT_UL_channels, LIPKIT_UL_meshes, LIPKIT_UL_takes,
-           LIPKIT_PT_main, LIPKIT_PT_meshes, LIPKIT_PT_mapping, LIPKIT_PT_takes)
+class LIPKIT_PT_generate(HeadSubPanel, bpy.types.Panel):
+    bl_label = "Generate"
+    bl_options = set()
+
+    def draw(self, context):
+        scene = context.scene
+        settings = scene.lipkit
+        layout = self.layout
+        layout.use_property_split = True
+        layout.prop(settings, "sound_source", expand=True)
+        if settings.sound_source == "STRIP":
+            editor = scene.sequence_editor
+            if editor is None:
+                layout.label(text="No sound strips: add one or pick a file", icon="INFO")
+            else:
+                collection = "strips_all" if hasattr(editor, "strips_all") else "sequences_all"
+                layout.prop_search(settings, "strip", editor, collection, icon="SOUND")
+        else:
+            layout.prop(settings, "sound_file")
+            layout.prop(settings, "file_frame")
+        layout.prop(settings, "engine")
+        if settings.engine == "phonetic":
+            layout.prop(settings, "transcript")
+            layout.prop(settings, "transcript_file")
+        layout.prop(settings, "seed")
+        if settings.engine == "diffusion":
+            layout.prop(settings, "steps")
+            layout.prop(settings, "guidance")
+        column = layout.column(heading="Layers", align=True)
+        for layer in phonetic.LAYERS:
+            column.prop(settings, properties.LAYER_PROPERTIES[layer])
+        if settings.layer_head:
+            layout.prop(settings, "head_object")
+            if settings.head_object is not None and settings.head_object.type == "ARMATURE":
+                layout.prop_search(settings, "head_bone", settings.head_object.data, "bones")
+        job = context.window_manager.lipkit
+        if job.running:
+            layout.prop(job, "progress", text=job.message or "Generating")
+        else:
+            layout.operator("lipkit.generate", icon="PLAY_SOUND")
+
+
+class LIPKIT_PT_emotion(HeadSubPanel, bpy.types.Panel):
+    bl_label = "Emotion"
+
+    def draw(self, context):
+        settings = context.scene.lipkit
+        layout = self.layout
+        layout.use_property_split = True
+        column = layout.column(align=True)
+        for category in emotion.CATEGORIES:
+            column.prop(settings, properties.EMOTION_PROPERTY_PREFIX + category, slider=True)
+        layout.prop(settings, "emotion_intensity", slider=True)
+        layout.operator("lipkit.apply_emotion", icon="SHADERFX")
+
+
+class LIPKIT_PT_constraints(MappedSubPanel, bpy.types.Panel):
+    bl_label = "Keys and Constraints"
+
+    def draw(self, context):
+        head = context.active_object
+        layout = self.layout
+        row = layout.row()
+        row.template_list("LIPKIT_UL_constraints", "", head.lipkit, "constraints", head.lipkit, "constraint_index",
+                          rows=3)
+        column = row.column(align=True)
+        column.operator("lipkit.constraints_from_keys", text="", icon="KEYINGSET")
+        column.operator("lipkit.constraint_remove", text="", icon="REMOVE")
+        column.operator("lipkit.constraint_remove", text="", icon="X").all = True
+        layout.operator_menu_enum("lipkit.pin_pose", "region", text="Pin Pose", icon="PINNED")
+        layout.operator("lipkit.regenerate_around_keys", icon="FILE_REFRESH")
+
+
+class LIPKIT_PT_range(MappedSubPanel, bpy.types.Panel):
+    bl_label = "Resample Range"
+
+    def draw(self, context):
+        scene = context.scene
+        settings = scene.lipkit
+        layout = self.layout
+        layout.use_property_split = True
+        layout.prop(settings, "range_mode")
+        if settings.range_mode == "MARKERS":
+            layout.prop_search(settings, "marker_start", scene, "timeline_markers")
+            layout.prop_search(settings, "marker_end", scene, "timeline_markers")
+        elif settings.range_mode == "TYPED":
+            layout.prop(settings, "range_start")
+            layout.prop(settings, "range_end")
+        layout.operator("lipkit.resample_range", icon="FILE_REFRESH")
+
+
+class LIPKIT_PT_regions(MappedSubPanel, bpy.types.Panel):
+    bl_label = "Regions"
+
+    def draw(self, context):
+        head = context.active_object
+        layout = self.layout
+        for region in arkit.REGIONS:
+            locked = region in head.lipkit.locked_regions
+            row = layout.row(align=True)
+            lock = row.operator("lipkit.region_lock", text="", icon="LOCKED" if locked else "UNLOCKED")
+            lock.region, lock.lock = region, not locked
+            row.label(text=region.title())
+            sub = row.row(align=True)
+            sub.enabled = not locked
+            for idname, icon in (("lipkit.region_regenerate", "FILE_REFRESH"), ("lipkit.region_scale", "FULLSCREEN_ENTER"),
+                                 ("lipkit.region_smooth", "MOD_SMOOTH"), ("lipkit.region_clear", "X")):
+                sub.operator(idname, text="", icon=icon).region = region
+        row = layout.row(align=True)
+        row.operator("lipkit.layer_mute", text="Mute Blinks").layer = "blinks"
+        row.operator("lipkit.layer_mute", text="Mute Gaze").layer = "gaze"
+        layout.operator("lipkit.jaw_bone_drive", icon="BONE_DATA")
+
+
+classes = (LIPKIT_UL_channels, LIPKIT_UL_meshes, LIPKIT_UL_takes, LIPKIT_UL_constraints,
+           LIPKIT_PT_main, LIPKIT_PT_meshes, LIPKIT_PT_mapping, LIPKIT_PT_generate, LIPKIT_PT_emotion,
+           LIPKIT_PT_takes, LIPKIT_PT_constraints, LIPKIT_PT_range, LIPKIT_PT_regions)
 
 
 def register():

@@ -37,8 +37,13 @@ class RecordingLayout:
 
     def operator(self, idname, **_kwargs):
         module, name = idname.split(".")
-        getattr(getattr(bpy.ops, module), name).get_rna_type()  # raises KeyError if unregistered
+        rna = getattr(getattr(bpy.ops, module), name).get_rna_type()  # raises KeyError if unregistered
         self.log.append(("operator", idname))
+        return OperatorProperties(rna)
+
+    def operator_menu_enum(self, idname, prop, **_kwargs):
+        self.operator(idname)
+        assert prop in self.operator(idname).rna.properties, f"{idname} has no property {prop!r}"
 
     def template_list(self, list_type, _list_id, data, prop, active_data, active_prop, **_kwargs):
         assert hasattr(bpy.types, list_type), list_type
@@ -50,10 +55,27 @@ class RecordingLayout:
         self.log.append(("list", list_type))
 
 
+class OperatorProperties:
+    """What `layout.operator` returns: setting a property it does not have is an error."""
+
+    def __init__(self, rna):
+        object.__setattr__(self, "rna", rna)
+
+    def __setattr__(self, name, value):
+        prop = self.rna.properties.get(name)
+        assert prop is not None, f"{self.rna.identifier} has no property {name!r}"
+        if prop.type == "ENUM":
+            assert value in {item.identifier for item in prop.enum_items}, f"{name}={value!r}"
+
+
+PANELS = ("LIPKIT_PT_main", "LIPKIT_PT_meshes", "LIPKIT_PT_mapping", "LIPKIT_PT_generate", "LIPKIT_PT_emotion",
+          "LIPKIT_PT_takes", "LIPKIT_PT_constraints", "LIPKIT_PT_range", "LIPKIT_PT_regions")
+
+
 def draw_all_panels():
     """Draw every Lipkit panel whose poll passes; returns the recorded calls."""
     log = []
-    for name in ("LIPKIT_PT_main", "LIPKIT_PT_meshes", "LIPKIT_PT_mapping", "LIPKIT_PT_takes"):
+    for name in PANELS:
         panel = getattr(bpy.types, name)
         if hasattr(panel, "poll") and not panel.poll(bpy.context):
             continue
@@ -123,3 +145,35 @@ class _PrefsProxy:
 
     def __getattr__(self, name):
         return getattr(self._prefs, name)
+
+
+def test_generation_panels_draw_in_every_state(addon, tmp_path):
+    from lipsync_helpers import generate, mapped_head, setup_scene, use_sound
+    scene = setup_scene()
+    head = mapped_head()
+    settings = scene.lipkit
+    scene.sequence_editor_clear()
+    drawn = []
+    for engine in ("regression", "diffusion", "phonetic"):
+        for source in ("STRIP", "FILE"):
+            for range_mode in ("PREVIEW", "MARKERS", "TYPED"):
+                settings.engine, settings.sound_source, settings.range_mode = engine, source, range_mode
+                drawn.append(draw_all_panels())
+    assert ("prop", "transcript") in drawn[-1] and ("prop", "steps") in drawn[6]
+    assert "No sound strips: add one or pick a file" in _labels(drawn[0])
+    use_sound(scene, 1, strip=False)
+    settings.engine = "regression"
+    generate(scene, layers=("lips", "blinks"))
+    scene.sequence_editor_create()
+    head.lipkit.locked_regions = {"brows"}
+    item = head.lipkit.constraints.add()
+    item.frame, item.channel, item.value = 3, "jawOpen", 0.5
+    rig = bpy.data.objects.new("Rig", bpy.data.armatures.new("Rig"))
+    settings.head_object, settings.layer_head = rig, True
+    bpy.context.window_manager.lipkit.running = True
+    log = draw_all_panels()
+    assert ("list", "LIPKIT_UL_constraints") in log and ("prop", "progress") in log
+    assert ("prop_search", "head_bone") in log and ("operator", "lipkit.region_scale") in log
+    assert ("operator", "lipkit.generate") not in log, "no second Generate while one runs"
+    bpy.context.window_manager.lipkit.running = False
+    assert ("operator", "lipkit.generate") in draw_all_panels()

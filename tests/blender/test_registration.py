@@ -8,18 +8,29 @@ from bpy_helpers import ADDON_MODULE, REPO_ROOT, bpy, disable_addon, enable_addo
 
 LIPKIT_OPERATORS = ("mapping_detect", "mapping_preset_save", "mapping_preset_load", "take_import",
                     "take_activate", "take_delete", "take_restore_original", "character_mesh_add",
-                    "character_mesh_remove")
+                    "character_mesh_remove", "generate", "regenerate_around_keys", "resample_range",
+                    "region_regenerate", "apply_emotion", "constraints_from_keys", "pin_pose", "constraint_remove",
+                    "region_lock", "region_scale", "region_smooth", "region_clear", "take_compare", "take_rename",
+                    "layer_mute", "jaw_bone_drive")
+
+
+OWNERS = ("Object", "Scene", "WindowManager")  # the ID types carrying a `lipkit` PointerProperty
 
 
 def _registered() -> bool:
-    return hasattr(bpy.types.Object, "lipkit") and hasattr(bpy.types, "LIPKIT_PT_main")
+    return all(hasattr(getattr(bpy.types, owner), "lipkit") for owner in OWNERS) and hasattr(bpy.types, "LIPKIT_PT_main")
+
+
+def _nothing_registered() -> bool:
+    return not any(hasattr(getattr(bpy.types, owner), "lipkit") for owner in OWNERS) and not hasattr(
+        bpy.types, "LIPKIT_PT_main")
 
 
 def test_enable_disable_twice_leaves_nothing_behind(lipkit):
     import addon_utils
     for _ in range(2):
         disable_addon()
-        assert not _registered()
+        assert _nothing_registered()
         assert not hasattr(bpy.ops.lipkit, "mapping_detect") or not _operator_exists("mapping_detect")
         enable_addon()
         assert _registered()

@@ -89,7 +89,7 @@ def test_fcurves_are_grouped_by_face_region(addon):
     assert len(groups) == 52
 
 
-def test_the_animators_action_survives_new_takes_and_comes_back(addon):
+def test_takes_stack_on_the_nla_and_the_animators_action_stays_on_top(addon):
     takes = submodule("animation.takes")
     head = _mapped_head(addon)
     key = head.data.shape_keys
@@ -101,19 +101,21 @@ def test_the_animators_action_survives_new_takes_and_comes_back(addon):
     first = _write(head, _random_curves(1, 24), source="a")
     second = _write(head, _random_curves(1, 24, seed=1), source="a")
     assert (first.name, second.name) == ("a take 1", "a take 2")
-    assert key.animation_data.action == second
-    assert bpy.data.actions.get(own_name) == own and own.use_fake_user
+    assert key.animation_data.action == own, "the animator's action is never replaced"
+    assert takes.active_take(key) == second
+    assert [take for _, take in takes.take_tracks(key)] == [first, second]
+    assert takes.is_muted(key, first) and not takes.is_muted(key, second)
 
     assert bpy.ops.lipkit.take_restore_original() == {"FINISHED"}
-    assert key.animation_data.action == own
+    assert takes.active_take(key) is None and key.animation_data.action == own
     bpy.context.scene.frame_set(5)
     assert key.key_blocks["jawOpen"].value == pytest.approx(0.7)
 
     assert bpy.ops.lipkit.take_activate(index=0) == {"FINISHED"}
-    assert key.animation_data.action == first
+    assert takes.active_take(key) == first
     assert bpy.ops.lipkit.take_delete(index=0) == {"FINISHED"}
-    assert "a take 1" not in bpy.data.actions
-    assert key.animation_data.action == own, "deleting the showing take brings the animator's action back"
+    assert "a take 1" not in bpy.data.actions and bpy.data.actions.get(own_name) == own
+    assert [take for _, take in takes.take_tracks(key)] == [second]
     assert [t.action for t in head.lipkit.takes] == [second]
 
 
