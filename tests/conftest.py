@@ -20,3 +20,10 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared data not found at {path} (set LIPKIT_SHARED_DATA)")
     return path
+
+
+@pytest.fixture(scope="session")
+def shared_data_or_none():
+    """The shared data folder, or None when it is absent (for tests that run either way)."""
+    path = shared_data_dir()
+    return path if path.is_dir() else None
