@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import signal
 import time
+import zipfile
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -117,7 +118,7 @@ def load_cached(folder: Path, key: str) -> phonetic.Performance | None:
             curves = Curves(float(stored["fps"]), stored["values"], tuple(stored["channels"].tolist()), 0.0,
                             meta["curves"])
             head = HeadMotion(float(stored["fps"]), stored["head"]) if meta["has_head"] else None
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         log.warning("ignoring the unreadable cache entry %s: %s", path, exc)
         return None
     return phonetic.Performance(curves, head, (), tuple(meta["warnings"]))
