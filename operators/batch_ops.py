@@ -459,8 +459,11 @@ class LIPKIT_OT_shot_remove(LipkitOperator, bpy.types.Operator):
 classes = (LIPKIT_OT_batch, LIPKIT_OT_shots_scan, LIPKIT_OT_shots_load, LIPKIT_OT_shot_remove)
 
 
-def newer_file_problem() -> str:
+def file_problem() -> str:
     """Why the open .blend must not be batch-processed by this Blender ('' when it can be)."""
+    if not bpy.data.filepath:
+        return ("no .blend is open: give one before --command (a file this Blender cannot read, such as one "
+                "saved by a much newer Blender, leaves none open)")
     saved, running = tuple(bpy.data.version), tuple(bpy.app.version)
     if saved[:2] > running[:2]:
         return (f"{bpy.path.basename(bpy.data.filepath)} was saved by Blender {'.'.join(map(str, saved))}, "
@@ -486,10 +489,10 @@ def command(argv) -> int:
     if unknown:
         print(f"lipkit: no shot named {', '.join(unknown)} in {args.shots}")
         return cli.EXIT_USAGE
-    problem = newer_file_problem()
+    problem = file_problem()
     if problem:
         for item in settings.shots:
-            item.error = item.error or problem
+            item.error = problem
     document = BatchRun(context, str(args.cache or ""), str(args.report or ""), args.shot).run_all()
     print(batch.summary_text(document), end="")
     made = document["done"] + document["cached"]
