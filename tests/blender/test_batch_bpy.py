@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from bpy_helpers import bpy, make_active, make_mesh, submodule
+from bpy_helpers import REPO_ROOT, bpy, make_active, submodule
 from lipsync_helpers import LINE, mapped_head, need_strips, setup_scene, take_values
 
 
@@ -239,3 +239,16 @@ def test_the_command_is_registered(lipkit):
 def test_the_batch_refuses_an_empty_list(addon):
     with pytest.raises(RuntimeError, match="the shot list is empty"):
         bpy.ops.lipkit.batch()
+
+
+def test_the_flamenco_job_type_submits_the_enabled_runnable_shots(addon, tmp_path):
+    """The job type's `eval` setting, evaluated as the Flamenco add-on does (Python, with C the context)."""
+    setup_scene()
+    characters()
+    folder = saved_project(tmp_path)
+    bpy.ops.lipkit.shots_load(filepath=str(write_list(folder, ["a,line.wav,Alice,1,0", "b,gone.wav,Bob,1,0",
+                                                                "c,line.wav,Bob,1,0", "d,line.wav,Alice,1,0"])))
+    bpy.context.scene.lipkit.shots["d"].enabled = False
+    job_type = (REPO_ROOT / "farm" / "flamenco" / "lipkit-batch.js").read_text()
+    expression = re.search(r'eval: "(.*)",', job_type).group(1)
+    assert json.loads(eval(expression, {"C": bpy.context})) == ["a", "c"]
