@@ -39,7 +39,7 @@ SAMPLE_RATE = 16000
 def espeak_reading(folder: Path, voice: str, rotation: int, seconds: float) -> np.ndarray:
     """At least `seconds` of espeak-ng speech in `voice` (16 kHz float32)."""
     order = SENTENCES[rotation:] + SENTENCES[:rotation]
-    words_needed = int(seconds * 3) + 1  # espeak reads about 2.5-3 words a second
+    words_needed = int(seconds * 3.5) + 1  # espeak reads about 3 words a second: with a margin
     text = " ".join(order)
     while len(text.split()) < words_needed:
         text += " " + " ".join(order)
