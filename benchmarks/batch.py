@@ -19,16 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import speed
 from inference.audio import load_audio
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SENTENCES = (
-    "The quick brown fox jumps over the lazy dog near the riverbank.",
-    "Please bring me my blue umbrella before the storm rolls in from the bay.",
-    "We moved the piano up five flights of stairs without dropping it once.",
-    "Would you believe that the museum opens at nine on most Thursdays?",
-    "Mothers and fathers waited by the bus stop, chatting about the big match.",
-    "A few of the sheep wandered off, but the farmer found them by morning.",
+SENTENCES = speed.SENTENCES + (
     "Seven sailors sang softly while the lighthouse keeper polished the lamp.",
     "My brother bought a map of the old city and a bag of warm bread.",
 )

@@ -81,8 +81,8 @@ def column_name(header: str) -> str:
     return ALIASES.get(name, name)
 
 
-def read_records(path: Path) -> tuple[list[tuple[int, dict]], str]:
-    """(row number, {column: value}) for each row of a .csv or .json shot list, and the format."""
+def read_records(path: Path) -> list[tuple[int, dict]]:
+    """(row number, {column: value}) for each row of a .csv or .json shot list."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -90,9 +90,9 @@ def read_records(path: Path) -> tuple[list[tuple[int, dict]], str]:
         raise ShotListError(f"cannot read the shot list {path}: {exc}") from exc
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return csv_records(text, path.name), "csv"
+        return csv_records(text, path.name)
     if suffix == ".json":
-        return json_records(text, path.name), "json"
+        return json_records(text, path.name)
     raise ShotListError(f"{path.name}: a shot list must be a .csv or .json file")
 
 
@@ -233,7 +233,7 @@ def validate(records, project: Path, characters=None) -> ShotList:
 def load_shot_list(path, project=None, characters=None) -> ShotList:
     """A shot list file, checked row by row; `project` defaults to the file's folder."""
     path = Path(path)
-    records, _ = read_records(path)
+    records = read_records(path)
     return validate(records, Path(project) if project is not None else path.resolve().parent, characters)
 
 

@@ -29,7 +29,6 @@ from . import jobs, sound as sound_mod
 from .boundary import LipkitOperator
 from .generate_ops import write_result
 
-TIMER_SECONDS = 0.1
 CHARACTER_PROPERTY = "lipkit_character"
 SUMMARY_TEXT = "Lipkit Batch"
 REPORT_TEXT = "Lipkit Batch.json"
@@ -96,7 +95,7 @@ def scan_sequencer(scene) -> int:
 def load_shot_list(scene, path) -> list:
     """Fill the shot list from a CSV or JSON file, in row order; broken rows stay listed with their
     problem (switched off). Returns the row errors."""
-    records, _ = shotlist.read_records(Path(path))
+    records = shotlist.read_records(Path(path))
     listed = shotlist.validate(records, project_folder(), character_names())
     settings = scene.lipkit
     settings.shots.clear()
@@ -161,9 +160,9 @@ def plan_shot(context, index: int, item, settings: batch.Settings) -> ShotPlan:
         sound = sound_mod.from_strip(scene, item.strip)
     else:
         sound = sound_mod.from_file(scene, bpy.path.abspath(item.audio), item.start_frame)
-    sound = replace(sound, name=item.take or item.name)
     shot = shotlist.Shot(item.row, item.name, Path(sound.path), item.character, item.start_frame, item.engine,
                          item.seed, shotlist.emotion_mix(item.emotion), item.transcript, item.take)
+    sound = replace(sound, name=shot.take_name)
     request = batch.request_for(shot, generation.num_frames(sound.audio, settings.fps), settings)
     return ShotPlan(index, item.row, item.name, head, objects, pairs, sound, request,
                     batch.cache_key(sound.audio, request))
@@ -192,6 +191,8 @@ class BatchRun:
     """A batch over the scene's shot list: checks every shot first, then plans, runs and writes them one by one."""
 
     def __init__(self, context, cache_dir: str, report_path: str = "", only=()):
+        if not context.scene.lipkit.shots:
+            raise LipkitError("the shot list is empty: Scan Sequencer or Load a shot list first")
         self.context = context
         self.cache_dir = cache_dir or default_cache_dir()
         self.report_path = report_path
@@ -326,8 +327,6 @@ class LIPKIT_OT_batch(LipkitOperator, bpy.types.Operator):
         return {"FINISHED"}
 
     def run(self, context):
-        if not context.scene.lipkit.shots:
-            raise LipkitError("the shot list is empty: Scan Sequencer or Load a shot list first")
         return self.conclude(BatchRun(context, self.cache_dir, self.report_path).run_all())
 
     def invoke(self, context, event):
@@ -337,18 +336,11 @@ class LIPKIT_OT_batch(LipkitOperator, bpy.types.Operator):
         if job_state.running:
             self.report({"ERROR"}, "a generation is already running: wait for it or press ESC")
             return {"CANCELLED"}
-        if not context.scene.lipkit.shots:
-            self.report({"ERROR"}, "the shot list is empty: Scan Sequencer or Load a shot list first")
-            return {"CANCELLED"}
         self._run = self.guard(BatchRun, context, self.cache_dir, self.report_path)
         if not isinstance(self._run, BatchRun):
             return {"CANCELLED"}
         self._stop = False
-        wm = context.window_manager
-        job_state.running, job_state.progress = True, 0.0
-        wm.progress_begin(0, 100)
-        self._timer = wm.event_timer_add(TIMER_SECONDS, window=context.window)
-        wm.modal_handler_add(self)
+        self._timer = jobs.begin_progress(self, context, "Batch (ESC stops after the current shot)")
         self._start_next(context)
         return {"RUNNING_MODAL"}
 
@@ -371,13 +363,6 @@ class LIPKIT_OT_batch(LipkitOperator, bpy.types.Operator):
                          else f"Shot {shot} of {run.total} (ESC stops after it)")
         context.window_manager.progress_update(state.progress)
 
-    def _end(self, context):
-        wm = context.window_manager
-        wm.event_timer_remove(self._timer)
-        wm.progress_end()
-        wm.lipkit.running = False
-        wm.lipkit.message = ""
-
     def modal(self, context, event):
         if event.type == "ESC":
             self._stop = True
@@ -391,7 +376,7 @@ class LIPKIT_OT_batch(LipkitOperator, bpy.types.Operator):
             self.guard(self._run.write, self._plan, result, self._began, error)
             self._plan = None
         if self._plan is None and not self._start_next(context):
-            self._end(context)
+            jobs.end_progress(context, self._timer)
             return self.guard(lambda: self.conclude(self._run.finish(stopped=bool(self._run.queue))))
         self._show_progress(context)
         for area in context.screen.areas if context.screen else ():

@@ -21,7 +21,6 @@ from ..inference.errors import LipkitError, TakeError
 from . import jobs, sound as sound_mod
 from .boundary import LipkitOperator, active_head
 
-TIMER_SECONDS = 0.1
 _LISTED = 4
 
 
@@ -183,19 +182,8 @@ class LIPKIT_OT_generate(EngineSettings, LipkitOperator, bpy.types.Operator):
         self._plan = plan
         self._job = jobs.Job(lambda progress, cancel: generation.run(plan.sound.audio, plan.request, progress, cancel))
         self._job.start()
-        wm = context.window_manager
-        job_state.running, job_state.progress, job_state.message = True, 0.0, "Generating (ESC cancels)"
-        wm.progress_begin(0, 100)
-        self._timer = wm.event_timer_add(TIMER_SECONDS, window=context.window)
-        wm.modal_handler_add(self)
+        self._timer = jobs.begin_progress(self, context, "Generating (ESC cancels)")
         return {"RUNNING_MODAL"}
-
-    def _stop(self, context):
-        wm = context.window_manager
-        wm.event_timer_remove(self._timer)
-        wm.progress_end()
-        wm.lipkit.running = False
-        wm.lipkit.message = ""
 
     def modal(self, context, event):
         if event.type == "ESC":
@@ -209,7 +197,7 @@ class LIPKIT_OT_generate(EngineSettings, LipkitOperator, bpy.types.Operator):
         context.window_manager.lipkit.progress = 100 * fraction
         if not self._job.done:
             return {"RUNNING_MODAL"}
-        self._stop(context)
+        jobs.end_progress(context, self._timer)
         return self.guard(lambda: self.finish(context, self._plan, self._job.result()))
 
 
