@@ -332,9 +332,7 @@ class LIPKIT_OT_batch(LipkitOperator, bpy.types.Operator):
     def invoke(self, context, event):
         if bpy.app.background or context.window is None:
             return self.execute(context)
-        job_state = context.window_manager.lipkit
-        if job_state.running:
-            self.report({"ERROR"}, "a generation is already running: wait for it or press ESC")
+        if jobs.already_running(self, context):
             return {"CANCELLED"}
         self._run = self.guard(BatchRun, context, self.cache_dir, self.report_path)
         if not isinstance(self._run, BatchRun):

@@ -172,9 +172,7 @@ class LIPKIT_OT_generate(EngineSettings, LipkitOperator, bpy.types.Operator):
     def invoke(self, context, event):
         if bpy.app.background or context.window is None:
             return self.execute(context)
-        job_state = context.window_manager.lipkit
-        if job_state.running:
-            self.report({"ERROR"}, "a generation is already running: wait for it or press ESC")
+        if jobs.already_running(self, context):
             return {"CANCELLED"}
         plan = self.guard(self.plan, context)
         if not isinstance(plan, Plan):

@@ -61,6 +61,14 @@ class Job:
         return self._result
 
 
+def already_running(operator, context) -> bool:
+    """True, with an error reported on `operator`, while another job runs (one at a time)."""
+    if context.window_manager.lipkit.running:
+        operator.report({"ERROR"}, "a generation is already running: wait for it or press ESC")
+        return True
+    return False
+
+
 def begin_progress(operator, context, message: str):
     """Start `operator`'s modal run: job state, progress bar, and a polling timer (returned)."""
     wm = context.window_manager

@@ -3,6 +3,7 @@ worker processes, an output folder that fails mid-batch, and `python -m inferenc
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -162,3 +163,26 @@ def test_the_command_refuses_an_unreadable_shot_list(project, tmp_path):
     result = _cli(project / "shots.csv", "--out", tmp_path / "out")
     assert result.returncode == 2 and "unknown column(s) 'sound'" in result.stderr
     assert _cli(project / "shots.csv", "--out", tmp_path / "out", "--workers", 0).returncode == 2
+
+
+def test_ctrl_c_stops_the_command_after_the_shot_under_way_and_a_rerun_completes(project, tmp_path,
+                                                                                  shipped_weights):
+    path = shot_list(project, 40)
+    command = [sys.executable, "-m", "inference", "batch", str(path), "--out", str(tmp_path / "out"),
+               "--layers", "lips"]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline().startswith("ok [1/40]")
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    document = json.loads((tmp_path / "out" / "batch-report.json").read_text())
+    finished = document["stopped_after"]
+    assert 1 <= finished < 40 and document["not_run"] == 40 - finished
+    assert f"stopped after {finished} of 40 shots" in stderr
+    assert len(outputs(tmp_path / "out")) == finished + 1  # the shots and the report
+
+    again = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    document = json.loads((tmp_path / "out" / "batch-report.json").read_text())
+    assert (document["cached"], document["done"]) == (finished, 40 - finished)
+    assert len(outputs(tmp_path / "out")) == 41
