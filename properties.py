@@ -1,6 +1,6 @@
 """Lipkit's data in Blender: `Object.lipkit` (mapping, meshes, takes, constraints, locks),
-`Scene.lipkit` (sound, engine, emotion, layers, range), `WindowManager.lipkit` (the running job)
-and preferences."""
+`Scene.lipkit` (sound, engine, emotion, layers, range, the batch's shot list), `WindowManager.lipkit`
+(the running job) and preferences."""
 
 import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty,
@@ -88,6 +88,24 @@ class LIPKIT_PG_object(bpy.types.PropertyGroup):
                                  description="Regions no regeneration or edit touches")
 
 
+class LIPKIT_PG_shot(bpy.types.PropertyGroup):
+    """One shot of the batch (its `name` is the shot name): a line, who says it, and how to animate it."""
+
+    enabled: BoolProperty(name="Run", default=True, description="Include this shot in the batch")
+    row: IntProperty(name="Row", description="Row of the shot list file (or position in the scanned list)")
+    strip: StringProperty(name="Strip", description="The sound strip of the line (empty: the audio file)")
+    audio: StringProperty(name="Audio", subtype="FILE_PATH", description="The audio file of the line")
+    character: StringProperty(name="Character", description="Object or collection that says the line")
+    start_frame: IntProperty(name="Start Frame", default=1, description="Scene frame an audio file starts on")
+    engine: EnumProperty(name="Engine", items=ENGINE_ITEMS, default="regression")
+    seed: IntProperty(name="Seed", min=0)
+    emotion: StringProperty(name="Emotion", description="Emotion mix, e.g. happy=0.6, sad=0.2")
+    transcript: StringProperty(name="Transcript", description="What is said (phonetic engine)")
+    take: StringProperty(name="Take", description="Name of the take (empty: the shot name)")
+    error: StringProperty(name="Problem", description="Why this row cannot run")
+    status: StringProperty(name="Status", description="What the last batch did with this shot")
+
+
 class LIPKIT_PG_scene(bpy.types.PropertyGroup):
     """The shot's generation settings: sound, engine, emotion sliders (animatable), layers, range."""
 
@@ -123,6 +141,12 @@ class LIPKIT_PG_scene(bpy.types.PropertyGroup):
     marker_end: StringProperty(name="To Marker")
     range_start: IntProperty(name="Start", default=1)
     range_end: IntProperty(name="End", default=50)
+    shots: CollectionProperty(type=LIPKIT_PG_shot)
+    shot_index: IntProperty(name="Active Shot")
+    character_separator: StringProperty(
+        name="Name Separator", default="_",
+        description="Scan Sequencer: a strip named <character><separator><line> is said by <character> "
+                    "(a 'lipkit_character' custom property on the strip wins)")
 
 
 EMOTION_PROPERTY_PREFIX = "emotion_"
@@ -164,7 +188,7 @@ class LIPKIT_AddonPreferences(bpy.types.AddonPreferences):
 
 
 classes = (LIPKIT_PG_channel, LIPKIT_PG_mesh, LIPKIT_PG_take, LIPKIT_PG_constraint, LIPKIT_PG_object,
-           LIPKIT_PG_scene, LIPKIT_PG_job, LIPKIT_AddonPreferences)
+           LIPKIT_PG_shot, LIPKIT_PG_scene, LIPKIT_PG_job, LIPKIT_AddonPreferences)
 
 
 def register():

@@ -196,16 +196,41 @@ def take_tracks(key) -> list:
     return found
 
 
+def _play(track, action):
+    """An NLA strip on `track` playing `action` from its first frame, nothing outside it."""
+    strip = track.strips.new(action.name, int(take_info(action)["frame_start"]), action)
+    strip.extrapolation = "NOTHING"
+    if _uses_slots(action) and action.slots:
+        strip.action_slot = action.slots[0]
+
+
 def stack(key, action):
     """A new NLA track on `key` playing `action` from its first frame, nothing outside it."""
     anim = key.animation_data or key.animation_data_create()
     track = anim.nla_tracks.new()
     track.name = action.name[:MAX_NAME_LENGTH]
-    strip = track.strips.new(action.name, int(take_info(action)["frame_start"]), action)
-    strip.extrapolation = "NOTHING"
-    if _uses_slots(action) and action.slots:
-        strip.action_slot = action.slots[0]
+    _play(track, action)
     return track
+
+
+def shift_take(action, keys, frames: int):
+    """Move the take `action` by `frames` (later when positive): its keys, first frame and NLA strips."""
+    container = _take_channelbag(action)
+    if container is None:
+        raise TakeError(f"action '{action.name}' holds no F-curves")
+    for fcurve in container.fcurves:
+        co = np.empty(2 * len(fcurve.keyframe_points), dtype=np.float32)
+        fcurve.keyframe_points.foreach_get("co", co)
+        co[0::2] += frames
+        fcurve.keyframe_points.foreach_set("co", co)
+        fcurve.update()
+    action[TAKE_PROPERTY]["frame_start"] = int(take_info(action)["frame_start"]) + int(frames)
+    for key in keys:
+        for track, take in take_tracks(key):
+            if take == action:
+                for strip in list(track.strips):
+                    track.strips.remove(strip)
+                _play(track, action)
 
 
 def assign(key, action):

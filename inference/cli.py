@@ -7,6 +7,16 @@ phonetic runs pocketsphinx and articulation rules. `--constraints FILE.json` fix
 at output frames; every engine meets them exactly.
 Each failed input gets one line on stderr and the exit code is 1; the other inputs still run.
 Files appear only complete. Bad options (and a bad constraints file) are usage errors, exit code 2.
+
+`python -m inference batch SHOTS --out DIR [--workers N] [--report FILE]` runs a shot list (CSV or
+JSON, see `shotlist`): `DIR/<shot>.json` per shot, results cached in `DIR/.lipkit-cache`, a JSON
+report (default `DIR/batch-report.json`). Broken rows are reported by row number and the others
+run; exit code 1 when any row or shot failed, 2 for an unreadable shot list, 130 when Ctrl+C
+stopped it (after the shots under way; a second Ctrl+C interrupts at once).
+
+`blender_parser` is the argument parser of the Blender command
+`blender -b scene.blend --command lipkit batch SHOTS ...` (registered by the extension), kept here
+so that it is tested without Blender.
 """
 
 from __future__ import annotations
@@ -16,22 +26,28 @@ import dataclasses
 import json
 import logging
 import math
-import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
-from . import exchange, neural, phonetic
+from . import batch, exchange, generation, neural, phonetic, shotlist
 from .audio import load_audio
-from .constraints import constraint_grid, enforce, read_constraints
+from .batch import write_atomically
+from .constraints import constraint_grid, read_constraints
 from .curves import num_frames_for
-from .emotion import parse_emotion_mix
+from .emotion import mix_to_weights, parse_emotion_mix
 from .errors import LipkitError
 
-ENGINES = (*neural.ENGINES, "phonetic")
+ENGINES = generation.ENGINES
 PROVIDERS = ("auto", "cpu", "gpu")
 FORMATS = ("json", "llf")
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_STOPPED = 130
+BATCH = "batch"
+REPORT_NAME = "batch-report.json"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,35 +91,23 @@ def transcript_for(audio_path: Path, option: str | None) -> str | None:
     return option
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` so that the file is either absent, as before, or complete."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
-
-
 def animate(path: Path, args, emotion: dict, layers: tuple[str, ...], constraints) -> phonetic.Performance:
     """One input's performance with the chosen engine, meeting `constraints` (entries) exactly."""
     audio = load_audio(path)
-    grid, late = constraint_grid(constraints, num_frames_for(audio.duration, args.fps)) if constraints else (None, ())
-    if args.engine == "phonetic":
-        result = phonetic.perform(audio, fps=args.fps, transcript=transcript_for(path, args.transcript),
-                                  seed=args.seed, emotion=emotion or None, layers=layers)
-        if grid is not None:
-            result = dataclasses.replace(result, curves=enforce(result.curves, grid))
-    else:
-        result = neural.perform(audio, engine=args.engine, fps=args.fps, seed=args.seed, emotion=emotion or None,
-                                layers=layers, steps=args.steps, guidance=args.guidance, constraints=grid,
-                                provider=args.provider.upper())
-    return dataclasses.replace(result, warnings=result.warnings + late)
+    count = num_frames_for(audio.duration, args.fps)
+    grid, late = constraint_grid(constraints, count) if constraints else (None, ())
+    request = generation.Request(args.engine, args.fps, args.seed, layers,
+                                 transcript=transcript_for(path, args.transcript) or "", steps=args.steps,
+                                 guidance=args.guidance, emotion=mix_to_weights(emotion, count) if emotion else None,
+                                 constraints=grid, provider=args.provider.upper())
+    result = generation.run(audio, request)
+    return dataclasses.replace(result, warnings=result.warnings + tuple(late))
 
 
 def run_one(path: Path, args, emotion: dict, layers: tuple[str, ...], constraints) -> list[str]:
     """Animate one input and write its files; returns its warnings."""
     result = animate(path, args, emotion, layers, constraints)
-    document = result.curves.to_json_dict()
-    document.pop("start")
-    texts = {args.out / f"{path.stem}.json": json.dumps(document)}
+    texts = {args.out / f"{path.stem}.json": json.dumps(batch.curves_document(result.curves))}
     if args.format == "llf":
         rotations = result.head.rotations if result.head is not None else None
         texts[args.out / f"{path.stem}.csv"] = exchange.llf_csv_text(result.curves, rotations)
@@ -125,6 +129,9 @@ def check_engine_options(parser: argparse.ArgumentParser, args) -> None:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == [BATCH]:
+        return batch_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
@@ -170,3 +177,109 @@ def main(argv=None) -> int:
         print(f"{failures} of {len(args.audio)} inputs failed", file=sys.stderr)
         return EXIT_FAILED
     return 0
+
+
+def add_batch_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("shots", type=Path, help="the shot list: a .csv or .json file")
+    parser.add_argument("--report", type=Path, help="where to write the JSON report")
+
+
+def build_batch_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m inference batch",
+                                     description="Lip-sync every shot of a shot list (no Blender needed).")
+    add_batch_options(parser)
+    parser.add_argument("--out", required=True, type=Path, help="output folder: <shot>.json per shot")
+    parser.add_argument("--workers", type=int, default=1, help="shots run in this many processes (default 1)")
+    parser.add_argument("--project", type=Path,
+                        help="folder that relative audio paths resolve against (default: the shot list's)")
+    parser.add_argument("--fps", type=float, default=phonetic.DEFAULT_FPS, help="output frame rate (default 30)")
+    parser.add_argument("--layers", default=",".join(phonetic.LAYERS),
+                        help=f"comma-separated, from {','.join(phonetic.LAYERS)} (default: all)")
+    parser.add_argument("--provider", choices=PROVIDERS, default="auto", help="where the models run")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    return parser
+
+
+def blender_parser() -> argparse.ArgumentParser:
+    """`blender -b scene.blend --command lipkit batch SHOTS [--save] [--report FILE] [--shot NAME] [--cache DIR]`."""
+    parser = argparse.ArgumentParser(prog="blender -b FILE.blend --command lipkit",
+                                     description="Lipkit in Blender without its interface.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser(BATCH, help="lip-sync every shot of a shot list onto the characters of the .blend")
+    add_batch_options(run)
+    run.add_argument("--save", action="store_true", help="save the .blend afterwards (not when nothing was made)")
+    run.add_argument("--shot", action="append", default=[], metavar="NAME",
+                     help="run only this shot (repeatable); the others stay as they are")
+    run.add_argument("--cache", type=Path, help="cache folder (default: the extension's user folder); "
+                                                "a folder shared by farm workers lets the last task collect their results")
+    return parser
+
+
+class StopOnInterrupt:
+    """The first Ctrl+C asks the batch to stop after the shots under way; the second interrupts."""
+
+    def __init__(self):
+        self.event = threading.Event()
+
+    def __enter__(self):
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, _signum, _frame):
+        print("stopping after the shot(s) under way (Ctrl+C again to interrupt)", file=sys.stderr, flush=True)
+        self.event.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def __exit__(self, *_exc):
+        signal.signal(signal.SIGINT, self._previous)
+
+
+def print_outcome(outcome: batch.Outcome, done: int, total: int) -> None:
+    where = f"row {outcome.row} {outcome.shot}"
+    if outcome.status == batch.FAILED:
+        print(f"FAILED: {where}: {outcome.error}", file=sys.stderr, flush=True)
+        return
+    for warning in outcome.warnings:
+        print(f"warning: {where}: {warning}", file=sys.stderr)
+    note = " (cached)" if outcome.status == batch.CACHED else ""
+    print(f"ok [{done}/{total}]: {where} -> {outcome.output}{note}", flush=True)
+
+
+def batch_main(argv) -> int:
+    parser = build_batch_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    if args.workers < 1:
+        parser.error("--workers must be 1 or more")
+    if not args.fps > 0:
+        parser.error("--fps must be positive")
+    try:
+        layers = phonetic.check_layers(name.strip() for name in args.layers.split(",") if name.strip())
+        listed = shotlist.load_shot_list(args.shots, args.project)
+    except ValueError as exc:
+        parser.error(str(exc))
+    except LipkitError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for error in listed.errors:
+        print(f"FAILED: row {error.row} {error.shot}: {error.message}", file=sys.stderr)
+    settings = batch.Settings(args.fps, layers, args.provider.upper())
+    began = time.perf_counter()
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"FAILED: cannot make the output folder {args.out}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    with StopOnInterrupt() as interrupt:
+        outcomes, stopped = batch.run_file_shots(listed.shots, settings, args.out, args.workers,
+                                                 on_outcome=print_outcome, should_stop=interrupt.event.is_set)
+    document = batch.report(batch.invalid_outcomes(listed.errors) + outcomes, time.perf_counter() - began, stopped)
+    report_path = args.report or args.out / REPORT_NAME
+    try:
+        write_atomically(report_path, json.dumps(document, indent=1))
+    except OSError as exc:
+        print(f"FAILED: cannot write the report {report_path}: {exc}", file=sys.stderr)
+    sys.stderr.write(batch.summary_text(document))
+    if stopped:
+        return EXIT_STOPPED
+    return EXIT_FAILED if batch.failed(document) else 0

@@ -21,7 +21,6 @@ from ..inference.errors import LipkitError, TakeError
 from . import jobs, sound as sound_mod
 from .boundary import LipkitOperator, active_head
 
-TIMER_SECONDS = 0.1
 _LISTED = 4
 
 
@@ -173,9 +172,7 @@ class LIPKIT_OT_generate(EngineSettings, LipkitOperator, bpy.types.Operator):
     def invoke(self, context, event):
         if bpy.app.background or context.window is None:
             return self.execute(context)
-        job_state = context.window_manager.lipkit
-        if job_state.running:
-            self.report({"ERROR"}, "a generation is already running: wait for it or press ESC")
+        if jobs.already_running(self, context):
             return {"CANCELLED"}
         plan = self.guard(self.plan, context)
         if not isinstance(plan, Plan):
@@ -183,19 +180,8 @@ class LIPKIT_OT_generate(EngineSettings, LipkitOperator, bpy.types.Operator):
         self._plan = plan
         self._job = jobs.Job(lambda progress, cancel: generation.run(plan.sound.audio, plan.request, progress, cancel))
         self._job.start()
-        wm = context.window_manager
-        job_state.running, job_state.progress, job_state.message = True, 0.0, "Generating (ESC cancels)"
-        wm.progress_begin(0, 100)
-        self._timer = wm.event_timer_add(TIMER_SECONDS, window=context.window)
-        wm.modal_handler_add(self)
+        self._timer = jobs.begin_progress(self, context, "Generating (ESC cancels)")
         return {"RUNNING_MODAL"}
-
-    def _stop(self, context):
-        wm = context.window_manager
-        wm.event_timer_remove(self._timer)
-        wm.progress_end()
-        wm.lipkit.running = False
-        wm.lipkit.message = ""
 
     def modal(self, context, event):
         if event.type == "ESC":
@@ -209,7 +195,7 @@ class LIPKIT_OT_generate(EngineSettings, LipkitOperator, bpy.types.Operator):
         context.window_manager.lipkit.progress = 100 * fraction
         if not self._job.done:
             return {"RUNNING_MODAL"}
-        self._stop(context)
+        jobs.end_progress(context, self._timer)
         return self.guard(lambda: self.finish(context, self._plan, self._job.result()))
 
 

@@ -2,11 +2,15 @@
 progress and stops when asked, while a modal operator keeps the UI alive (and ESC working).
 
 The thread never touches bpy: gathering inputs and writing results stay on the main thread.
+`begin_progress` / `end_progress` are the modal operator's side: the status-bar progress, the
+timer that polls the job, and `WindowManager.lipkit` (what the panels show while it runs).
 """
 
 from __future__ import annotations
 
 import threading
+
+TIMER_SECONDS = 0.1
 
 
 class Job:
@@ -55,3 +59,30 @@ class Job:
         if self._error is not None:
             raise self._error
         return self._result
+
+
+def already_running(operator, context) -> bool:
+    """True, with an error reported on `operator`, while another job runs (one at a time)."""
+    if context.window_manager.lipkit.running:
+        operator.report({"ERROR"}, "a generation is already running: wait for it or press ESC")
+        return True
+    return False
+
+
+def begin_progress(operator, context, message: str):
+    """Start `operator`'s modal run: job state, progress bar, and a polling timer (returned)."""
+    wm = context.window_manager
+    wm.lipkit.running, wm.lipkit.progress, wm.lipkit.message = True, 0.0, message
+    wm.progress_begin(0, 100)
+    timer = wm.event_timer_add(TIMER_SECONDS, window=context.window)
+    wm.modal_handler_add(operator)
+    return timer
+
+
+def end_progress(context, timer):
+    """End a modal run started by `begin_progress`."""
+    wm = context.window_manager
+    wm.event_timer_remove(timer)
+    wm.progress_end()
+    wm.lipkit.running = False
+    wm.lipkit.message = ""

@@ -1,5 +1,5 @@
 """The "Lip Sync" tab in the 3D viewport sidebar: character, mapping, generation, emotion, takes,
-constraints, range and regions. Draw code only."""
+constraints, range, regions and the batch's shot list. Draw code only."""
 
 import bpy
 
@@ -76,6 +76,18 @@ class LIPKIT_UL_constraints(bpy.types.UIList):
         row.label(text=item.channel)
         row.prop(item, "frame", text="")
         row.prop(item, "value", text="")
+
+
+class LIPKIT_UL_shots(bpy.types.UIList):
+    """Shots: run toggle, name (double-click renames), character, and the last batch's result."""
+
+    def draw_item(self, _context, layout, _data, item, _icon, _active_data, _active_prop, _index=0):
+        row = layout.row(align=True)
+        row.prop(item, "enabled", text="")
+        icon = "ERROR" if item.error or item.status.startswith(("failed", "invalid")) else (
+            "CHECKMARK" if item.status in ("done", "cached") else "SOUND" if item.strip else "FILE_SOUND")
+        row.prop(item, "name", text="", emboss=False, icon=icon)
+        row.label(text=item.character or "?")
 
 
 def _mapped_head(context):
@@ -319,9 +331,47 @@ class LIPKIT_PT_regions(MappedSubPanel, bpy.types.Panel):
         layout.operator("lipkit.jaw_bone_drive", icon="BONE_DATA")
 
 
-classes = (LIPKIT_UL_channels, LIPKIT_UL_meshes, LIPKIT_UL_takes, LIPKIT_UL_constraints,
+class LIPKIT_PT_batch(LipkitPanel, bpy.types.Panel):
+    bl_label = "Batch"
+    bl_parent_id = "LIPKIT_PT_main"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        settings = context.scene.lipkit
+        layout = self.layout
+        row = layout.row(align=True)
+        row.operator("lipkit.shots_scan", icon="SEQUENCE")
+        row.operator("lipkit.shots_load", text="Load", icon="FILEBROWSER")
+        layout.prop(settings, "character_separator")
+        row = layout.row()
+        row.template_list("LIPKIT_UL_shots", "", settings, "shots", settings, "shot_index", rows=4)
+        row.column(align=True).operator("lipkit.shot_remove", text="", icon="REMOVE")
+        if 0 <= settings.shot_index < len(settings.shots):
+            shot = settings.shots[settings.shot_index]
+            column = layout.column()
+            column.use_property_split = True
+            if shot.error:
+                column.label(text=shot.error, icon="ERROR")
+            elif shot.status:
+                column.label(text=shot.status, icon="INFO")
+            column.prop(shot, "character")
+            if shot.strip:
+                column.label(text=f"Strip: {shot.strip}", icon="SOUND")
+            else:
+                column.prop(shot, "audio")
+                column.prop(shot, "start_frame")
+            for name in ("engine", "seed", "emotion", "transcript", "take"):
+                column.prop(shot, name)
+        job = context.window_manager.lipkit
+        if job.running:
+            layout.prop(job, "progress", text=job.message or "Running")
+        else:
+            layout.operator("lipkit.batch", icon="RENDER_ANIMATION")
+
+
+classes = (LIPKIT_UL_channels, LIPKIT_UL_meshes, LIPKIT_UL_takes, LIPKIT_UL_constraints, LIPKIT_UL_shots,
            LIPKIT_PT_main, LIPKIT_PT_meshes, LIPKIT_PT_mapping, LIPKIT_PT_generate, LIPKIT_PT_emotion,
-           LIPKIT_PT_takes, LIPKIT_PT_constraints, LIPKIT_PT_range, LIPKIT_PT_regions)
+           LIPKIT_PT_takes, LIPKIT_PT_constraints, LIPKIT_PT_range, LIPKIT_PT_regions, LIPKIT_PT_batch)
 
 
 def register():

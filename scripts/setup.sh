@@ -8,7 +8,8 @@ PYTHON=${PYTHON:-python3}
 BLENDER_VERSIONS=${LIPKIT_BLENDER_VERSIONS:-"5.0 4.2"}
 
 # Debian speech tools: festival voices and espeak-ng make test and training speech; sox checks it.
-DEBIAN_PACKAGES=(festival festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k espeak-ng sox)
+# nodejs compiles the Flamenco job type in its test.
+DEBIAN_PACKAGES=(festival festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k espeak-ng sox nodejs)
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -69,7 +69,7 @@ class OperatorProperties:
 
 
 PANELS = ("LIPKIT_PT_main", "LIPKIT_PT_meshes", "LIPKIT_PT_mapping", "LIPKIT_PT_generate", "LIPKIT_PT_emotion",
-          "LIPKIT_PT_takes", "LIPKIT_PT_constraints", "LIPKIT_PT_range", "LIPKIT_PT_regions")
+          "LIPKIT_PT_takes", "LIPKIT_PT_constraints", "LIPKIT_PT_range", "LIPKIT_PT_regions", "LIPKIT_PT_batch")
 
 
 def draw_all_panels():
@@ -177,3 +177,23 @@ def test_generation_panels_draw_in_every_state(addon, tmp_path):
     assert ("operator", "lipkit.generate") not in log, "no second Generate while one runs"
     bpy.context.window_manager.lipkit.running = False
     assert ("operator", "lipkit.generate") in draw_all_panels()
+
+
+def test_batch_panel_draws_the_shot_list_in_every_state(addon, tmp_path):
+    import shutil
+    from lipsync_helpers import LINE, mapped_head
+    mapped_head().name = "Alice"
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "scene.blend"))
+    assert ("operator", "lipkit.shots_scan") in draw_all_panels()
+    shutil.copy(LINE, tmp_path / "line.wav")
+    (tmp_path / "shots.csv").write_text("shot,audio,character\na,line.wav,Alice\nb,gone.wav,Alice\n")
+    bpy.ops.lipkit.shots_load(filepath=str(tmp_path / "shots.csv"))
+    settings = bpy.context.scene.lipkit
+    log = draw_all_panels()
+    assert ("list", "LIPKIT_UL_shots") in log and ("prop", "audio") in log and ("operator", "lipkit.batch") in log
+    settings.shot_index = 1
+    assert any("gone.wav" in text for text in _labels(draw_all_panels()))
+    bpy.context.window_manager.lipkit.running = True
+    log = draw_all_panels()
+    assert ("prop", "progress") in log and ("operator", "lipkit.batch") not in log
+    bpy.context.window_manager.lipkit.running = False
