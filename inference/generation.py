@@ -1,8 +1,9 @@
 """One generation as the Blender side asks for it: an engine run on a cut of audio, with emotion
 and constraints, checked and cancellable. Pure Python; the operators only gather its inputs.
 
-Emotion enters the diffusion engine as conditioning (the model is guided by it); for the
-regression and phonetic engines it is laid over the result as a layer (`emotion.apply_emotion`).
+Emotion enters the neural engines as conditioning (both models were trained to follow it; diffusion
+is also guided by it); for the phonetic engine it is laid over the result as a layer
+(`emotion.apply_emotion`).
 Constraints are met exactly by every engine: diffusion inpaints them, the others are corrected
 smoothly through them (`constraints.enforce`).
 """
@@ -22,7 +23,8 @@ from .curves import num_frames_for
 from .errors import CancelledError
 
 ENGINES: tuple[str, ...] = ("regression", "diffusion", "phonetic")
-CONDITIONED_ENGINES = ("diffusion",)
+CONDITIONED_ENGINES = ("regression", "diffusion")
+SAMPLED_ENGINES = ("diffusion",)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ def run(audio: Audio, request: Request, progress=None, should_cancel=None) -> ph
         raise ValueError(f"unknown engine {request.engine!r}; choose from {', '.join(ENGINES)}")
     _check_cancel(should_cancel)
     conditioned = request.engine in CONDITIONED_ENGINES
+    sampled = request.engine in SAMPLED_ENGINES
     emotion = request.emotion if request.emotion is not None and request.emotion.any() else None
     if request.engine == "phonetic":
         result = phonetic.perform(audio, fps=request.fps, transcript=request.transcript or None,
@@ -64,8 +67,8 @@ def run(audio: Audio, request: Request, progress=None, should_cancel=None) -> ph
     else:
         result = neural.perform(audio, engine=request.engine, fps=request.fps, seed=request.seed,
                                 emotion=emotion if conditioned else None, layers=request.layers,
-                                steps=request.steps if conditioned else None,
-                                guidance=request.guidance if conditioned else None,
+                                steps=request.steps if sampled else None,
+                                guidance=request.guidance if sampled else None,
                                 constraints=request.constraints if conditioned else None,
                                 provider=request.provider, cpu_threads=request.cpu_threads,
                                 progress=progress, should_cancel=should_cancel)

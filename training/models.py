@@ -33,6 +33,7 @@ TRAIN_STEPS = 1000
 COSINE_OFFSET = 0.008
 UNCONDITIONAL_EMOTION = -1.0
 
+SEAL_DECISION = (0.25, 0.75)
 PARTING_CHANNELS = tuple(name for control in PARTING_CONTROLS for name in CONTROL_CHANNELS[control])
 
 
@@ -43,10 +44,19 @@ def _one_hot(names) -> torch.Tensor:
     return column
 
 
-def seal_decode(curves, seal_logit):
+def seal_decode(curves, seal_logit, decide: bool = False):
     """Curves [B, 52, T] (0..1 scale) with the seal [B, T] (from its logit) imposed on the lips:
-    the lip-parting shapes fade out, mouthClose and the press blend into their sealed values."""
+    the lip-parting shapes fade out, mouthClose and the press blend into their sealed values.
+
+    Training blends by the seal's probability. `decide` (the exported models) turns the probability
+    into a decision with a soft edge, 0 below `SEAL_DECISION[0]` and 1 above `SEAL_DECISION[1]`:
+    a closure the network finds likely is drawn closed, not as a mouth half way between closed
+    and open, which is neither.
+    """
     seal = torch.sigmoid(seal_logit).unsqueeze(1)                     # [B, 1, T]
+    if decide:
+        low, high = SEAL_DECISION
+        seal = ((seal - low) / (high - low)).clamp(0.0, 1.0)
     jaw = curves[:, arkit.INDEX["jawOpen"]].unsqueeze(1)
     faded = _one_hot(("mouthClose", "mouthPressLeft", "mouthPressRight") + PARTING_CHANNELS)
     sealed = (_one_hot(("mouthClose",)) * (jaw + SEAL_MARGIN)
@@ -121,7 +131,8 @@ class RegressionModel(nn.Module):
         hidden = self.encode(features)
         emotion = emotion.transpose(1, 2)[:, :, : hidden.shape[2]]
         raw = self.head(torch.cat([hidden, emotion], dim=1))
-        return seal_decode(raw[:, :NUM_CHANNELS], raw[:, NUM_CHANNELS]), raw[:, NUM_CHANNELS], hidden
+        curves = seal_decode(raw[:, :NUM_CHANNELS], raw[:, NUM_CHANNELS], decide=not self.training)
+        return curves, raw[:, NUM_CHANNELS], hidden
 
     def forward(self, features, emotion):
         curves, _, hidden = self.predict(features, emotion)
@@ -164,7 +175,7 @@ class Denoiser(nn.Module):
         for block in self.blocks:
             x = block(x, condition)
         raw = self.out(self.out_norm(x))
-        curves = seal_decode((raw[:, :NUM_CHANNELS] + 1.0) / 2.0, raw[:, NUM_CHANNELS])
+        curves = seal_decode((raw[:, :NUM_CHANNELS] + 1.0) / 2.0, raw[:, NUM_CHANNELS], decide=not self.training)
         return (curves * 2.0 - 1.0).transpose(1, 2), raw[:, NUM_CHANNELS]
 
     def forward(self, noisy, timestep, audio_hidden, emotion):

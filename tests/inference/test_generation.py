@@ -1,4 +1,4 @@
-"""A generation request: engines through one door, emotion as layer or conditioning, constraints met, cancel."""
+"""A generation request: engines through one door, emotion as conditioning or layer, constraints met, cancel."""
 
 from pathlib import Path
 
@@ -18,7 +18,7 @@ def line():
     return load_audio(LINE)
 
 
-def test_regression_meets_constraints_and_lays_emotion_over(line):
+def test_regression_meets_constraints_and_follows_emotion(line):
     frames = generation.num_frames(line, FPS)
     grid, _ = editing.take_constraints([(40, "jawOpen", 0.9)], 0, frames)
     happy = np.zeros((frames, 8), np.float32)
