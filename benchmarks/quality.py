@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from benchmarks import lipmetrics
+from benchmarks import lipmetrics, record
 from inference import arkit
 from inference.articulation import articulate
 from inference.curves import Curves
@@ -244,6 +244,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pred-dir", type=Path, help="write <pred-dir>/<engine>/<spk>_<utt>.json for lipsync_eval.py")
     ap.add_argument("--limit", type=int, help="only the first N utterances")
     ap.add_argument("--plots", type=int, default=PLOT_UTTERANCES, help="utterances to plot (0: none)")
+    ap.add_argument("--record", action="store_true",
+                    help="write the models' figures into their sidecars (weights/*.json)")
     args = ap.parse_args(argv)
 
     data_dir = args.data or args.shared_data / TIMIT_SUBDIR
@@ -274,9 +276,11 @@ def main(argv=None) -> int:
         notes.append(f"- {name}: {seconds:.2f} s for {len(wavs)} utterances")
         print(rows[-1], flush=True)
 
+    seed_difference = None
     if "diffusion" in takes and "diffusion1" in takes:
+        seed_difference = mouth_difference(takes['diffusion'], takes['diffusion1'])
         notes.append(f"- diffusion seeds 0 and 1: mean absolute difference over mouth and jaw channels "
-                     f"{mouth_difference(takes['diffusion'], takes['diffusion1']):.3f}")
+                     f"{seed_difference:.3f}")
     table = "\n".join([lipmetrics.MARKDOWN_HEADER, *rows])
     header = (f"# Lip-sync quality on {data_dir.name} ({len(wavs)} utterances, {args.fps:g} fps, "
               f"reference face a0={face.a0:.2f} mm, w0={face.w0:.2f} mm)\n")
@@ -287,7 +291,25 @@ def main(argv=None) -> int:
         text += "\nPlots: " + ", ".join(p.name for p in plots) + "\n"
     print()
     print(text)
+    if args.record:
+        command = "python -m benchmarks.quality " + " ".join(argv if argv is not None else sys.argv[1:])
+        record_models(results, f"{data_dir.name}, {len(wavs)} utterances, no transcript, {args.fps:g} fps",
+                      command.strip(), seed_difference)
     return 0
+
+
+def record_models(results: dict, data: str, command: str, seed_difference: float | None) -> None:
+    """The neural engines' figures into their sidecars (benchmarks.record)."""
+    for key, model in (("regression", "regression"), ("diffusion", "diffusion")):
+        name = next((name for k, name, _ in ENGINES if k == key), None)
+        if name not in results:
+            continue
+        agg = lipmetrics.aggregate(results[name])
+        values = {"data": data, **{k: round(agg[k], 3 if k == "SYNC_r" else 1)
+                                  for k in ("BIL40", "OPEN", "ROUND", "RFA", "REST", "SYNC_r", "SYNC_lag_ms")}}
+        if model == "diffusion" and seed_difference is not None:
+            values["seed_0_vs_1_mouth_difference"] = round(seed_difference, 4)
+        print(f"recorded in {record.record(model, 'quality', command, values)}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import record
 from inference import neural, phonetic
 from inference.audio import audio_from_array
 
@@ -91,6 +92,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-scaling", action="store_true", help="skip the 10/60/600 s and memory checks")
+    parser.add_argument("--record", action="store_true",
+                        help="write the models' seconds per 60 s into their sidecars (weights/*.json)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         samples, rate, transcript = festival_minute(Path(folder))
@@ -116,6 +119,11 @@ def main():
         scaling(samples, rate, args.runs)
     print(f"phonetic: {per_minute['phonetic without transcript']:.2f} s without transcript, "
           f"{per_minute['phonetic with transcript']:.2f} s with transcript for 60 s of audio")
+    if args.record:
+        command = " ".join(["python -m benchmarks.speed", *sys.argv[1:]])
+        for engine in neural.ENGINES:
+            record.record(engine, "speed", command, {"cpu": "2-core shared CPU, CPU provider",
+                                                     "seconds_per_60s": round(per_minute[engine], 3)})
     print(f"speed: regression {per_minute['regression']:.2f} s, diffusion {per_minute['diffusion']:.2f} s "
           f"for 60 s of audio")
 

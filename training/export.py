@@ -3,7 +3,7 @@
 The graphs have named inputs and outputs, opset `OPSET` and a dynamic time axis. The sidecar
 carries everything the runtime needs (I/O names and shapes, rates, channel order, receptive
 field, diffusion schedule) plus provenance: sha256, size, parameter count, training data and
-credits. `update_sidecar` adds measured quality and speed from benchmark runs.
+credits. Measured quality and speed are added by the benchmarks (`--record`).
 """
 
 from __future__ import annotations
@@ -89,13 +89,6 @@ def training_record(steps: int, counts: dict[str, int], hours: dict[str, float])
             "targets": "the project's phonetic engine (articulation rules) on synthesiser or pocketsphinx phones, "
                        "random emotion mixes and articulation styles",
             "not_used": "TIMIT (evaluation only)"}
-
-
-def update_sidecar(path: Path, section: str, values: dict) -> None:
-    """Merge measured figures (from a benchmark run) into one sidecar section."""
-    data = json.loads(path.read_text())
-    data.setdefault(section, {}).update(values)
-    path.write_text(json.dumps(data, indent=1) + "\n")
 
 
 def max_difference_torch_onnx(model, onnx_path: Path, inputs: dict[str, np.ndarray]) -> float:
