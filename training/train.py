@@ -4,8 +4,8 @@ Every step trains the regression model on a batch and the denoiser on the same b
 regression model's `audio_hidden` detached (the denoiser never changes the encoder), at a random
 noise level, with the emotion dropped to the "no emotion" token now and then for classifier-free
 guidance. Both also learn the bilabial seal (binary cross-entropy, `SEAL_WEIGHT`) that their
-heads impose on the lips (`models.seal_decode`). Sharing the encoder's forward pass halves the cost, which is what makes both models fit
-in this machine's two cores.
+heads impose on the lips (`models.seal_decode`). Sharing the encoder's forward pass halves the
+cost, which is what makes both models fit in this machine's two cores.
 
 The run keeps `<run_dir>/checkpoint.pt` (both models, optimiser, step) and resumes from it; `minutes`
 bounds one call's wall time. A worker process makes batches while the main process trains.
