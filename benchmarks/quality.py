@@ -300,8 +300,8 @@ def main(argv=None) -> int:
 
 def record_models(results: dict, data: str, command: str, seed_difference: float | None) -> None:
     """The neural engines' figures into their sidecars (benchmarks.record)."""
-    for key, model in (("regression", "regression"), ("diffusion", "diffusion")):
-        name = next((name for k, name, _ in ENGINES if k == key), None)
+    for model in ("regression", "diffusion"):
+        name = next(name for key, name, _ in ENGINES if key == model)
         if name not in results:
             continue
         agg = lipmetrics.aggregate(results[name])

@@ -23,7 +23,6 @@ from .curves import num_frames_for
 from .errors import CancelledError
 
 ENGINES: tuple[str, ...] = ("regression", "diffusion", "phonetic")
-CONDITIONED_ENGINES = ("regression", "diffusion")
 SAMPLED_ENGINES = ("diffusion",)
 
 
@@ -58,26 +57,27 @@ def run(audio: Audio, request: Request, progress=None, should_cancel=None) -> ph
     if request.engine not in ENGINES:
         raise ValueError(f"unknown engine {request.engine!r}; choose from {', '.join(ENGINES)}")
     _check_cancel(should_cancel)
-    conditioned = request.engine in CONDITIONED_ENGINES
-    sampled = request.engine in SAMPLED_ENGINES
     emotion = request.emotion if request.emotion is not None and request.emotion.any() else None
     if request.engine == "phonetic":
         result = phonetic.perform(audio, fps=request.fps, transcript=request.transcript or None,
                                   seed=request.seed, layers=request.layers)
-    else:
+        _check_cancel(should_cancel)
+        curves = result.curves
+        if emotion is not None:
+            curves = emotion_mod.apply_emotion(curves, emotion)
+        if request.constraints is not None and request.constraints.count:
+            curves = enforce(curves, request.constraints)
+    else:  # the models take emotion as conditioning and meet the constraints themselves
+        sampled = request.engine in SAMPLED_ENGINES
         result = neural.perform(audio, engine=request.engine, fps=request.fps, seed=request.seed,
-                                emotion=emotion if conditioned else None, layers=request.layers,
+                                emotion=emotion, layers=request.layers,
                                 steps=request.steps if sampled else None,
                                 guidance=request.guidance if sampled else None,
-                                constraints=request.constraints if conditioned else None,
+                                constraints=request.constraints,
                                 provider=request.provider, cpu_threads=request.cpu_threads,
                                 progress=progress, should_cancel=should_cancel)
-    _check_cancel(should_cancel)
-    curves = result.curves
-    if emotion is not None and not conditioned:
-        curves = emotion_mod.apply_emotion(curves, emotion)
-    if request.constraints is not None and request.constraints.count:
-        curves = enforce(curves, request.constraints)
+        _check_cancel(should_cancel)
+        curves = result.curves
     if progress is not None:
         progress(1, 1)
     return dataclasses.replace(result, curves=curves)

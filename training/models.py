@@ -11,9 +11,10 @@ given, for classifier-free guidance).
 Both heads predict one more value per frame than they output: the logit of the bilabial seal.
 `seal_decode` closes the lips with it the way the articulation rules do (mouthClose cancels
 jawOpen plus a margin, the press rises, the lip-parting shapes fade), so a closure the network is
-sure of is geometrically closed, not an average of a closed and an open mouth. Both are fully convolutional with zero padding, so they run
-on any length and a window that keeps only frames further than `receptive_field` from its edges
-reproduces the one-pass result exactly.
+sure of is geometrically closed, not an average of a closed and an open mouth.
+
+Both are fully convolutional with zero padding, so they run on any length and a window that keeps
+only frames further than `receptive_field` from its edges reproduces the one-pass result exactly.
 """
 
 from __future__ import annotations
