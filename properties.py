@@ -6,7 +6,7 @@ import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty,
                        PointerProperty, StringProperty)
 
-from .inference import arkit, emotion, generation, mapping, phonetic
+from .inference import arkit, emotion, generation, mapping, phonetic, phones
 
 ENGINE_ITEMS = (
     ("regression", "Regression", "The regression model: one deterministic pass (fast)"),
@@ -14,6 +14,11 @@ ENGINE_ITEMS = (
     ("phonetic", "Phonetic", "Phones (pocketsphinx) and articulation rules; give the transcript for best results"),
 )
 assert tuple(item[0] for item in ENGINE_ITEMS) == generation.ENGINES
+RECOGNITION_ITEMS = (
+    ("words", "Words", "Hear the words, then align them: finds far more lip closures (about 5x slower)"),
+    ("phones", "Phones", "Recognise phones directly: faster, rougher"),
+)
+assert tuple(item[0] for item in RECOGNITION_ITEMS) == phones.RECOGNITION_MODES
 REGION_ITEMS = tuple((region, region.title(), f"The {region} channels") for region in arkit.REGIONS)
 
 STATUS_ITEMS = (
@@ -119,6 +124,8 @@ class LIPKIT_PG_scene(bpy.types.PropertyGroup):
     transcript: StringProperty(name="Transcript", description="What is said (phonetic engine)")
     transcript_file: StringProperty(name="Transcript File", subtype="FILE_PATH",
                                     description="A text file with what is said (used when the text is empty)")
+    recognition: EnumProperty(name="Recognition", items=RECOGNITION_ITEMS, default=phones.DEFAULT_RECOGNITION,
+                              description="How the phonetic engine finds phones when there is no transcript")
     seed: IntProperty(name="Seed", default=0, min=0, description="Same seed, same take; another seed, another take")
     steps: IntProperty(name="Steps", default=0, min=0, max=1000, description="Diffusion steps (0: the model's)")
     guidance: FloatProperty(name="Guidance", default=-1.0, min=-1.0, max=20.0,

@@ -128,13 +128,15 @@ def make_aligned(fps: float) -> Engine:
     return engine
 
 
-def make_recognised(fps: float) -> Engine:
-    from inference.phones import recognize_phones
+def make_recognised(mode: str) -> Callable[[float], Engine]:
+    def factory(fps: float) -> Engine:
+        from inference.phones import recognize_phones
 
-    def engine(wav: Path) -> Curves:
-        phones = _intervals(recognize_phones(_load_samples(wav)))
-        return articulate(phones, fps, audio_duration(wav))
-    return engine
+        def engine(wav: Path) -> Curves:
+            phones = _intervals(recognize_phones(_load_samples(wav), mode=mode))
+            return articulate(phones, fps, audio_duration(wav))
+        return engine
+    return factory
 
 
 def make_neural(name: str, seed: int = 0) -> Callable[[float], Engine]:
@@ -155,7 +157,8 @@ ENGINES: list[tuple[str, str, Callable[[float], Engine]]] = [
     ("diffusion", "diffusion model seed 0, no transcript", make_neural("diffusion", 0)),
     ("diffusion1", "diffusion model seed 1, no transcript", make_neural("diffusion", 1)),
     ("aligned", "phonetic, with transcript", make_aligned),
-    ("recognised", "phonetic, no transcript", make_recognised),
+    ("recognised", "phonetic, no transcript", make_recognised("words")),
+    ("phones", "phonetic, no transcript, --recognition phones", make_recognised("phones")),
     ("amplitude", "amplitude (RMS -> jawOpen)", make_amplitude),
     ("hand", "hand-labelled phones", make_hand_labelled),
 ]

@@ -102,6 +102,7 @@ def main():
         neural.load_engine(engine, provider="CPU")
     rows = {
         "phonetic without transcript": lambda: phonetic.perform(audio),
+        "phonetic without transcript, phone recognition": lambda: phonetic.perform(audio, recognition="phones"),
         "phonetic with transcript": lambda: phonetic.perform(audio, transcript=transcript),
         "regression": neural_call(audio, "regression"),
         "diffusion": neural_call(audio, "diffusion"),
@@ -117,7 +118,8 @@ def main():
               f"{audio.duration / median:.0f}x real time")
     if not args.no_scaling:
         scaling(samples, rate, args.runs)
-    print(f"phonetic: {per_minute['phonetic without transcript']:.2f} s without transcript, "
+    print(f"phonetic: {per_minute['phonetic without transcript']:.2f} s without transcript "
+          f"({per_minute['phonetic without transcript, phone recognition']:.2f} s with --recognition phones), "
           f"{per_minute['phonetic with transcript']:.2f} s with transcript for 60 s of audio")
     if args.record:
         command = " ".join(["python -m benchmarks.speed", *sys.argv[1:]])

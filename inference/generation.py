@@ -21,6 +21,7 @@ from .audio import Audio
 from .constraints import Constraints, enforce
 from .curves import num_frames_for
 from .errors import CancelledError
+from .phones import DEFAULT_RECOGNITION
 
 ENGINES: tuple[str, ...] = ("regression", "diffusion", "phonetic")
 SAMPLED_ENGINES = ("diffusion",)
@@ -35,6 +36,7 @@ class Request:
     seed: int = 0
     layers: tuple[str, ...] = phonetic.LAYERS
     transcript: str = ""
+    recognition: str = DEFAULT_RECOGNITION   # phonetic engine without a transcript: words | phones
     steps: int | None = None
     guidance: float | None = None
     emotion: np.ndarray | None = None
@@ -60,7 +62,7 @@ def run(audio: Audio, request: Request, progress=None, should_cancel=None) -> ph
     emotion = request.emotion if request.emotion is not None and request.emotion.any() else None
     if request.engine == "phonetic":
         result = phonetic.perform(audio, fps=request.fps, transcript=request.transcript or None,
-                                  seed=request.seed, layers=request.layers)
+                                  seed=request.seed, layers=request.layers, recognition=request.recognition)
         _check_cancel(should_cancel)
         curves = result.curves
         if emotion is not None:

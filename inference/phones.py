@@ -1,7 +1,11 @@
 """Phones with timings from 16 kHz mono audio, through pocketsphinx (offline, bundled en-us model).
 
-- `recognize_phones(samples)`: no transcript; pocketsphinx "allphone" search with its phone
-  bigram LM (`en-us-phone.lm.bin`), context-independent phones.
+- `recognize_phones(samples, mode=...)`: no transcript. Mode "words" (the default) decodes words
+  with pocketsphinx's English LM (`en-us.lm.bin`), then force-aligns what it heard, one chunk at a
+  time: a misheard word still sounds like the real one, so its phones are mostly right, and the
+  aligner times them well. Mode "phones" is the fast "allphone" search with the phone bigram LM
+  (`en-us-phone.lm.bin`), context-independent phones: about 5x faster, but it misses far more
+  lip closures (see the README's benchmark table).
 - `align_phones(samples, transcript)`: forced alignment of known words (pocketsphinx 5's
   `set_align_text` word pass, then the `set_alignment` phone pass). Transcripts are normalised
   (case, punctuation, digits spelled out); words missing from CMUdict get a pronunciation from
@@ -60,6 +64,9 @@ MIN_ALIGNED_PHONE_S = 0.03
 MODEL_DIR = "en-us/en-us"
 DICTIONARY = "en-us/cmudict-en-us.dict"
 PHONE_LM = "en-us/en-us-phone.lm.bin"
+WORD_LM = "en-us/en-us.lm.bin"
+RECOGNITION_MODES = ("words", "phones")
+DEFAULT_RECOGNITION = "words"
 
 # Phone recognition (allphone search). Chosen with `benchmarks/phones.py --tune` on festival speech
 # (TIMIT is only evaluated, never used to choose). On that set: lw 1.0 beats 2.0/4.0 on frame
@@ -79,6 +86,13 @@ RECOGNITION_SETTINGS: dict[str, object] = {
 # own half-bit dither is too quiet to.
 NOISE_FLOOR_RMS = 1e-4
 NOISE_SEED = 0
+# Word decoding: the first (tree) pass only. The flat-lexicon and lattice passes cost a third more
+# time and did not find more lip closures (checked on timit_dev, which makes this a choice of speed
+# against accuracy, not a tuning of either).
+WORD_SETTINGS: dict[str, object] = {
+    "fwdflat": False,
+    "bestpath": False,
+}
 ALIGNMENT_SETTINGS: dict[str, object] = {
     "beam": 1e-60,
     "pbeam": 1e-60,
@@ -119,13 +133,16 @@ def _model_path(sub: str) -> str:
 
 
 def _decoder(kind: str):
-    """A cached pocketsphinx Decoder ("recognition" or "alignment"); call under `_lock`."""
+    """A cached pocketsphinx Decoder ("recognition", "words" or "alignment"); call under `_lock`."""
     if kind not in _decoders:
         from pocketsphinx import Decoder
         common = {"hmm": _model_path(MODEL_DIR), "loglevel": "ERROR", "samprate": SAMPLE_RATE}
         if kind == "recognition":
             _decoders[kind] = Decoder(allphone=_model_path(PHONE_LM), dict=_model_path(DICTIONARY),
                                       **common, **RECOGNITION_SETTINGS)
+        elif kind == "words":
+            _decoders[kind] = Decoder(lm=_model_path(WORD_LM), dict=_model_path(DICTIONARY),
+                                      **common, **WORD_SETTINGS)
         else:
             _decoders[kind] = Decoder(dict=_model_path(DICTIONARY), **common, **ALIGNMENT_SETTINGS)
     return _decoders[kind]
@@ -299,26 +316,61 @@ def _recognize_chunk(decoder, samples: np.ndarray, offset: float) -> list[tuple[
             for seg in (decoder.seg() or ())]
 
 
+def _hypothesis_words(decoder) -> list[str]:
+    """The decoded words, without fillers and alternate-pronunciation marks ("read(2)")."""
+    return [seg.word.split("(")[0] for seg in (decoder.seg() or ())
+            if not seg.word.startswith(("<", "[", "+")) and seg.word != "<sil>"]
+
+
+def _transcribe_chunk(decoders, samples: np.ndarray, offset: float):
+    """(phones, words) of one chunk: its words decoded, then aligned; allphone when that fails."""
+    if _nothing_to_decode(samples):
+        return [], []
+    pcm = _pcm16(samples)
+    _decode(decoders["words"], pcm)
+    words = _hypothesis_words(decoders["words"])
+    alignment = _align(decoders["alignment"], pcm, words) if words else None
+    if alignment is None:
+        return _recognize_chunk(decoders["recognition"], samples, offset), []
+    phones = [(_phone_name(p.name), offset + p.start / FRAME_RATE, offset + (p.start + p.duration) / FRAME_RATE)
+              for p in alignment.phones()]
+    timed = [(w.name.split("(")[0], offset + w.start / FRAME_RATE, offset + (w.start + w.duration) / FRAME_RATE)
+             for w in alignment.words() if not w.name.startswith(("<", "[", "+"))]
+    return phones, timed
+
+
 def recognize_phones(samples: np.ndarray, progress: Callable[[int, int], None] | None = None,
-                     should_cancel: Callable[[], bool] | None = None) -> PhoneResult:
-    """Phones recognised in float32 mono 16 kHz `samples` (no transcript), tiling the whole clip."""
+                     should_cancel: Callable[[], bool] | None = None, mode: str = DEFAULT_RECOGNITION) -> PhoneResult:
+    """Phones recognised in float32 mono 16 kHz `samples` (no transcript), tiling the whole clip.
+
+    `mode`: "words" (decode words, then align them) or "phones" (allphone search, faster)."""
+    if mode not in RECOGNITION_MODES:
+        raise ValueError(f"unknown recognition mode {mode!r}; choose from {', '.join(RECOGNITION_MODES)}")
     samples = _validate(samples)
     duration = len(samples) / SAMPLE_RATE
     if _nothing_to_decode(samples):
         return _silence_result(duration, NO_SPEECH_WARNING)
     ranges = _chunks(samples)
     raw: list[tuple[str, float, float]] = []
+    words: list[tuple[str, float, float]] = []
     with _lock:
-        decoder = _decoder("recognition")
+        kinds = ("recognition",) if mode == "phones" else ("recognition", "words", "alignment")
+        decoders = {kind: _decoder(kind) for kind in kinds}
         for index, (start, end) in enumerate(ranges):
             _check_cancel(should_cancel)
-            raw.extend(_recognize_chunk(decoder, samples[start:end], start / SAMPLE_RATE))
+            chunk, offset = samples[start:end], start / SAMPLE_RATE
+            if mode == "phones":
+                raw.extend(_recognize_chunk(decoders["recognition"], chunk, offset))
+            else:
+                chunk_phones, chunk_words = _transcribe_chunk(decoders, chunk, offset)
+                raw.extend(chunk_phones)
+                words.extend(chunk_words)
             if progress is not None:
                 progress(index + 1, len(ranges))
     intervals = _contiguous(silence_quiet_stretches(raw, quiet_stretches(samples)), duration)
     if all(item.phone == SILENCE for item in intervals):
         return PhoneResult(intervals, (NO_SPEECH_WARNING,), "silence")
-    return PhoneResult(intervals, (), "recognition")
+    return PhoneResult(intervals, (), "recognition", tuple(words))
 
 
 # --------------------------------------------------------------------------- transcripts

@@ -1,7 +1,8 @@
 """The phonetic engine: audio -> phones (pocketsphinx) -> articulation -> emotion -> face layers.
 
 `perform` is the whole engine for one clip. With a transcript the phones come from forced
-alignment (exact words, precise timing); without one from phone recognition. Every secondary
+alignment (exact words, precise timing); without one from recognition (`recognition`: "words",
+decoded then aligned, the default; or "phones", faster and rougher; see `phones.recognize_phones`). Every secondary
 layer draws from its own seed (derived from the take's seed and the layer's name), so switching
 one layer on or off never changes the others.
 """
@@ -49,12 +50,12 @@ def check_layers(names) -> tuple[str, ...]:
     return names
 
 
-def find_phones(audio: Audio, transcript: str | None = None):
+def find_phones(audio: Audio, transcript: str | None = None, recognition: str = phones_mod.DEFAULT_RECOGNITION):
     """(phones, warnings) by alignment when a transcript is given, else by recognition."""
     if transcript and transcript.strip():
         result = phones_mod.align_phones(audio.samples, transcript)
     else:
-        result = phones_mod.recognize_phones(audio.samples)
+        result = phones_mod.recognize_phones(audio.samples, mode=recognition)
     return list(result.intervals), tuple(result.warnings)
 
 
@@ -83,14 +84,14 @@ def add_secondary_layers(curves: Curves, audio: Audio, seed: int, layers) -> tup
 
 
 def perform(audio: Audio, fps: float = DEFAULT_FPS, transcript: str | None = None, seed: int = 0,
-            emotion=None, layers=LAYERS) -> Performance:
+            emotion=None, layers=LAYERS, recognition: str = phones_mod.DEFAULT_RECOGNITION) -> Performance:
     """Animate one clip. `emotion`: a mix {name: intensity} or per-frame weights [T, 8]."""
     layers = check_layers(layers)
     num_frames = num_frames_for(audio.duration, fps)
     warnings = list(audio.warnings)
     phones: list[PhoneInterval] = []
     if "lips" in layers:
-        phones, phone_warnings = find_phones(audio, transcript)
+        phones, phone_warnings = find_phones(audio, transcript, recognition)
         warnings.extend(phone_warnings)
         curves = articulate(phones, fps, audio.duration)
     else:
@@ -100,4 +101,6 @@ def perform(audio: Audio, fps: float = DEFAULT_FPS, transcript: str | None = Non
 
     curves, head = add_secondary_layers(curves, audio, seed, layers)
     meta = {"engine": "phonetic", "seed": seed, "transcript": bool(transcript), "layers": list(layers)}
+    if not transcript:
+        meta["recognition"] = recognition
     return Performance(Curves(fps, curves.values, curves.channels, 0.0, meta), head, tuple(phones), tuple(warnings))

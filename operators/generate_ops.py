@@ -78,6 +78,7 @@ def build_request(context, engine: str, seed: int, steps: int, guidance: float, 
     return generation.Request(
         engine, takes.scene_fps(scene), seed, layers,
         transcript=transcript_text(settings) if engine == "phonetic" else "",
+        recognition=settings.recognition,
         steps=(steps or None) if diffusion else None,
         guidance=(guidance if guidance >= 0 else None) if diffusion else None,
         emotion=emotion_weights(scene, first_frame, num_frames), constraints=constraints,

@@ -241,6 +241,8 @@ class LIPKIT_PT_generate(HeadSubPanel, bpy.types.Panel):
         if settings.engine == "phonetic":
             layout.prop(settings, "transcript")
             layout.prop(settings, "transcript_file")
+            if not settings.transcript.strip() and not settings.transcript_file:
+                layout.prop(settings, "recognition")
         layout.prop(settings, "seed")
         if settings.engine == "diffusion":
             layout.prop(settings, "steps")

@@ -2,6 +2,7 @@
 
     python -m training all [--minutes 110] [--steps N]
     python -m training data | train | export
+    python -m training train --run tuned --init-from RUN_OR_CHECKPOINT --lr 1e-3   # fine-tune
     python -m training smoke --out DIR     # a tiny end-to-end run for CI (synthetic speech only)
 
 The corpus and runs are cached under $LIPKIT_TRAINING_CACHE (default ~/.cache/lipkit/training).
@@ -27,7 +28,7 @@ def _export(cache: Path, checkpoint: Path, out: Path) -> None:
     counts = {name: len(utts) for name, utts in corpus.items()}
     hours = _hours(corpus)
     regression, denoiser, state = train.load(checkpoint)
-    record = export.training_record(state["step"], counts, hours)
+    record = export.training_record(state.get("base_steps", 0) + state["step"], counts, hours)
     export.export_regression(regression, out, record)
     export.export_diffusion(denoiser, regression.hidden, out, record)
 
@@ -41,20 +42,34 @@ def main(argv=None) -> int:
     parser.add_argument("--minutes", type=float, default=85.0, help="wall-time limit of the training run")
     parser.add_argument("--steps", type=int, default=20000)
     parser.add_argument("--workers", type=int, default=1, help="batch-making processes")
+    parser.add_argument("--run", default="main", help="run name: <cache>/runs/<run>/checkpoint.pt")
+    parser.add_argument("--init-from", help="start a new run from this run's (or checkpoint's) weights")
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    parser.add_argument("--rebuild", nargs="*", default=(), metavar="SOURCE",
+                        help="with `data`: remake these corpus shards (e.g. after a labelling change)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
-    checkpoint = args.cache / "runs" / "main" / "checkpoint.pt"
+    checkpoint = args.cache / "runs" / args.run / "checkpoint.pt"
+    init_from = None
+    if args.init_from:
+        init_from = Path(args.init_from)
+        if not init_from.suffix:
+            init_from = args.cache / "runs" / args.init_from / "checkpoint.pt"
+        if not init_from.exists():
+            print(f"no checkpoint at {init_from}", file=sys.stderr)
+            return 1
     if args.command == "smoke":
         return smoke(args.out)
     if args.command in ("data", "all"):
-        corpus_mod.build(args.cache, args.shared)
+        corpus_mod.build(args.cache, args.shared, rebuild=args.rebuild)
     if args.command in ("train", "all"):
         corpus = corpus_mod.load_corpus(args.cache)
         if not corpus:
             print("no corpus: run `python -m training data` first", file=sys.stderr)
             return 1
-        train.train(corpus, checkpoint.parent, args.steps, args.minutes, workers=args.workers)
+        train.train(corpus, checkpoint.parent, args.steps, args.minutes, workers=args.workers, lr=args.lr,
+                    init_from=init_from)
     if args.command in ("export", "all"):
         _export(args.cache, checkpoint, args.out)
     return 0

@@ -6,7 +6,8 @@ Sources (only data whose licence lets us ship the weights; TIMIT is never read h
 - espeak: espeak-ng voices and variants at random rates and pitches, phones by forced alignment
   of the known text;
 - fsdd, pocketsphinx test data, LJSpeech (transcribed part): real speech, forced alignment;
-- librispeech clips and the untranscribed LJSpeech clips: real speech, phone recognition.
+- librispeech clips and the untranscribed LJSpeech clips: real speech, recognised (words decoded,
+  then aligned: `phones.recognize_phones` in its default "words" mode).
 
 Each source is one shard `<cache>/corpus/<source>.npz` (16 kHz int16 audio concatenated, offsets)
 plus `<source>.json` (per utterance: phones, voice, text). `build` skips shards already there.
@@ -277,8 +278,8 @@ def load_corpus(cache: Path = DEFAULT_CACHE) -> dict[str, list[Utterance]]:
 
 
 def build(cache: Path = DEFAULT_CACHE, shared: Path = DEFAULT_SHARED, festival_per_voice: int = 700,
-          espeak_count: int = 1500, seed: int = 1, workers: int = 2, sources=None) -> dict[str, int]:
-    """Make every missing shard; returns utterances per source."""
+          espeak_count: int = 1500, seed: int = 1, workers: int = 2, sources=None, rebuild=()) -> dict[str, int]:
+    """Make every missing shard (and those named in `rebuild`); returns utterances per source."""
     folder = cache / "corpus"
     counts = {}
     makers = {"festival": lambda: build_festival(festival_per_voice, seed, workers),
@@ -293,7 +294,7 @@ def build(cache: Path = DEFAULT_CACHE, shared: Path = DEFAULT_SHARED, festival_p
         if sources and source not in sources:
             continue
         shard = folder / f"{source}.npz"
-        if not shard.exists():
+        if not shard.exists() or source in rebuild:
             log.info("building %s", source)
             records = make()
             save_shard(shard, records, source)

@@ -8,7 +8,8 @@ heads impose on the lips (`models.seal_decode`). Sharing the encoder's forward p
 cost, which is what makes both models fit in this machine's two cores.
 
 The run keeps `<run_dir>/checkpoint.pt` (both models, optimiser, step) and resumes from it; `minutes`
-bounds one call's wall time. A worker process makes batches while the main process trains.
+bounds one call's wall time. A new run can start from another run's weights (`init_from`, a
+fine-tune: fresh optimiser and learning-rate schedule, the earlier steps counted in `base_steps`). A worker process makes batches while the main process trains.
 """
 
 from __future__ import annotations
@@ -113,15 +114,23 @@ def load(checkpoint: Path) -> tuple[models.RegressionModel, models.Denoiser, dic
 
 
 def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 16, seed: int = 0,
-          hidden: int = 160, channels: int = 96, lr: float = 2e-3, workers: int = 1, threads: int = 2) -> Path:
+          hidden: int = 160, channels: int = 96, lr: float = 2e-3, workers: int = 1, threads: int = 2,
+          init_from: Path | None = None) -> Path:
     """Train (or resume) both models until `steps` or `minutes` of training in all (resumed runs
-    count their earlier time); the learning rate decays over whichever runs out first."""
+    count their earlier time); the learning rate decays over whichever runs out first. A new run
+    with `init_from` (a checkpoint) starts from those weights instead of random ones."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     checkpoint = run_dir / "checkpoint.pt"
+    base_steps = 0
     if checkpoint.exists():
         regression, denoiser, state = load(checkpoint)
-        step, elapsed = state["step"], state["elapsed"]
+        step, elapsed, base_steps = state["step"], state["elapsed"], state.get("base_steps", 0)
+    elif init_from is not None:
+        regression, denoiser, earlier = load(init_from)
+        base_steps = earlier.get("base_steps", 0) + earlier["step"]
+        state, step, elapsed = None, 0, 0.0
+        log.info("fine-tuning from %s (%d steps)", init_from, base_steps)
     else:
         mean, std = feature_statistics(corpus, seed)
         regression, denoiser, state, step = (models.RegressionModel(hidden, mean, std),
@@ -138,7 +147,7 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
     def save():
         _save(checkpoint, regression=regression.state_dict(), denoiser=denoiser.state_dict(),
               optimiser=optimiser.state_dict(), step=step, hidden=regression.hidden, channels=denoiser.channels,
-              elapsed=elapsed + time.monotonic() - started)
+              elapsed=elapsed + time.monotonic() - started, base_steps=base_steps)
 
     started = last_save = time.monotonic()
     running = None

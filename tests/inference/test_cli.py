@@ -69,6 +69,8 @@ def test_a_failed_input_is_reported_and_the_others_still_run(clip, tmp_path, shi
     (["--steps", "4"], "--steps and --guidance apply to the diffusion engine only"),
     (["--engine", "phonetic", "--guidance", "2"], "--steps and --guidance apply to the diffusion engine only"),
     (["--transcript", "Bob met Pam"], "--transcript applies to the phonetic engine only"),
+    (["--recognition", "phones"], "--recognition applies to the phonetic engine only"),
+    (["--engine", "phonetic", "--recognition", "guess"], "invalid choice: 'guess'"),
     (["--engine", "diffusion", "--steps", "0"], "--steps must be 1 or more"),
     (["--provider", "tpu"], "invalid choice: 'tpu'"),
 ])
@@ -152,6 +154,20 @@ def test_lips_close_on_the_bilabials_with_a_transcript(clip):
         window = slice(int(start * 30) - 2, int(end * 30) + 3)
         assert seal[window].max() > 0.9, f"no lip closure in '{word}'"
     assert {p.phone for p in performance.phones} >= {"b", "p", "m", "aa", "ae"}
+
+
+@pytest.mark.parametrize("recognition", ["words", "phones"])
+def test_lips_close_on_most_bilabials_without_a_transcript(clip, tmp_path, recognition):
+    """The command's phonetic engine hears the line itself, in either recognition mode."""
+    wav, _, words = clip
+    result = _run(wav, "--out", tmp_path, "--engine", "phonetic", "--recognition", recognition, "--layers", "lips")
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "bob.json").read_text())
+    frames = np.array(document["frames"])
+    seal = frames[:, arkit.INDEX["mouthClose"]] / np.maximum(frames[:, arkit.INDEX["jawOpen"]], 0.03)
+    closed = [w for w, s, e in words if w in ("bob", "pam", "big", "map")
+              and seal[max(int(s * 30) - 2, 0):int(e * 30) + 3].max() > 0.9]
+    assert len(closed) >= 3, closed
 
 
 def test_layers_are_seeded_and_separable(clip):

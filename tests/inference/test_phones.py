@@ -29,9 +29,14 @@ def speech(tmp_path_factory):
     return festival_speech(tmp_path_factory.mktemp("phones"), SENTENCE)
 
 
+@pytest.fixture(scope="module", params=phones.RECOGNITION_MODES)
+def recognition_mode(request):
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def recognised(speech):
-    return phones.recognize_phones(speech[0])
+def recognised(speech, recognition_mode):
+    return phones.recognize_phones(speech[0], mode=recognition_mode)
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +72,23 @@ def test_recognition_finds_bilabials_in_bilabial_words(speech, recognised):
     bilabial_words = [(w, s, e) for w, s, e in words if w in ("bob", "pay", "my", "mom", "big", "map")]
     found = [w for w, s, e in bilabial_words if near(recognised, BILABIALS, s, e)]
     assert len(found) >= len(bilabial_words) - 1, f"bilabials only near {found} of {bilabial_words}"
+
+
+def test_word_recognition_hears_the_words_and_times_them(speech):
+    """"words" mode decodes words before aligning: most of the sentence is heard, at the right time."""
+    samples, spoken = speech
+    result = phones.recognize_phones(samples, mode="words")
+    heard = [w for w, _, _ in result.words]
+    assert sum(w in heard for w, _, _ in spoken) >= len(spoken) // 2, heard
+    for word, start, end in result.words:
+        match = next(((s, e) for w, s, e in spoken if w == word), None)
+        if match is not None:
+            assert abs(start - match[0]) < 0.25, (word, start, match)
+
+
+def test_unknown_recognition_mode_is_refused(speech):
+    with pytest.raises(ValueError, match="recognition mode"):
+        phones.recognize_phones(speech[0], mode="guess")
 
 
 def test_alignment_gives_dictionary_phones_in_order(speech, aligned):
@@ -121,12 +143,13 @@ def frame_labels(intervals, duration):
     return labels
 
 
-def test_other_rates_and_stereo_give_the_same_phones(speech, recognised, aligned, resampled_stereo):
+def test_other_rates_and_stereo_give_the_same_phones(speech, recognised, recognition_mode, aligned,
+                                                    resampled_stereo):
     stereo, odd = resampled_stereo
     duration = len(speech[0]) / SAMPLE_RATE
     assert stereo.duration == pytest.approx(duration, abs=0.01)
     reference = frame_labels(recognised, duration)
-    again = frame_labels(phones.recognize_phones(stereo.samples), duration)
+    again = frame_labels(phones.recognize_phones(stereo.samples, mode=recognition_mode), duration)
     assert np.mean(reference == again) > 0.8
     # 12345 Hz keeps only 6 kHz of bandwidth: alignment (not free recognition) must still agree.
     odd_aligned = phones.align_phones(odd.samples, SENTENCE)
@@ -136,7 +159,8 @@ def test_other_rates_and_stereo_give_the_same_phones(speech, recognised, aligned
 
 def test_silence_gives_only_silence_and_a_warning():
     quiet = np.zeros(2 * SAMPLE_RATE, np.float32)
-    for result in (phones.recognize_phones(quiet), phones.align_phones(quiet, "hello there")):
+    for result in (phones.recognize_phones(quiet), phones.recognize_phones(quiet, mode="phones"),
+                   phones.align_phones(quiet, "hello there")):
         assert [p.phone for p in result] == [SILENCE]
         assert result[0].end == pytest.approx(2.0)
         assert result.warnings and "No speech" in result.warnings[0]
@@ -209,6 +233,7 @@ def test_timit_alignment_boundaries(shared_data):
 
 @pytest.mark.parametrize("with_transcript", [True, False])
 def test_pauses_and_edges_stay_silent(tmp_path, with_transcript):
+    """Both with a transcript and with (default, word) recognition."""
     first, _ = festival_speech(tmp_path, "Maybe we should go home.", name="a")
     second, _ = festival_speech(tmp_path, "Nobody will mind.", name="b")
     pause = np.zeros(SAMPLE_RATE, np.float32)
