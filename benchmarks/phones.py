@@ -1,7 +1,8 @@
 """Phone recognition and alignment: boundary accuracy and speed (prints markdown).
 
     .venv/bpy-5.0/bin/python benchmarks/phones.py                # TIMIT dev sample (evaluation only)
-    .venv/bpy-5.0/bin/python benchmarks/phones.py --tune DIR     # decoder-setting sweep on festival speech
+    .venv/bpy-5.0/bin/python benchmarks/phones.py --tune DIR [--mode words|phones]
+                                     # decoder-setting sweep on festival speech (made in DIR if empty)
 
 Evaluation uses ../shared/data/speech/timit_dev (or $LIPKIT_SHARED_DATA): hand-labelled phones
 (`.phn`, folded to ARPAbet 39 + silence by `read_timit_phn`) and transcripts (`.txt`). TIMIT is
@@ -152,19 +153,23 @@ def timit_items(root: Path):
         yield phn.with_suffix(".wav"), phn, phn.with_suffix(".txt")
 
 
-def evaluate(items, reader, limit: int | None = None) -> tuple[Totals, Totals]:
-    rec, ali = Totals(), Totals()
-    phones_mod.recognize_phones(np.zeros(16000, np.float32))  # load both decoders outside timing
-    phones_mod.align_phones(np.zeros(16000, np.float32), "a")
+def evaluate(items, reader, limit: int | None = None, modes=phones_mod.RECOGNITION_MODES) -> tuple[dict, Totals]:
+    """({recognition mode: Totals}, alignment Totals) over `items`."""
+    rec, ali = {mode: Totals() for mode in modes}, Totals()
+    warm = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
+    for mode in modes:                                            # load the decoders outside timing
+        phones_mod.recognize_phones(warm, mode=mode)
+    phones_mod.align_phones(warm, "a")
     for count, (wav, ref_path, txt) in enumerate(items):
         if limit is not None and count >= limit:
             break
         audio = load_audio(wav)
         reference = reader(ref_path)
         text = " ".join(Path(txt).read_text().split()[2:]) if reader is read_timit_phn else Path(txt).read_text()
-        start = time.perf_counter()
-        predicted = phones_mod.recognize_phones(audio.samples)
-        rec.add(predicted, reference, audio.duration, time.perf_counter() - start)
+        for mode in modes:
+            start = time.perf_counter()
+            predicted = phones_mod.recognize_phones(audio.samples, mode=mode)
+            rec[mode].add(predicted, reference, audio.duration, time.perf_counter() - start)
         start = time.perf_counter()
         aligned = phones_mod.align_phones(audio.samples, text)
         ali.add(aligned, reference, audio.duration, time.perf_counter() - start)
@@ -177,10 +182,11 @@ def shared_root() -> Path:
     return Path(os.environ.get("LIPKIT_SHARED_DATA", here.parent / "shared" / "data"))
 
 
-def report(title: str, rec: Totals, ali: Totals) -> None:
-    print(f"\n### {title} ({rec.audio:.0f} s of speech)\n")
+def report(title: str, rec: dict, ali: Totals) -> None:
+    print(f"\n### {title} ({ali.audio:.0f} s of speech)\n")
     print(HEADER)
-    print(rec.row("recognition (allphone)"))
+    print(rec["words"].row("recognition, words decoded then aligned"))
+    print(rec["phones"].row("recognition, allphone"))
     print(ali.row("alignment (transcript)"))
     print(f"\nalignment fell back to recognition on {ali.fallbacks} utterance(s)")
 
@@ -214,27 +220,44 @@ TUNE_GRID: list[dict] = [
 ]
 
 
-def tune(folder: Path) -> None:
+# Word decoding: pocketsphinx's three passes (tree, flat lexicon, lattice best path) against the
+# first alone, and narrower beams.
+WORD_TUNE_GRID: list[dict] = [
+    {"fwdflat": True, "bestpath": True},
+    {},
+    {"beam": 1e-35, "wbeam": 1e-22, "pbeam": 1e-35},
+]
+TUNE_SENTENCES = 40
+TUNE_VOICES = ["voice_kal_diphone", "voice_ked_diphone", "voice_cmu_us_slt_arctic_hts"]
+
+
+def tune(folder: Path, mode: str) -> None:
+    if not any(folder.glob("s*.wav")):
+        from training.sentences import sentences
+        make_festival_set(folder, sentences(TUNE_SENTENCES, seed=2027), TUNE_VOICES)
     items = [(wav, wav.with_suffix(".seg"), wav.with_suffix(".txt")) for wav in sorted(folder.glob("s*.wav"))]
-    base = dict(phones_mod.RECOGNITION_SETTINGS)
+    settings = phones_mod.WORD_SETTINGS if mode == "words" else phones_mod.RECOGNITION_SETTINGS
+    base = dict(settings)
     print(HEADER)
-    for change in TUNE_GRID:
-        phones_mod.RECOGNITION_SETTINGS.clear()
-        phones_mod.RECOGNITION_SETTINGS.update({**base, **change})
+    for change in WORD_TUNE_GRID if mode == "words" else TUNE_GRID:
+        settings.clear()
+        settings.update({**base, **change})
         phones_mod._decoders.clear()
-        rec, _ = evaluate(items, read_festival_seg)
-        print(rec.row(f"recognition {change or 'base'}"), flush=True)
-    phones_mod.RECOGNITION_SETTINGS.clear()
-    phones_mod.RECOGNITION_SETTINGS.update(base)
+        rec, _ = evaluate(items, read_festival_seg, modes=(mode,))
+        print(rec[mode].row(f"{mode} {change or 'base'}"), flush=True)
+    settings.clear()
+    settings.update(base)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tune", type=Path, help="folder of festival sN.wav/sN.seg/sN.txt to sweep settings on")
+    parser.add_argument("--mode", choices=phones_mod.RECOGNITION_MODES, default="words",
+                        help="with --tune: which recognition's settings to sweep")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only this many TIMIT utterances")
     args = parser.parse_args()
     if args.tune:
-        tune(args.tune)
+        tune(args.tune, args.mode)
         return
     root = shared_root() / "speech" / "timit_dev"
     if not root.is_dir():
@@ -242,7 +265,8 @@ def main() -> None:
         return
     rec, ali = evaluate(list(timit_items(root)), read_timit_phn, args.limit)
     report("TIMIT dev sample, hand-labelled phones", rec, ali)
-    print(f"\nsettings: recognition {phones_mod.RECOGNITION_SETTINGS}; alignment {phones_mod.ALIGNMENT_SETTINGS}")
+    print(f"\nsettings: words {phones_mod.WORD_SETTINGS}; allphone {phones_mod.RECOGNITION_SETTINGS}; "
+          f"alignment {phones_mod.ALIGNMENT_SETTINGS}")
 
 
 if __name__ == "__main__":
