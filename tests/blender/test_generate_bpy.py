@@ -132,6 +132,24 @@ def test_transcript_file_feeds_the_phonetic_engine(addon, tmp_path):
     _refused("cannot read the transcript file")
 
 
+def test_the_recognition_setting_reaches_the_phonetic_engine(addon):
+    """Without a transcript the panel's Recognition picks how phones are found: each mode gives its own
+    take, and the same mode the same take again."""
+    scene = setup_scene()
+    head = mapped_head()
+    use_sound(scene, 1, strip=False)
+    mouth = [column(name) for name in ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker")]
+    takes = {}
+    for mode in ("phones", "words", "phones"):
+        scene.lipkit.recognition = mode
+        generate(scene, engine="phonetic")
+        _, values = take_values(head)
+        if mode in takes:
+            assert abs(values[:, mouth] - takes[mode]).max() < 1e-6
+        takes[mode] = values[:, mouth]
+    assert abs(takes["words"] - takes["phones"]).max() > 0.05
+
+
 def test_emotion_sliders_are_animatable_and_change_over_time(addon):
     scene = setup_scene((30, 1.0))
     head = mapped_head()
