@@ -7,7 +7,10 @@
 # and fails when they add up to more than 2 MiB (they are committed; the zips leave docs/ out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -f out/demo/preview.gif ] || { echo "readme_pictures: no out/demo/preview.gif: run scripts/demo.sh first" >&2; exit 1; }
+if [ ! -f out/demo/preview.gif ]; then
+    echo "readme_pictures: no out/demo/preview.gif: run scripts/demo.sh first" >&2
+    exit 1
+fi
 mkdir -p docs/images
 .venv/bpy-5.0/bin/python - <<'EOF'
 import shutil
