@@ -38,7 +38,7 @@ PLATFORM_TAGS = {
 # Python of Blender 4.2-5.0, and of Blender 5.1+.
 PYTHON_VERSIONS = ("3.11", "3.13")
 # Never in a zip: Blender ships numpy; the rest are not part of the add-on.
-FORBIDDEN_IN_ZIP = re.compile(r"(^|/)(numpy[-/_]|training/|tests/|benchmarks/|\.ci/|scripts/|requirements/)")
+FORBIDDEN_IN_ZIP = re.compile(r"(^|/)(numpy[-/_]|training/|tests/|benchmarks/|\.ci/|scripts/|requirements/|docs/)")
 # Copied to the stage only to be excluded there again: skip them outright (large or not ours).
 NOT_STAGED = (".git", ".venv", "out", "build", "dist", "__pycache__", ".pytest_cache")
 
@@ -114,7 +114,7 @@ def run_blender_ext(*args: str) -> str:
 
 
 def forbidden_entries(zip_path: Path) -> list[str]:
-    """Entries of a zip that must never ship (numpy, training, tests, benchmarks, CI, scripts)."""
+    """Entries of a zip that must never ship (numpy, training, tests, benchmarks, CI, scripts, docs)."""
     with zipfile.ZipFile(zip_path) as archive:
         return [name for name in archive.namelist() if FORBIDDEN_IN_ZIP.search(name)]
 

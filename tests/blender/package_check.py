@@ -8,12 +8,15 @@ empty folder: the zip goes into its `user_default` extensions repository through
 *Install from Disk* operator, enabled on install. Then a head (the reference face when SHARED_DATA
 is given, else a mesh with the 52 ARKit shape keys) is mapped and given a regression take from a
 sound strip (a file where this Blender has no Audaspace) and a phonetic take from the same line
-with its transcript; the file is saved and reopened. Writes what it found to WORKDIR/found.json.
+with its transcript; the file is saved and reopened. Writes what it found to WORKDIR/found.json:
+per take its jawOpen during the line's speech and in its leading and trailing silence, the frames
+where the lips are sealed, and how far the keys read back after reopening are from those saved.
 """
 
 import json
 import site
 import sys
+import wave
 from pathlib import Path
 
 site.addsitedir(sys.argv[1])
@@ -23,11 +26,19 @@ import bpy  # noqa: E402  (first: it puts Blender's own modules, addon_utils amo
 import addon_utils  # noqa: E402
 
 from bpy_helpers import build_reference_face, make_active, make_mesh, set_fps  # noqa: E402
-from lipsync_helpers import LINE, NTSC, can_add_strips, use_sound  # noqa: E402
+from lipsync_helpers import LINE, NTSC, can_add_strips, frame_rms, use_sound  # noqa: E402
+
+import numpy as np  # noqa: E402  (Blender's own numpy, from SITE)
 
 REPO = "user_default"
 ADDON = f"bl_ext.{REPO}.lipkit"
 START_FRAME = 11
+# A scene frame is silent when its audio RMS is this far below the loudest frame's.
+SILENCE_BELOW_PEAK_DB = 30.0
+# Silent frames this close to speech are left out: the mouth leads the sound and eases after it.
+SPEECH_MARGIN_FRAMES = 2
+# Sealed lips: mouthClose at least jawOpen (it cancels the jaw's opening) and at least this much.
+SEALED_CLOSE_MIN = 0.05
 
 
 def install(zip_path: str) -> None:
@@ -53,22 +64,67 @@ def generate(scene, engine: str) -> None:
     assert bpy.ops.lipkit.generate() == {"FINISHED"}
 
 
-def takes_of(obj) -> list:
-    """Per take, in the order they were made: its first frame, frame count, fps and the largest
-    jawOpen and mouthClose it keys."""
+def line_frames(fps: float, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(speech, edge silence) masks over the first `count` frames of the line at `fps`: speech is
+    every frame that is not silent; edge silence the silent frames before the first and after the
+    last speech, `SPEECH_MARGIN_FRAMES` away from it."""
+    with wave.open(str(LINE)) as audio:
+        rate = audio.getframerate()
+        samples = np.frombuffer(audio.readframes(audio.getnframes()), np.int16) / 32768.0
+    rms = frame_rms(samples, rate, fps, count)
+    silent = rms < rms.max() * 10.0 ** (-SILENCE_BELOW_PEAK_DB / 20.0)
+    spoken = np.flatnonzero(~silent)
+    index = np.arange(count)
+    edges = silent & ((index < spoken[0] - SPEECH_MARGIN_FRAMES) | (index > spoken[-1] + SPEECH_MARGIN_FRAMES))
+    return ~silent, edges
+
+
+def closures(sealed: np.ndarray) -> int:
+    """How many separate runs of True frames `sealed` holds."""
+    return int(np.sum(sealed[1:] & ~sealed[:-1]) + sealed[0])
+
+
+def read_takes(obj) -> dict:
+    """{take number: (action name, fps, frames [F], values [F, 52])} for every take on `obj`."""
     takes = addon_module("animation.takes")
     pairs = addon_module("animation.character").stored_pairs(obj)
+    found = {}
+    for _, action in takes.take_tracks(obj.data.shape_keys):
+        info = takes.take_info(action)
+        found[info["take"]] = (action.name, info["fps"], *takes.read_take(action, pairs))
+    return found
+
+
+def describe(takes: dict) -> list:
+    """Per take, in the order they were made: its first frame, frame count and fps; its largest
+    jawOpen and mouthClose; its largest jawOpen during speech and in the edge silence; how often the
+    lips close during speech (runs of sealed frames)."""
     index = addon_module("inference.arkit").INDEX
     found = []
-    for _, action in takes.take_tracks(obj.data.shape_keys):
-        frames, values = takes.read_take(action, pairs)
+    for number, (_, fps, frames, values) in sorted(takes.items()):
+        jaw, close = values[:, index["jawOpen"]], values[:, index["mouthClose"]]
+        speech, edges = line_frames(fps, len(frames))
         found.append({
-            "take": takes.take_info(action)["take"], "fps": takes.take_info(action)["fps"],
-            "first_frame": int(frames[0]), "frames": len(frames),
-            "jawOpen_max": float(values[:, index["jawOpen"]].max()),
-            "mouthClose_max": float(values[:, index["mouthClose"]].max()),
+            "take": number, "fps": fps, "first_frame": int(frames[0]), "frames": len(frames),
+            "jawOpen_max": float(jaw.max()), "mouthClose_max": float(close.max()),
+            "jawOpen_speech_max": float(jaw[speech].max()), "edge_silence_frames": int(edges.sum()),
+            "jawOpen_edge_silence_max": float(jaw[edges].max()),
+            "closures": closures((close >= jaw) & (close >= SEALED_CLOSE_MIN) & speech),
         })
-    return sorted(found, key=lambda take: take["take"])
+    return found
+
+
+def reload_difference(saved: dict, reopened: dict) -> float:
+    """The largest difference between the keys (frames and values) of the same takes before and after."""
+    if saved.keys() != reopened.keys():
+        return float("inf")
+    worst = 0.0
+    for number, (name, _, frames, values) in saved.items():
+        name_after, _, frames_after, values_after = reopened[number]
+        if name_after != name or frames_after.shape != frames.shape or values_after.shape != values.shape:
+            return float("inf")
+        worst = max(worst, float(np.abs(frames_after - frames).max()), float(np.abs(values_after - values).max()))
+    return worst
 
 
 def main(zip_path: str, workdir: str, shared_data: str | None) -> dict:
@@ -83,10 +139,12 @@ def main(zip_path: str, workdir: str, shared_data: str | None) -> dict:
     generate(scene, "regression")
     scene.lipkit.transcript_file = str(LINE.with_suffix(".txt"))
     generate(scene, "phonetic")
+    saved = read_takes(bpy.data.objects[name])
     blend = str(Path(workdir) / "installed.blend")
     bpy.ops.wm.save_as_mainfile(filepath=blend)
     bpy.ops.wm.open_mainfile(filepath=blend)
     obj = bpy.data.objects[name]
+    reopened = read_takes(obj)
     return {
         "blender": bpy.app.version_string,
         "strip": can_add_strips(),
@@ -94,7 +152,8 @@ def main(zip_path: str, workdir: str, shared_data: str | None) -> dict:
         "onnxruntime": sys.modules["onnxruntime"].__file__,
         "pocketsphinx": sys.modules["pocketsphinx"].__file__,
         "mapped": len(addon_module("animation.character").stored_pairs(obj)),
-        "takes": takes_of(obj),
+        "takes": describe(reopened),
+        "reload_difference": reload_difference(saved, reopened),
     }
 
 
