@@ -320,7 +320,7 @@ def _recognize_chunk(decoder, samples: np.ndarray, offset: float) -> list[tuple[
 def _hypothesis_words(decoder) -> list[str]:
     """The decoded words, without fillers and alternate-pronunciation marks ("read(2)")."""
     return [seg.word.split("(")[0] for seg in (decoder.seg() or ())
-            if not seg.word.startswith(("<", "[", "+")) and seg.word != "<sil>"]
+            if not seg.word.startswith(("<", "[", "+"))]
 
 
 def _transcribe_chunk(decoders, samples: np.ndarray, offset: float):
