@@ -317,27 +317,43 @@ def _recognize_chunk(decoder, samples: np.ndarray, offset: float) -> list[tuple[
             for seg in (decoder.seg() or ())]
 
 
+def _is_filler(word: str) -> bool:
+    """pocketsphinx's silence and noise entries (<sil>, [NOISE], +NSN+), which are not words."""
+    return word.startswith(("<", "[", "+"))
+
+
+def _word_name(word: str) -> str:
+    """A dictionary entry without its alternate-pronunciation mark ("read(2)" -> "read")."""
+    return word.split("(")[0]
+
+
 def _hypothesis_words(decoder) -> list[str]:
-    """The decoded words, without fillers and alternate-pronunciation marks ("read(2)")."""
-    return [seg.word.split("(")[0] for seg in (decoder.seg() or ())
-            if not seg.word.startswith(("<", "[", "+"))]
+    """The words the last decode heard."""
+    return [_word_name(seg.word) for seg in (decoder.seg() or ()) if not _is_filler(seg.word)]
 
 
-def _transcribe_chunk(decoders, samples: np.ndarray, offset: float):
-    """(phones, words) of one chunk: its words decoded, then aligned; allphone when that fails."""
+def _timed(alignment, offset: float = 0.0):
+    """(phones, words) of an alignment as (name, start, end) in seconds, shifted by `offset`."""
+    def span(entry):
+        return offset + entry.start / FRAME_RATE, offset + (entry.start + entry.duration) / FRAME_RATE
+
+    phones = [(_phone_name(p.name), *span(p)) for p in alignment.phones()]
+    words = [(_word_name(w.name), *span(w)) for w in alignment.words() if not _is_filler(w.name)]
+    return phones, words
+
+
+def _transcribe_chunk(samples: np.ndarray, offset: float):
+    """(phones, words) of one chunk: its words decoded, then aligned; allphone when that fails.
+    Call under `_lock`."""
     if _nothing_to_decode(samples):
         return [], []
     pcm = _pcm16(samples)
-    _decode(decoders["words"], pcm)
-    words = _hypothesis_words(decoders["words"])
-    alignment = _align(decoders["alignment"], pcm, words) if words else None
+    _decode(_decoder("words"), pcm)
+    words = _hypothesis_words(_decoder("words"))
+    alignment = _align(_decoder("alignment"), pcm, words) if words else None
     if alignment is None:
-        return _recognize_chunk(decoders["recognition"], samples, offset), []
-    phones = [(_phone_name(p.name), offset + p.start / FRAME_RATE, offset + (p.start + p.duration) / FRAME_RATE)
-              for p in alignment.phones()]
-    timed = [(w.name.split("(")[0], offset + w.start / FRAME_RATE, offset + (w.start + w.duration) / FRAME_RATE)
-             for w in alignment.words() if not w.name.startswith(("<", "[", "+"))]
-    return phones, timed
+        return _recognize_chunk(_decoder("recognition"), samples, offset), []
+    return _timed(alignment, offset)
 
 
 def recognize_phones(samples: np.ndarray, progress: Callable[[int, int], None] | None = None,
@@ -355,15 +371,13 @@ def recognize_phones(samples: np.ndarray, progress: Callable[[int, int], None] |
     raw: list[tuple[str, float, float]] = []
     words: list[tuple[str, float, float]] = []
     with _lock:
-        kinds = ("recognition",) if mode == "phones" else ("recognition", "words", "alignment")
-        decoders = {kind: _decoder(kind) for kind in kinds}
         for index, (start, end) in enumerate(ranges):
             _check_cancel(should_cancel)
             chunk, offset = samples[start:end], start / SAMPLE_RATE
             if mode == "phones":
-                raw.extend(_recognize_chunk(decoders["recognition"], chunk, offset))
+                raw.extend(_recognize_chunk(_decoder("recognition"), chunk, offset))
             else:
-                chunk_phones, chunk_words = _transcribe_chunk(decoders, chunk, offset)
+                chunk_phones, chunk_words = _transcribe_chunk(chunk, offset)
                 raw.extend(chunk_phones)
                 words.extend(chunk_words)
             if progress is not None:
@@ -483,10 +497,7 @@ def align_phones(samples: np.ndarray, transcript: str, progress: Callable[[int, 
             warnings.append("Not in the dictionary, pronounced by rule: " + ", ".join(dict.fromkeys(guessed)) + ".")
         alignment = _align(decoder, _pcm16(samples), usable) if usable else None
         if alignment is not None:
-            raw = [(_phone_name(p.name), p.start / FRAME_RATE, (p.start + p.duration) / FRAME_RATE)
-                   for p in alignment.phones()]
-            aligned_words = tuple((w.name.split("(")[0], w.start / FRAME_RATE, (w.start + w.duration) / FRAME_RATE)
-                                  for w in alignment.words() if not w.name.startswith(("<", "[", "+")))
+            raw, aligned_words = _timed(alignment)
     if progress is not None:
         progress(1, 1)
     if alignment is None or not raw:
@@ -494,4 +505,4 @@ def align_phones(samples: np.ndarray, transcript: str, progress: Callable[[int, 
                           "phones were recognised from the audio instead.")
         return PhoneResult(result.intervals, tuple(warnings) + result.warnings, result.method)
     raw = trim_aligned_edges(raw, quiet_stretches(samples), duration)
-    return PhoneResult(_contiguous(raw, duration), tuple(warnings), "alignment", aligned_words)
+    return PhoneResult(_contiguous(raw, duration), tuple(warnings), "alignment", tuple(aligned_words))
