@@ -1,7 +1,7 @@
 """Phone recognition and alignment: boundary accuracy and speed (prints markdown).
 
     .venv/bpy-5.0/bin/python benchmarks/phones.py                # TIMIT dev sample (evaluation only)
-    .venv/bpy-5.0/bin/python benchmarks/phones.py --tune DIR [--mode words|phones]
+    .venv/bpy-5.0/bin/python benchmarks/phones.py --tune DIR [--mode words|phones|alignment]
                                      # decoder-setting sweep on festival speech (made in DIR if empty)
 
 Evaluation uses ../shared/data/speech/timit_dev (or $LIPKIT_SHARED_DATA): hand-labelled phones
@@ -220,40 +220,47 @@ TUNE_GRID: list[dict] = [
 ]
 
 
-# Word decoding: pocketsphinx's three passes (tree, flat lexicon, lattice best path) against the
-# first alone, and narrower beams.
+# Word decoding, against `phones.WORD_SETTINGS`: one Gaussian per codebook instead of four, the three
+# passes (tree, flat lexicon, lattice best path) instead of the first, narrower beams.
 WORD_TUNE_GRID: list[dict] = [
-    {"fwdflat": True, "bestpath": True},
     {},
+    {"topn": 1},
+    {"fwdflat": True, "bestpath": True},
     {"beam": 1e-35, "wbeam": 1e-22, "pbeam": 1e-35},
 ]
+# Forced alignment, against `phones.ALIGNMENT_SETTINGS`: Gaussians per codebook.
+ALIGNMENT_TUNE_GRID: list[dict] = [{"topn": 4}, {"topn": 2}, {}]
 TUNE_SENTENCES = 40
 TUNE_VOICES = ["voice_kal_diphone", "voice_ked_diphone", "voice_cmu_us_slt_arctic_hts"]
 
 
 def tune(folder: Path, mode: str) -> None:
+    """Sweep one decoder's settings (`mode`: words, phones or alignment) on festival speech."""
     if not any(folder.glob("s*.wav")):
         from training.sentences import sentences
         make_festival_set(folder, sentences(TUNE_SENTENCES, seed=2027), TUNE_VOICES)
     items = [(wav, wav.with_suffix(".seg"), wav.with_suffix(".txt")) for wav in sorted(folder.glob("s*.wav"))]
-    settings = phones_mod.WORD_SETTINGS if mode == "words" else phones_mod.RECOGNITION_SETTINGS
+    settings, grid = {"words": (phones_mod.WORD_SETTINGS, WORD_TUNE_GRID),
+                      "phones": (phones_mod.RECOGNITION_SETTINGS, TUNE_GRID),
+                      "alignment": (phones_mod.ALIGNMENT_SETTINGS, ALIGNMENT_TUNE_GRID)}[mode]
     base = dict(settings)
     print(HEADER)
-    for change in WORD_TUNE_GRID if mode == "words" else TUNE_GRID:
+    for change in grid:
         settings.clear()
         settings.update({**base, **change})
         phones_mod._decoders.clear()
-        rec, _ = evaluate(items, read_festival_seg, modes=(mode,))
-        print(rec[mode].row(f"{mode} {change or 'base'}"), flush=True)
+        rec, ali = evaluate(items, read_festival_seg, modes=() if mode == "alignment" else (mode,))
+        print((ali if mode == "alignment" else rec[mode]).row(f"{mode} {change or 'as shipped'}"), flush=True)
     settings.clear()
     settings.update(base)
+    phones_mod._decoders.clear()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tune", type=Path, help="folder of festival sN.wav/sN.seg/sN.txt to sweep settings on")
-    parser.add_argument("--mode", choices=phones_mod.RECOGNITION_MODES, default="words",
-                        help="with --tune: which recognition's settings to sweep")
+    parser.add_argument("--mode", choices=phones_mod.RECOGNITION_MODES + ("alignment",), default="words",
+                        help="with --tune: which decoder's settings to sweep")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only this many TIMIT utterances")
     args = parser.parse_args()
     if args.tune:

@@ -1,5 +1,10 @@
-"""Waveform augmentation for training windows: speed (pitch and tempo), gain, noise, reverberation,
-band-limiting. Pure numpy, seeded through the caller's `numpy.random.Generator`.
+"""Augmentation for training windows, pure numpy, seeded through the caller's `numpy.random.Generator`.
+
+Waveform: speed (pitch and tempo), gain, noise, reverberation, band-limiting (`augment`).
+Log-mel features (`augment_features`): a vocal-tract-length warp of the mel axis, a random smooth
+equaliser curve, and SpecAugment-style masks of a few mel bands and a few short stretches of time.
+The synthetic voices are learnt almost perfectly; these make the network rely less on any one
+voice's or microphone's spectrum, which is what keeps it from carrying over to real speakers.
 
 Tempo-only and pitch-only variety come from the synthesisers themselves (festival's
 Duration_Stretch, espeak-ng's rate and pitch); `change_speed` changes both together, as a
@@ -67,3 +72,57 @@ def augment(samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     peak = float(np.max(np.abs(out))) + 1e-9
     gain_db = rng.uniform(-24.0, 0.0)
     return (out / peak * 10 ** (gain_db / 20) * rng.uniform(0.5, 1.0)).astype(np.float32)
+
+
+# Feature-domain augmentation (log-mel [T, M]).
+WARP_RANGE = (0.88, 1.12)        # vocal-tract-length factor on the mel axis
+EQ_NATS = 1.0                    # largest tilt or bump of the equaliser curve, in log-power (1 nat = 4.3 dB)
+BAND_MASKS, BAND_MASK_MAX = 2, 6           # mel bands
+TIME_MASKS, TIME_MASK_MAX = 2, 4           # 10 ms feature frames: short, so closures stay audible
+
+
+def warp_mels(features: np.ndarray, factor: float) -> np.ndarray:
+    """The mel axis stretched by `factor` (> 1: formants move up, as for a shorter vocal tract)."""
+    bins = features.shape[1]
+    source = np.clip(np.arange(bins) / factor, 0, bins - 1)
+    low = np.floor(source).astype(int)
+    high = np.minimum(low + 1, bins - 1)
+    frac = (source - low).astype(np.float32)
+    return features[:, low] * (1 - frac) + features[:, high] * frac
+
+
+def equaliser_curve(rng: np.random.Generator, bins: int) -> np.ndarray:
+    """A smooth random gain per mel band (log-power): a tilt plus one broad bump or dip."""
+    x = np.linspace(-1.0, 1.0, bins)
+    tilt = rng.uniform(-EQ_NATS, EQ_NATS) * x
+    centre, width = rng.uniform(-1.0, 1.0), rng.uniform(0.2, 0.6)
+    bump = rng.uniform(-EQ_NATS, EQ_NATS) * np.exp(-0.5 * ((x - centre) / width) ** 2)
+    return (tilt + bump).astype(np.float32)
+
+
+def mask(features: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A few mel bands and short stretches of time set to the window's mean."""
+    out = features.copy()
+    frames, bins = out.shape
+    fill = out.mean(axis=0)
+    for _ in range(int(rng.integers(0, BAND_MASKS + 1))):
+        width = int(rng.integers(1, BAND_MASK_MAX + 1))
+        start = int(rng.integers(0, bins - width + 1))
+        out[:, start:start + width] = fill[start:start + width]
+    for _ in range(int(rng.integers(0, TIME_MASKS + 1))):
+        width = int(rng.integers(1, TIME_MASK_MAX + 1))
+        start = int(rng.integers(0, frames - width + 1))
+        out[start:start + width] = fill
+    return out
+
+
+def augment_features(features: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random chain of the feature-domain augmentations on one window's log-mel features."""
+    out = np.asarray(features, np.float32)
+    if rng.random() < 0.7:
+        out = warp_mels(out, float(rng.uniform(*WARP_RANGE)))
+    if rng.random() < 0.7:
+        out = out + equaliser_curve(rng, out.shape[1])
+    if rng.random() < 0.5:
+        out = mask(out, rng)
+    return out.astype(np.float32)

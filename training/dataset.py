@@ -82,6 +82,8 @@ def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = 
     if augment_audio:
         window_audio = augment.augment(window_audio, rng)
     features = log_mel(window_audio)
+    if augment_audio:
+        features = augment.augment_features(features, rng)
     assert features.shape[0] == WINDOW_FEATURES and window_targets.shape[0] == WINDOW_FRAMES
     return features, weights, window_targets, seal[first:first + WINDOW_FRAMES]
 

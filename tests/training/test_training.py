@@ -101,3 +101,25 @@ def test_features_of_a_window_match_the_whole_clip():
     part = log_mel(samples[16000:32000])
     # interior frames (away from the zero-padded edges) are identical
     np.testing.assert_allclose(part[3:-3], whole[100 + 3:200 - 3 + 1][: part.shape[0] - 6], atol=1e-4)
+
+
+def test_feature_augmentation_warps_equalises_and_masks():
+    from training import augment
+    features = np.full((200, 64), -5.0, np.float32)
+    features[:, 20] = 3.0                                        # one formant-like peak
+    assert np.array_equal(augment.warp_mels(features, 1.0), features)
+    assert int(np.argmax(augment.warp_mels(features, 1.1)[0])) == 22   # a shorter tract: the peak moves up
+    assert int(np.argmax(augment.warp_mels(features, 0.9)[0])) == 18
+    curve = augment.equaliser_curve(np.random.default_rng(0), 64)
+    assert curve.shape == (64,) and np.abs(curve).max() <= 2 * augment.EQ_NATS and np.abs(curve).max() > 0
+    rng = np.random.default_rng(1)
+    noisy = rng.standard_normal((200, 64)).astype(np.float32)
+    masked = [augment.mask(noisy, np.random.default_rng(seed)) for seed in range(20)]
+    assert any(np.any(np.all(m == noisy.mean(axis=0), axis=1)) for m in masked)     # a stretch of time
+    assert all(m.shape == noisy.shape for m in masked)
+    first = augment.augment_features(noisy, np.random.default_rng(5))
+    assert np.array_equal(first, augment.augment_features(noisy, np.random.default_rng(5)))
+    assert first.dtype == np.float32
+    changed = [not np.array_equal(augment.augment_features(noisy, np.random.default_rng(seed)), noisy)
+               for seed in range(20)]
+    assert 10 <= sum(changed) < 20          # most windows are augmented, a few are left as they are
