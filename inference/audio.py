@@ -61,6 +61,11 @@ class Audio:
         """Length in seconds."""
         return len(self.samples) / float(self.sample_rate)
 
+    @property
+    def is_silent(self) -> bool:
+        """Nothing louder than `SILENCE_PEAK_DBFS` (the loader has already warned about it)."""
+        return _is_silent(self.samples)
+
 
 # --------------------------------------------------------------------------- resampling
 
@@ -239,6 +244,10 @@ def to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return _convert_blocks(_array_blocks(samples), int(sample_rate), len(samples), _Stats())
 
 
+def _is_silent(samples: np.ndarray) -> bool:
+    return not len(samples) or float(np.max(np.abs(samples))) < 10.0 ** (SILENCE_PEAK_DBFS / 20.0)
+
+
 def _warnings(samples: np.ndarray, stats: _Stats, source: str) -> tuple[str, ...]:
     name = os.path.basename(source) or "the audio"
     found = []
@@ -247,13 +256,13 @@ def _warnings(samples: np.ndarray, stats: _Stats, source: str) -> tuple[str, ...
     if stats.count and stats.clipped / stats.count > CLIPPED_FRACTION:
         found.append(f"{name}: {100.0 * stats.clipped / stats.count:.1f}% of samples are clipped; "
                      "the lip sync may be less precise on distorted passages.")
-    peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
-    if peak < 10.0 ** (SILENCE_PEAK_DBFS / 20.0):
+    if _is_silent(samples):
+        peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
         level = "-inf" if peak == 0.0 else f"{20.0 * math.log10(peak):.0f}"
         found.append(f"{name} is silent (peak {level} dBFS); the mouth will stay closed. "
                      "Check that the right file or sound strip was chosen.")
-    for message in found:
-        log.warning(message)
+    for message in found:     # returned to the caller, who shows them; logged for --verbose
+        log.info(message)
     return tuple(found)
 
 

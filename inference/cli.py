@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--engine", choices=ENGINES, default=neural.DEFAULT_ENGINE,
                         help=f"default {neural.DEFAULT_ENGINE}")
     parser.add_argument("--transcript", help="phonetic engine: text, a text file, or a folder of <stem>.txt files")
-    parser.add_argument("--recognition", choices=RECOGNITION_MODES, default=DEFAULT_RECOGNITION,
+    parser.add_argument("--recognition", choices=RECOGNITION_MODES,
                         help="phonetic engine without a transcript: words (decode words, then align them; "
                              "default) or phones (about 5x faster, misses more lip closures)")
     parser.add_argument("--fps", type=float, default=phonetic.DEFAULT_FPS, help="output frame rate (default 30)")
@@ -103,7 +103,7 @@ def animate(path: Path, args, emotion: dict, layers: tuple[str, ...], constraint
     grid, late = constraint_grid(constraints, count) if constraints else (None, ())
     request = generation.Request(args.engine, args.fps, args.seed, layers,
                                  transcript=transcript_for(path, args.transcript) or "",
-                                 recognition=args.recognition, steps=args.steps,
+                                 recognition=args.recognition or DEFAULT_RECOGNITION, steps=args.steps,
                                  guidance=args.guidance, emotion=mix_to_weights(emotion, count) if emotion else None,
                                  constraints=grid, provider=args.provider.upper())
     result = generation.run(audio, request)
@@ -128,7 +128,7 @@ def check_engine_options(parser: argparse.ArgumentParser, args) -> None:
         parser.error("--steps and --guidance apply to the diffusion engine only")
     if args.engine != "phonetic" and args.transcript:
         parser.error("--transcript applies to the phonetic engine only")
-    if args.engine != "phonetic" and args.recognition != DEFAULT_RECOGNITION:
+    if args.engine != "phonetic" and args.recognition is not None:
         parser.error("--recognition applies to the phonetic engine only")
     if args.steps is not None and args.steps < 1:
         parser.error("--steps must be 1 or more")

@@ -480,7 +480,7 @@ def align_phones(samples: np.ndarray, transcript: str, progress: Callable[[int, 
     words = normalize_transcript(transcript or "")
 
     def fallback(reason: str) -> PhoneResult:
-        log.warning(reason)
+        log.info(reason)      # the reason is returned in the warnings too
         result = recognize_phones(samples, progress, should_cancel)
         return PhoneResult(result.intervals, (reason,) + result.warnings, result.method)
 

@@ -21,7 +21,7 @@ from .articulation import articulate
 from .audio import Audio
 from .curves import Curves, num_frames_for
 from .layers import HeadMotion
-from .phonemes import PhoneInterval
+from .phonemes import SILENCE, PhoneInterval
 
 LAYERS: tuple[str, ...] = ("lips", "blinks", "gaze", "brows", "head")
 DEFAULT_FPS = 30.0
@@ -51,7 +51,10 @@ def check_layers(names) -> tuple[str, ...]:
 
 
 def find_phones(audio: Audio, transcript: str | None = None, recognition: str = phones_mod.DEFAULT_RECOGNITION):
-    """(phones, warnings) by alignment when a transcript is given, else by recognition."""
+    """(phones, warnings) by alignment when a transcript is given, else by recognition. Silent audio
+    rests without a search (its loader has already warned)."""
+    if audio.is_silent:
+        return [PhoneInterval(SILENCE, 0.0, audio.duration)], ()
     if transcript and transcript.strip():
         result = phones_mod.align_phones(audio.samples, transcript)
     else:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import wave
 
 import numpy as np
 import onnxruntime
@@ -70,6 +71,7 @@ def test_a_failed_input_is_reported_and_the_others_still_run(clip, tmp_path, shi
     (["--engine", "phonetic", "--guidance", "2"], "--steps and --guidance apply to the diffusion engine only"),
     (["--transcript", "Bob met Pam"], "--transcript applies to the phonetic engine only"),
     (["--recognition", "phones"], "--recognition applies to the phonetic engine only"),
+    (["--engine", "diffusion", "--recognition", "words"], "--recognition applies to the phonetic engine only"),
     (["--engine", "phonetic", "--recognition", "guess"], "invalid choice: 'guess'"),
     (["--engine", "diffusion", "--steps", "0"], "--steps must be 1 or more"),
     (["--provider", "tpu"], "invalid choice: 'tpu'"),
@@ -189,4 +191,16 @@ def test_silence_gives_a_resting_face_and_a_warning():
     performance = phonetic.perform(audio_from_array(np.zeros(SAMPLE_RATE * 2, np.float32), SAMPLE_RATE),
                                    layers=("lips",))
     assert np.abs(performance.curves.values).max() < 1e-6
-    assert any("silent" in warning.lower() for warning in performance.warnings)
+    assert len(performance.warnings) == 1 and "silent" in performance.warnings[0]   # said once, not twice
+
+
+def test_a_warning_is_printed_once(tmp_path):
+    silent = tmp_path / "quiet.wav"
+    with wave.open(str(silent), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(SAMPLE_RATE)
+        handle.writeframes(np.zeros(SAMPLE_RATE, "<i2").tobytes())
+    result = _run(silent, "--out", tmp_path / "out", "--engine", "phonetic")
+    assert result.returncode == 0
+    assert result.stderr.count("is silent") == 1, result.stderr
