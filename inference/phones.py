@@ -86,10 +86,10 @@ RECOGNITION_SETTINGS: dict[str, object] = {
 # own half-bit dither is too quiet to.
 NOISE_FLOOR_RMS = 1e-4
 NOISE_SEED = 0
-# Word decoding: the first (tree) pass only. Chosen with `benchmarks/phones.py --tune DIR --mode words`
-# on festival speech: it found 93.5 % of the bilabials within 40 ms against 88.2 % with the flat-lexicon
-# and lattice passes added, in 11.6 s per minute of speech against 18.3 s; beams narrowed to 1e-35
-# took 7.6 s but found only 81.0 %. One Gaussian per codebook (`topn` 1) is 25 % faster but found 80.4 %.
+# Word decoding: the first (tree) pass only, four Gaussians per codebook. Chosen with
+# `benchmarks/phones.py --tune DIR --mode words` on festival speech, where it found 93.5 % of the
+# bilabials within 40 ms in 7.2 s per minute of speech; adding the flat-lexicon and lattice passes found
+# 87.6 % in 9.3 s, one Gaussian (`topn` 1) 80.4 % in 5.6 s, beams narrowed to 1e-35 81.0 % in 4.4 s.
 WORD_SETTINGS: dict[str, object] = {
     "fwdflat": False,
     "bestpath": False,
