@@ -41,6 +41,7 @@ RESAMPLE_BLOCK_SAMPLES = 1 << 19
 READ_BLOCK_FRAMES = 1 << 18
 
 SILENCE_PEAK_DBFS = -60.0
+SILENT_PEAK = 10.0 ** (SILENCE_PEAK_DBFS / 20.0)
 CLIP_LEVEL = 0.999           # |sample| at or above this (of full scale) counts as clipped
 CLIPPED_FRACTION = 0.001     # warn when more than this share of samples is clipped
 
@@ -64,7 +65,7 @@ class Audio:
     @property
     def is_silent(self) -> bool:
         """Nothing louder than `SILENCE_PEAK_DBFS` (the loader has already warned about it)."""
-        return _is_silent(self.samples)
+        return is_silent(self.samples)
 
 
 # --------------------------------------------------------------------------- resampling
@@ -244,8 +245,9 @@ def to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return _convert_blocks(_array_blocks(samples), int(sample_rate), len(samples), _Stats())
 
 
-def _is_silent(samples: np.ndarray) -> bool:
-    return not len(samples) or float(np.max(np.abs(samples))) < 10.0 ** (SILENCE_PEAK_DBFS / 20.0)
+def is_silent(samples: np.ndarray) -> bool:
+    """Empty, or nothing louder than `SILENCE_PEAK_DBFS`."""
+    return not len(samples) or float(np.max(np.abs(samples))) < SILENT_PEAK
 
 
 def _warnings(samples: np.ndarray, stats: _Stats, source: str) -> tuple[str, ...]:
@@ -256,8 +258,8 @@ def _warnings(samples: np.ndarray, stats: _Stats, source: str) -> tuple[str, ...
     if stats.count and stats.clipped / stats.count > CLIPPED_FRACTION:
         found.append(f"{name}: {100.0 * stats.clipped / stats.count:.1f}% of samples are clipped; "
                      "the lip sync may be less precise on distorted passages.")
-    if _is_silent(samples):
-        peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
+    peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
+    if peak < SILENT_PEAK:
         level = "-inf" if peak == 0.0 else f"{20.0 * math.log10(peak):.0f}"
         found.append(f"{name} is silent (peak {level} dBFS); the mouth will stay closed. "
                      "Check that the right file or sound strip was chosen.")

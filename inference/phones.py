@@ -35,7 +35,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .audio import SILENCE_PEAK_DBFS
+from .audio import is_silent
 from .errors import CancelledError
 from .g2p import letter_to_sound
 from .phonemes import ARPABET, SILENCE, PhoneInterval
@@ -49,7 +49,6 @@ FRAME_SAMPLES = SAMPLE_RATE // FRAME_RATE
 MAX_CHUNK_S = 30.0                     # longest utterance handed to the decoder in one piece
 CHUNK_SEARCH_S = 5.0                   # look this far back from a chunk's end for a quiet cut
 MIN_SPEECH_S = 0.1                     # shorter audio is all silence (the decoder needs frames)
-SILENT_PEAK = 10.0 ** (SILENCE_PEAK_DBFS / 20.0)   # chunks this quiet are silence, not decoded
 NO_SPEECH_WARNING = "No speech was found in the clip; the mouth stays closed."
 # Alignment decodes the whole transcript as one utterance; longer clips fall back to recognition.
 MAX_ALIGN_S = 600.0
@@ -309,8 +308,8 @@ def _silence_result(duration: float, warning: str | None = None) -> PhoneResult:
 
 
 def _nothing_to_decode(samples: np.ndarray) -> bool:
-    """Too short for the decoder, or silent."""
-    return len(samples) < MIN_SPEECH_S * SAMPLE_RATE or float(np.max(np.abs(samples))) < SILENT_PEAK
+    """Too short for the decoder, or silent (`audio.is_silent`): such chunks are not decoded."""
+    return len(samples) < MIN_SPEECH_S * SAMPLE_RATE or is_silent(samples)
 
 
 def _recognize_chunk(decoder, samples: np.ndarray, offset: float) -> list[tuple[str, float, float]]:
@@ -352,8 +351,9 @@ def _transcribe_chunk(samples: np.ndarray, offset: float):
     if _nothing_to_decode(samples):
         return [], []
     pcm = _pcm16(samples)
-    _decode(_decoder("words"), pcm)
-    words = _hypothesis_words(_decoder("words"))
+    decoder = _decoder("words")
+    _decode(decoder, pcm)
+    words = _hypothesis_words(decoder)
     alignment = _align(_decoder("alignment"), pcm, words) if words else None
     if alignment is None:
         return _recognize_chunk(_decoder("recognition"), samples, offset), []
