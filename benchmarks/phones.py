@@ -228,8 +228,9 @@ WORD_TUNE_GRID: list[dict] = [
     {"fwdflat": True, "bestpath": True},
     {"beam": 1e-35, "wbeam": 1e-22, "pbeam": 1e-35},
 ]
-# Forced alignment, against `phones.ALIGNMENT_SETTINGS`: Gaussians per codebook.
-ALIGNMENT_TUNE_GRID: list[dict] = [{"topn": 4}, {"topn": 2}, {}]
+# Forced alignment, against `phones.ALIGNMENT_SETTINGS`: Gaussians per codebook, narrower beams.
+ALIGNMENT_TUNE_GRID: list[dict] = [{"topn": 4}, {"topn": 2}, {}, {"beam": 1e-48, "pbeam": 1e-48},
+                                   {"beam": 1e-40, "pbeam": 1e-40}, {"beam": 1e-30, "pbeam": 1e-30}]
 TUNE_SENTENCES = 40
 TUNE_VOICES = ["voice_kal_diphone", "voice_ked_diphone", "voice_cmu_us_slt_arctic_hts"]
 

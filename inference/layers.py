@@ -155,11 +155,15 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3.0 - 2.0 * x)
 
 
-def _envelope(times: np.ndarray, peak_time: float, attack: float, decay: float) -> np.ndarray:
-    """0 -> 1 over `attack` s before `peak_time`, back to 0 over `decay` s after it (smoothstep)."""
-    rise = _smoothstep((times - (peak_time - attack)) / attack)
-    fall = 1.0 - _smoothstep((times - peak_time) / decay)
-    return np.where(times <= peak_time, rise, fall)
+def _envelope(times: np.ndarray, peak_time: float, attack: float, decay: float) -> tuple[slice, np.ndarray]:
+    """0 -> 1 over `attack` s before `peak_time`, back to 0 over `decay` s after it (smoothstep), as
+    (the frames of sorted `times` where it can be above 0, its values there); 0 everywhere else."""
+    lo, hi = np.searchsorted(times, (peak_time - attack, peak_time + decay), side="right")
+    where = slice(int(lo), int(hi))
+    local = times[where]
+    rise = _smoothstep((local - (peak_time - attack)) / attack)
+    fall = 1.0 - _smoothstep((local - peak_time) / decay)
+    return where, np.where(local <= peak_time, rise, fall)
 
 
 # --- blinks -------------------------------------------------------------------------------------
@@ -283,12 +287,14 @@ def gaze_direction(num_frames: int, fps: float, seed: int, start: float = 0.0) -
     out = np.zeros((len(times), 2))
     current = np.array(fixations[0][1:])
     out[:] = current
-    for when, h, v in fixations[1:]:
+    # Each saccade sets the frames from its start to the next one's (which overwrites the rest).
+    starts = np.searchsorted(times, [when for when, _, _ in fixations[1:]], side="left")
+    ends = np.append(starts[1:], len(times))
+    for (when, h, v), lo, hi in zip(fixations[1:], starts, ends):
         target = np.array([h, v])
         length = saccade_seconds(float(np.hypot(*(target - current))))
-        blend = _smoothstep((times - when) / length)[:, None]
-        after = times >= when
-        out[after] = (current + (target - current) * blend)[after]
+        blend = _smoothstep((times[lo:hi] - when) / length)[:, None]
+        out[lo:hi] = current + (target - current) * blend
         current = target
     return out
 
@@ -322,9 +328,9 @@ def brows(accents: Accents, num_frames: int, fps: float, seed: int, start: float
         side = rng.uniform(-BROW_SIDE_ASYMMETRY, BROW_SIDE_ASYMMETRY)
         if rng.uniform() >= probability:
             continue
-        envelope = _envelope(times, when - BROW_LEAD_SECONDS, BROW_ATTACK_SECONDS, BROW_DECAY_SECONDS)
+        where, envelope = _envelope(times, when - BROW_LEAD_SECONDS, BROW_ATTACK_SECONDS, BROW_DECAY_SECONDS)
         amplitude = base * strength * jitter * gain * np.array([1.0, 1.0 + side, 1.0 - side])
-        values = np.maximum(values, envelope[:, None] * amplitude[None, :])
+        values[where] = np.maximum(values[where], envelope[:, None] * amplitude[None, :])
     return Curves(fps, np.clip(values, 0.0, 1.0), BROW_CHANNELS, start)
 
 
@@ -356,8 +362,9 @@ def head_motion(num_frames: int, fps: float, seed: int, accents: Accents | None 
     if accents is not None:
         nods = np.zeros(len(times))
         for when, strength in zip(np.asarray(accents.times), np.asarray(accents.strengths)):
-            envelope = _envelope(times, when - HEAD_NOD_LEAD_SECONDS, HEAD_NOD_ATTACK_SECONDS, HEAD_NOD_DECAY_SECONDS)
-            nods = np.maximum(nods, envelope * strength * HEAD_NOD_RADIANS)
+            where, envelope = _envelope(times, when - HEAD_NOD_LEAD_SECONDS, HEAD_NOD_ATTACK_SECONDS,
+                                        HEAD_NOD_DECAY_SECONDS)
+            nods[where] = np.maximum(nods[where], envelope * strength * HEAD_NOD_RADIANS)
         rotations[:, 1] += nods
     return HeadMotion(float(fps), (rotations * gain).astype(np.float32), float(start))
 

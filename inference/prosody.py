@@ -45,7 +45,8 @@ F0_MEDIAN_SECONDS = 0.05
 PITCH_SAMPLE_RATE = 8000
 # Half-band low-pass (Hann-windowed sinc) applied before decimating.
 DECIMATION_TAPS = 31
-# Frames processed per FFT batch (bounds memory on long files).
+DECIMATION_BLOCK = 1 << 16     # output samples per product
+# Frames analysed per batch (energy windows, pitch FFTs): bounds memory on long files.
 BATCH_FRAMES = 2048
 
 # Accents: salience = z(pitch in semitones) + z(energy in dB), both measured over voiced frames,
@@ -97,14 +98,20 @@ class Accents:
 
 
 def _frame_windows(samples: np.ndarray, fps: float, frames: np.ndarray, length: int, sample_rate: int) -> np.ndarray:
-    """[len(frames), length] float32 windows, each starting `length // 2` before its frame's time."""
+    """[len(frames), length] float32 windows, each starting `length // 2` before its frame's time.
+
+    Zeros stand in beyond the ends. Only the stretch of `samples` the frames cover is copied, so
+    calling this batch by batch costs time linear in the clip's length."""
     centres = np.rint(np.asarray(frames) * sample_rate / fps).astype(np.int64)
-    pad = length
-    padded = np.pad(samples.astype(np.float32, copy=False), (pad, pad))
-    starts = centres - length // 2 + pad
-    view = np.lib.stride_tricks.sliding_window_view(padded, length)
-    starts = np.clip(starts, 0, view.shape[0] - 1)
-    return view[starts]
+    starts = np.clip(centres - length // 2, -length, len(samples))
+    if starts.size == 0:
+        return np.zeros((0, length), np.float32)
+    lo, hi = int(starts.min()), int(starts.max()) + length
+    segment = np.zeros(hi - lo, np.float32)
+    first, last = max(lo, 0), min(hi, len(samples))
+    if last > first:
+        segment[first - lo:last - lo] = samples[first:last]
+    return np.lib.stride_tricks.sliding_window_view(segment, length)[starts - lo]
 
 
 def frame_energy_db(samples: np.ndarray, fps: float, sample_rate: int = SAMPLE_RATE,
@@ -114,8 +121,11 @@ def frame_energy_db(samples: np.ndarray, fps: float, sample_rate: int = SAMPLE_R
     if num_frames is None:
         num_frames = num_frames_for(len(samples) / sample_rate, fps)
     length = int(round(WINDOW_SECONDS * sample_rate))
-    frames = _frame_windows(samples, fps, np.arange(num_frames), length, sample_rate).astype(np.float64)
-    rms = np.sqrt(np.mean(frames * frames, axis=1))
+    rms = np.zeros(num_frames, np.float64)
+    for lo in range(0, num_frames, BATCH_FRAMES):
+        hi = min(lo + BATCH_FRAMES, num_frames)
+        frames = _frame_windows(samples, fps, np.arange(lo, hi), length, sample_rate).astype(np.float64)
+        rms[lo:hi] = np.sqrt(np.mean(frames * frames, axis=1))
     return np.maximum(20.0 * np.log10(rms + 1e-12), ENERGY_FLOOR_DB).astype(np.float32)
 
 
@@ -198,9 +208,13 @@ def _decimate(samples: np.ndarray, factor: int) -> np.ndarray:
     kernel = (kernel / kernel.sum()).astype(np.float32)
     half = DECIMATION_TAPS // 2
     padded = np.pad(samples.astype(np.float32, copy=False), (half, half))
-    # Only every `factor`-th output is needed: one matrix-vector product over strided windows.
+    # Only every `factor`-th output is needed: matrix-vector products over strided windows, a block
+    # at a time (a product copies its windows, so one over a long clip would take gigabytes).
     windows = np.lib.stride_tricks.sliding_window_view(padded, DECIMATION_TAPS)[::factor]
-    return (windows @ kernel[::-1]).astype(np.float32)
+    out = np.empty(len(windows), np.float32)
+    for lo in range(0, len(windows), DECIMATION_BLOCK):
+        out[lo:lo + DECIMATION_BLOCK] = windows[lo:lo + DECIMATION_BLOCK] @ kernel[::-1]
+    return out
 
 
 def track_pitch(samples: np.ndarray, fps: float, sample_rate: int = SAMPLE_RATE,

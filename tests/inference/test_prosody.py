@@ -157,3 +157,26 @@ def test_frame_grid_matches_curves_convention():
     assert p.times()[0] == 1.5 and np.isclose(p.times()[1] - p.times()[0], 1 / 29.97)
     with pytest.raises(ValueError):
         prosody.analyse(np.zeros((2, 100), np.float32), fps=30)
+
+
+def test_analysis_in_batches_equals_one_batch(monkeypatch):
+    """Long clips are decimated and analysed a block at a time, each batch of frames cutting only its
+    own stretch of the signal; that must not change a single value, at the clip's ends included."""
+    rng = np.random.default_rng(5)
+    glide = harmonic_tone(np.linspace(110.0, 260.0, int(6.0 * SR)), 6.0)
+    clip = glide * (rng.uniform(0.2, 1.0) + 0.5 * np.sin(np.linspace(0, 40, glide.size))).astype(np.float32)
+    whole = prosody.analyse(clip, fps=30)
+    monkeypatch.setattr(prosody, "BATCH_FRAMES", 7)
+    monkeypatch.setattr(prosody, "DECIMATION_BLOCK", 1000)
+    batched = prosody.analyse(clip, fps=30)
+    assert whole.voiced.any() and np.isfinite(whole.energy_db).all()
+    for name in ("energy_db", "f0", "periodicity", "voiced"):
+        assert np.array_equal(getattr(whole, name), getattr(batched, name)), name
+
+
+def test_frame_windows_are_zero_beyond_the_clip():
+    samples = np.arange(1, 101, dtype=np.float32)
+    windows = prosody._frame_windows(samples, fps=10, frames=np.array([0, 5, 10]), length=20, sample_rate=100)
+    assert np.array_equal(windows[0], np.concatenate([np.zeros(10), samples[:10]]))
+    assert np.array_equal(windows[1], samples[40:60])
+    assert np.array_equal(windows[2], np.concatenate([samples[90:], np.zeros(10)]))
