@@ -287,7 +287,7 @@ def gaze_direction(num_frames: int, fps: float, seed: int, start: float = 0.0) -
     out = np.zeros((len(times), 2))
     current = np.array(fixations[0][1:])
     out[:] = current
-    # Each saccade sets the frames from its start to the next one's (which overwrites the rest).
+    # Each saccade moves the eyes from its start until the next saccade starts.
     starts = np.searchsorted(times, [when for when, _, _ in fixations[1:]], side="left")
     ends = np.append(starts[1:], len(times))
     for (when, h, v), lo, hi in zip(fixations[1:], starts, ends):
