@@ -3,8 +3,9 @@
 Waveform: speed (pitch and tempo), gain, noise, reverberation, band-limiting (`augment`).
 Log-mel features (`augment_features`): a vocal-tract-length warp of the mel axis, a random smooth
 equaliser curve, and SpecAugment-style masks of a few mel bands and a few short stretches of time.
-The synthetic voices are learnt almost perfectly; these make the network rely less on any one
-voice's or microphone's spectrum, which is what keeps it from carrying over to real speakers.
+The synthetic voices are learnt almost perfectly while real speakers are not; these are meant to
+make the network rely less on any one voice's or microphone's spectrum (the README's model card
+says how far that has got).
 
 Tempo-only and pitch-only variety come from the synthesisers themselves (festival's
 Duration_Stretch, espeak-ng's rate and pitch); `change_speed` changes both together, as a
