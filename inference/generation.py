@@ -63,7 +63,6 @@ def run(audio: Audio, request: Request, progress=None, should_cancel=None) -> ph
     if request.engine == "phonetic":
         result = phonetic.perform(audio, fps=request.fps, transcript=request.transcript or None,
                                   seed=request.seed, layers=request.layers, recognition=request.recognition)
-        _check_cancel(should_cancel)
         curves = result.curves
         if emotion is not None:
             curves = emotion_mod.apply_emotion(curves, emotion)
@@ -78,8 +77,8 @@ def run(audio: Audio, request: Request, progress=None, should_cancel=None) -> ph
                                 constraints=request.constraints,
                                 provider=request.provider, cpu_threads=request.cpu_threads,
                                 progress=progress, should_cancel=should_cancel)
-        _check_cancel(should_cancel)
         curves = result.curves
+    _check_cancel(should_cancel)
     if progress is not None:
         progress(1, 1)
     return dataclasses.replace(result, curves=curves)
