@@ -3,6 +3,7 @@
     python -m training all [--minutes 110] [--steps N]
     python -m training data | train | export
     python -m training train --run tuned --init-from RUN_OR_CHECKPOINT --lr 1e-3   # fine-tune
+    python -m training train --run takes --init-from RUN --diffusion-only      # the denoiser alone
     python -m training smoke --out DIR     # a tiny end-to-end run for CI (synthetic speech only)
 
 The corpus and runs are cached under $LIPKIT_TRAINING_CACHE (default ~/.cache/lipkit/training).
@@ -28,9 +29,11 @@ def _export(cache: Path, checkpoint: Path, out: Path) -> None:
     counts = {name: len(utts) for name, utts in corpus.items()}
     hours = _hours(corpus)
     regression, denoiser, state = train.load(checkpoint)
-    record = export.training_record(state.get("base_steps", 0) + state["step"], counts, hours)
-    export.export_regression(regression, out, record)
-    export.export_diffusion(denoiser, regression.hidden, out, record)
+    steps = state.get("base_steps", 0) + state["step"]
+    alone = state["step"] if state.get("diffusion_only") else 0
+    export.export_regression(regression, out, export.training_record(steps - alone, counts, hours))
+    export.export_diffusion(denoiser, regression.hidden, out,
+                            export.training_record(steps, counts, hours, denoiser_alone=alone))
 
 
 def main(argv=None) -> int:
@@ -45,6 +48,8 @@ def main(argv=None) -> int:
     parser.add_argument("--run", default="main", help="run name: <cache>/runs/<run>/checkpoint.pt")
     parser.add_argument("--init-from", help="start a new run from this run's (or checkpoint's) weights")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    parser.add_argument("--diffusion-only", action="store_true",
+                        help="train the denoiser alone; the regression model (and its audio_hidden) stays as it is")
     parser.add_argument("--rebuild", nargs="*", default=(), metavar="SOURCE",
                         help="with `data`: remake these corpus shards (e.g. after a labelling change)")
     args = parser.parse_args(argv)
@@ -69,7 +74,7 @@ def main(argv=None) -> int:
             print("no corpus: run `python -m training data` first", file=sys.stderr)
             return 1
         train.train(corpus, checkpoint.parent, args.steps, args.minutes, workers=args.workers, lr=args.lr,
-                    init_from=init_from)
+                    init_from=init_from, diffusion_only=args.diffusion_only)
     if args.command in ("export", "all"):
         _export(args.cache, checkpoint, args.out)
     return 0

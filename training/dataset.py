@@ -52,8 +52,13 @@ def _pad_phones(phones, before_s: float, total_s: float) -> list[PhoneInterval]:
 
 
 def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = True,
-                style: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(features [F, 64], emotion [T, 8], targets [T, 52], seal [T]) for one random window of `utt`."""
+                style: bool = True, augment_features: bool = True
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(features [F, 64], emotion [T, 8], targets [T, 52], seal [T]) for one random window of `utt`.
+
+    `augment_audio` changes the speed and the waveform; `augment_features` (with it) also warps,
+    equalises and masks the log-mel features.
+    """
     samples = utt.samples.astype(np.float32) / 32768.0
     factor = float(rng.uniform(0.85, 1.15)) if augment_audio and rng.random() < 0.5 else 1.0
     samples = augment.change_speed(samples, factor)
@@ -82,7 +87,7 @@ def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = 
     if augment_audio:
         window_audio = augment.augment(window_audio, rng)
     features = log_mel(window_audio)
-    if augment_audio:
+    if augment_audio and augment_features:
         features = augment.augment_features(features, rng)
     assert features.shape[0] == WINDOW_FEATURES and window_targets.shape[0] == WINDOW_FRAMES
     return features, weights, window_targets, seal[first:first + WINDOW_FRAMES]
@@ -92,7 +97,7 @@ class Sampler:
     """Random windows from the corpus, sources drawn by `SOURCE_WEIGHTS` (renormalised)."""
 
     def __init__(self, corpus: dict[str, list[Utterance]], seed: int, augment_audio: bool = True,
-                 style: bool = True):
+                 style: bool = True, augment_features: bool = True):
         self.sources = [name for name in corpus if corpus[name] and name in SOURCE_WEIGHTS]
         weights = np.array([SOURCE_WEIGHTS[name] for name in self.sources])
         self.probabilities = weights / weights.sum()
@@ -100,11 +105,13 @@ class Sampler:
         self.rng = np.random.default_rng(seed)
         self.augment_audio = augment_audio
         self.style = style
+        self.augment_features = augment_features
 
     def batch(self, size: int) -> Batch:
         items = []
         for _ in range(size):
             source = self.sources[self.rng.choice(len(self.sources), p=self.probabilities)]
             utts = self.corpus[source]
-            items.append(make_window(utts[self.rng.integers(len(utts))], self.rng, self.augment_audio, self.style))
+            items.append(make_window(utts[self.rng.integers(len(utts))], self.rng, self.augment_audio, self.style,
+                                     self.augment_features))
         return Batch(*(np.stack(column) for column in zip(*items)))

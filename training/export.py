@@ -82,8 +82,13 @@ def export_diffusion(denoiser: models.Denoiser, audio_hidden: int, out_dir: Path
     return path
 
 
-def training_record(steps: int, counts: dict[str, int], hours: dict[str, float]) -> dict:
-    return {"steps": steps, "command": "python -m training all", "run": "one run trains both models (training/train.py)",
+def training_record(steps: int, counts: dict[str, int], hours: dict[str, float], denoiser_alone: int = 0) -> dict:
+    """The sidecar's "training" entry; `denoiser_alone`: steps of a last fine-tune of the denoiser on its own."""
+    run = "one run trains both models (training/train.py)"
+    if denoiser_alone:
+        run += (f", then the denoiser alone for the last {denoiser_alone} of these steps, on the frozen "
+                "regression model (python -m training train --diffusion-only)")
+    return {"steps": steps, "command": "python -m training all", "run": run,
             "data": {source: {"utterances": counts.get(source, 0), "hours": round(hours.get(source, 0.0), 3),
                               "credit": CREDITS[source]} for source in counts},
             "targets": "the project's phonetic engine (articulation rules) on synthesiser or pocketsphinx phones, "

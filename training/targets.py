@@ -4,7 +4,8 @@
 rules (and the bilabial seal those rules imposed, which the models also learn as a
 probability), then lays an emotion over them (sampled by `sample_emotion`, constant or changing within the
 window) and a per-utterance articulation style (`sample_style`: how wide the jaw opens, how much the
-lips round or spread). Style is not audible, so the regression model learns its mean and the
+lips round or spread, how lopsided the mouth is and whether it talks out of one side). Style is not
+audible, so the regression model learns its mean (symmetric, centred, average gains) and the
 diffusion model learns its spread: that spread is what makes two seeds two different takes.
 """
 
@@ -27,19 +28,40 @@ STYLE_GROUPS = {
              "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper"),
 }
 STYLE_RANGE = {"jaw": (0.6, 1.4), "round": (0.5, 1.5), "spread": (0.5, 1.5), "lips": (0.6, 1.4)}
+# Lopsidedness: the left-side mouth shapes x (1 + a), the right-side ones x (1 - a), a in +-ASYMMETRY
+# (not the press, which the models draw from the bilabial seal, the same on both sides).
+ASYMMETRY = 0.3
+# Talking out of one side: mouthLeft (side > 0) or mouthRight (side < 0) held at |side| <= SIDE for
+# the whole take, the jaw following by JAW_SIDE_SHARE of it. Neither opens nor closes the lips.
+SIDE = 0.45
+JAW_SIDE_SHARE = 0.4
+PAIRED = tuple((name, name[:-4] + "Right") for name in arkit.NAMES
+               if name.startswith("mouth") and name.endswith("Left") and name not in ("mouthLeft", "mouthPressLeft"))
 NEUTRAL_PROBABILITY = 0.4
 CHANGING_PROBABILITY = 0.3
 
 
 def sample_style(rng: np.random.Generator) -> dict[str, float]:
-    return {group: float(rng.uniform(*STYLE_RANGE[group])) for group in STYLE_GROUPS}
+    """One take's style: a gain per `STYLE_GROUPS` group, an "asymmetry" and a "side"."""
+    style = {group: float(rng.uniform(*STYLE_RANGE[group])) for group in STYLE_GROUPS}
+    style["asymmetry"] = float(rng.uniform(-ASYMMETRY, ASYMMETRY))
+    style["side"] = float(rng.uniform(-SIDE, SIDE))
+    return style
 
 
 def apply_style(values: np.ndarray, style: dict[str, float]) -> np.ndarray:
+    """`values` [T, 52] in a style; missing entries leave that part of the face as it is."""
     values = values.copy()
-    for group, gain in style.items():
-        for name in STYLE_GROUPS[group]:
-            values[:, arkit.INDEX[name]] *= gain
+    for group, names in STYLE_GROUPS.items():
+        values[:, [arkit.INDEX[name] for name in names]] *= style.get(group, 1.0)
+    lopsided = style.get("asymmetry", 0.0)
+    for left, right in PAIRED:
+        values[:, arkit.INDEX[left]] *= 1.0 + lopsided
+        values[:, arkit.INDEX[right]] *= 1.0 - lopsided
+    side = style.get("side", 0.0)
+    mouth, jaw = ("mouthLeft", "jawLeft") if side > 0 else ("mouthRight", "jawRight")
+    values[:, arkit.INDEX[mouth]] += abs(side)
+    values[:, arkit.INDEX[jaw]] += JAW_SIDE_SHARE * abs(side)
     return np.clip(values, 0.0, 1.0)
 
 

@@ -9,7 +9,12 @@ cost, which is what makes both models fit in this machine's two cores.
 
 The run keeps `<run_dir>/checkpoint.pt` (both models, optimiser, step) and resumes from it; `minutes`
 bounds one call's wall time. A new run can start from another run's weights (`init_from`, a
-fine-tune: fresh optimiser and learning-rate schedule, the earlier steps counted in `base_steps`). A worker process makes batches while the main process trains.
+fine-tune: fresh optimiser and learning-rate schedule, the earlier steps counted in `base_steps`).
+A fine-tune with `diffusion_only` keeps the regression model as it is (the shipped regression
+weights and the `audio_hidden` the denoiser reads stay the same) and trains the denoiser alone; its
+windows skip the feature-domain augmentation, which is there to make the encoder robust and would
+only show a frozen encoder's denoiser inputs it never meets at run time. A worker process makes
+batches while the main process trains.
 """
 
 from __future__ import annotations
@@ -56,11 +61,12 @@ def curve_loss(prediction, target, weights):
 
 
 class Windows(IterableDataset):
-    def __init__(self, corpus: dict[str, list[Utterance]], batch_size: int, seed: int):
+    def __init__(self, corpus: dict[str, list[Utterance]], batch_size: int, seed: int, augment_features: bool = True):
         self.corpus, self.batch_size, self.seed = corpus, batch_size, seed
+        self.augment_features = augment_features
 
     def __iter__(self):
-        sampler = dataset.Sampler(self.corpus, self.seed)
+        sampler = dataset.Sampler(self.corpus, self.seed, augment_features=self.augment_features)
         while True:
             batch = sampler.batch(self.batch_size)
             yield (torch.from_numpy(batch.features), torch.from_numpy(batch.emotion),
@@ -115,10 +121,11 @@ def load(checkpoint: Path) -> tuple[models.RegressionModel, models.Denoiser, dic
 
 def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 16, seed: int = 0,
           hidden: int = 160, channels: int = 96, lr: float = 2e-3, workers: int = 1, threads: int = 2,
-          init_from: Path | None = None) -> Path:
+          init_from: Path | None = None, diffusion_only: bool = False) -> Path:
     """Train (or resume) both models until `steps` or `minutes` of training in all (resumed runs
     count their earlier time); the learning rate decays over whichever runs out first. A new run
-    with `init_from` (a checkpoint) starts from those weights instead of random ones."""
+    with `init_from` (a checkpoint) starts from those weights instead of random ones;
+    `diffusion_only` trains the denoiser alone on the regression model as it is."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     checkpoint = run_dir / "checkpoint.pt"
@@ -136,22 +143,25 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
         regression, denoiser, state, step = (models.RegressionModel(hidden, mean, std),
                                              models.Denoiser(hidden, channels), None, 0)
         elapsed = 0.0
-    parameters = list(regression.parameters()) + list(denoiser.parameters())
+    if state is not None:
+        diffusion_only = state.get("diffusion_only", diffusion_only)
+    regression.requires_grad_(not diffusion_only)
+    parameters = list(denoiser.parameters()) + ([] if diffusion_only else list(regression.parameters()))
     optimiser = torch.optim.AdamW(parameters, lr=lr, weight_decay=1e-4)
     if state is not None:
         optimiser.load_state_dict(state["optimiser"])
     weights = channel_weights()
-    batches = iter(DataLoader(Windows(corpus, batch_size, seed + step), batch_size=None, num_workers=workers,
-                              persistent_workers=workers > 0))
+    batches = iter(DataLoader(Windows(corpus, batch_size, seed + step, augment_features=not diffusion_only),
+                              batch_size=None, num_workers=workers, persistent_workers=workers > 0))
 
     def save():
         _save(checkpoint, regression=regression.state_dict(), denoiser=denoiser.state_dict(),
               optimiser=optimiser.state_dict(), step=step, hidden=regression.hidden, channels=denoiser.channels,
-              elapsed=elapsed + time.monotonic() - started, base_steps=base_steps)
+              elapsed=elapsed + time.monotonic() - started, base_steps=base_steps, diffusion_only=diffusion_only)
 
     started = last_save = time.monotonic()
     running = None
-    regression.train()
+    regression.train(not diffusion_only)
     denoiser.train()
     budget = minutes * 60
     while step < steps and elapsed + time.monotonic() - started < budget:
@@ -159,9 +169,14 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
         progress = max(step / steps, (elapsed + time.monotonic() - started) / budget)
         for group in optimiser.param_groups:
             group["lr"] = learning_rate(step, progress, lr)
-        prediction, seal_logit, audio_hidden = regression.predict(features, emotion)
-        loss_regression = (curve_loss(prediction.transpose(1, 2), target, weights)
-                           + SEAL_WEIGHT * seal_loss(seal_logit, seal))
+        if diffusion_only:
+            with torch.no_grad():
+                audio_hidden = regression.encode(features)
+            loss_regression = torch.zeros(())
+        else:
+            prediction, seal_logit, audio_hidden = regression.predict(features, emotion)
+            loss_regression = (curve_loss(prediction.transpose(1, 2), target, weights)
+                               + SEAL_WEIGHT * seal_loss(seal_logit, seal))
         loss_diffusion = diffusion_loss(denoiser, audio_hidden.transpose(1, 2).detach(), emotion, target, seal,
                                         weights)
         optimiser.zero_grad()

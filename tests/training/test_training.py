@@ -94,6 +94,44 @@ def test_style_scales_jaw_and_seal_together():
     np.testing.assert_allclose(styled[:, close], np.clip(values[:, close] * 1.2, 0, 1), atol=1e-6)
 
 
+def test_style_makes_takes_lopsided_or_to_one_side_without_touching_the_seal():
+    values, seal = targets.target_curves(list(_utterance().phones), 1.5)
+    styled = targets.apply_style(values, {"asymmetry": 0.2, "side": -0.3})
+    index = arkit.INDEX
+    np.testing.assert_allclose(styled[:, index["mouthStretchLeft"]], np.clip(values[:, index["mouthStretchLeft"]] * 1.2, 0, 1),
+                               atol=1e-6)
+    np.testing.assert_allclose(styled[:, index["mouthStretchRight"]], values[:, index["mouthStretchRight"]] * 0.8,
+                               atol=1e-6)
+    assert np.all(styled[:, index["mouthRight"]] == np.float32(0.3)) and np.all(styled[:, index["mouthLeft"]] == 0)
+    np.testing.assert_allclose(styled[:, index["jawRight"]], 0.3 * targets.JAW_SIDE_SHARE, atol=1e-6)
+    # the lips open and close as before: the jaw, the seal and the press are the articulation's own
+    for name in ("jawOpen", "mouthClose", "mouthPressLeft", "mouthPressRight"):
+        assert np.array_equal(styled[:, index[name]], values[:, index[name]]), name
+    assert np.array_equal(targets.seal_of(styled), seal)
+    assert seal.max() > 0.99
+
+    rng = np.random.default_rng(0)
+    styles = [targets.sample_style(rng) for _ in range(200)]
+    sides = np.array([style["side"] for style in styles])
+    assert np.abs(sides).max() <= targets.SIDE and sides.min() < 0 < sides.max()
+    assert all(abs(style["asymmetry"]) <= targets.ASYMMETRY for style in styles)
+    assert all(low <= style[group] <= high for style in styles for group, (low, high) in targets.STYLE_RANGE.items())
+
+
+def test_a_diffusion_only_fine_tune_leaves_the_regression_model_as_it_is(tmp_path):
+    from training import train
+    corpus = {"festival": [_utterance(), _utterance(2.0)]}
+    first = train.train(corpus, tmp_path / "first", steps=2, minutes=5, batch_size=2, hidden=32, channels=32,
+                        workers=0)
+    second = train.train(corpus, tmp_path / "second", steps=3, minutes=5, batch_size=2, workers=0,
+                         init_from=first, diffusion_only=True)
+    before, after = torch.load(first, weights_only=False), torch.load(second, weights_only=False)
+    assert after["diffusion_only"] and after["base_steps"] == 2 and after["step"] == 3
+    for name, tensor in before["regression"].items():
+        assert torch.equal(tensor, after["regression"][name]), name
+    assert any(not torch.equal(tensor, after["denoiser"][name]) for name, tensor in before["denoiser"].items())
+
+
 def test_features_of_a_window_match_the_whole_clip():
     rng = np.random.default_rng(1)
     samples = rng.standard_normal(48000).astype(np.float32) * 0.1
