@@ -4,7 +4,9 @@
 - "diffusion": `diffusion.onnx`, an x0-predicting denoiser, samples curves by DDIM (`sampler`),
   conditioned on the regression model's emotion-free audio encoding (`audio_hidden`) and on
   emotion, with classifier-free guidance; constraints are inpainted. Seeded: the same seed gives
-  the same take, another seed another take.
+  the same take, another seed another take. Where the sidecar has a "style" input (how wide the
+  jaw opens, how much the lips round or spread, lopsidedness, talking out of one side), the seed
+  also draws the take's style (`take_style`), uniformly over the range the model learned.
 
 Shapes and rates (see `features` and the sidecars): features [F, 64] at 100 per second; model
 frames T = ceil(F / 2) at 50 per second, frame j at j / 50 s; curves [T, 52] (0-1) in the
@@ -51,6 +53,8 @@ REGRESSION_OUTPUTS = ("curves", "audio_hidden")
 # RePaint resampling: each denoising step is redone this many more times when constraints are inpainted.
 INPAINT_RESAMPLE = 1
 UNCONDITIONAL_KEY = "unconditional_emotion"
+STYLE_INPUT = "style"
+STYLE_STREAM = 0x5717      # the style's random numbers never share a stream with the sampler's noise
 DIFFUSION_KEYS = ("requires", "schedule", "prediction", "data_scale", "data_shift", "default_steps",
                   "default_guidance")
 
@@ -147,22 +151,37 @@ def regress(model: Model, samples: np.ndarray, emotion: np.ndarray, window_frame
     return {name: value[0] for name, value in outputs.items()}
 
 
+def take_style(model: Model, seed: int) -> np.ndarray | None:
+    """The style [S] the diffusion model draws a take in for `seed`, uniform over the sidecar's
+    style range; None for a model without a style input."""
+    if STYLE_INPUT not in model.sidecar["inputs"]:
+        return None
+    low, high = model.sidecar[STYLE_INPUT]["range"]
+    size = model.sidecar["inputs"][STYLE_INPUT][-1]
+    return np.random.default_rng([STYLE_STREAM, int(seed)]).uniform(low, high, size).astype(np.float32)
+
+
 def guided_denoiser(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray, guidance: float,
-                    window_frames: int = WINDOW_FRAMES, should_cancel=None):
+                    window_frames: int = WINDOW_FRAMES, should_cancel=None, style: np.ndarray | None = None):
     """`denoise(x_t, t) -> x0` for the sampler: the denoiser windowed, with classifier-free guidance.
 
     The unconditional prediction sees every emotion weight set to the sidecar's
     "unconditional_emotion" (the "no emotion given" token, 0 when the sidecar has none); guided
     x0 = uncond + guidance x (cond - uncond). With guidance 1, or emotion equal to that token,
-    this is the conditional prediction, so one pass is enough.
+    this is the conditional prediction, so one pass is enough. A model with a style input gets
+    `style` (None: all 0, the average take).
     """
     num_frames = len(audio_hidden)
+    extra = {}
+    if STYLE_INPUT in model.sidecar["inputs"]:
+        size = model.sidecar["inputs"][STYLE_INPUT][-1]
+        extra[STYLE_INPUT] = (np.zeros(size, np.float32) if style is None else np.asarray(style, np.float32))[None]
     no_emotion = np.full_like(emotion, model.sidecar.get(UNCONDITIONAL_KEY, 0.0))
     single_pass = guidance == 1.0 or np.array_equal(emotion, no_emotion)
 
     def run(x_t, emotion_input, t):
         feeds = {"noisy": x_t[None], "timestep": np.array([t], np.float32), "audio_hidden": audio_hidden[None],
-                 "emotion": emotion_input[None]}
+                 "emotion": emotion_input[None], **extra}
         outputs = run_windowed(model, lambda window: cut_feeds(model, feeds, window), num_frames, window_frames,
                                should_cancel=should_cancel)
         return outputs["denoised"][0]
@@ -187,7 +206,9 @@ def diffuse(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray, seed: i
     if known is not None:
         inpaint = Known(known.mask, known.values * scale + shift, correction_spans(features.MODEL_FPS))
     data_range = (min(shift, scale + shift), max(shift, scale + shift))
-    x = sample(guided_denoiser(model, audio_hidden, emotion, guidance, should_cancel=should_cancel),
+    denoise = guided_denoiser(model, audio_hidden, emotion, guidance, should_cancel=should_cancel,
+                              style=take_style(model, seed))
+    x = sample(denoise,
                (len(audio_hidden), len(side["channels"])), schedule, steps, seed, known=inpaint,
                resample=INPAINT_RESAMPLE if inpaint is not None else 0, data_range=data_range,
                progress=progress, should_cancel=should_cancel)

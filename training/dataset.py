@@ -37,6 +37,7 @@ class Batch:
     emotion: np.ndarray    # [B, T, 8]
     targets: np.ndarray    # [B, T, 52]
     seal: np.ndarray       # [B, T]
+    style: np.ndarray      # [B, NUM_STYLE]: the take's style as the denoiser sees it
 
 
 def _pad_phones(phones, before_s: float, total_s: float) -> list[PhoneInterval]:
@@ -53,8 +54,9 @@ def _pad_phones(phones, before_s: float, total_s: float) -> list[PhoneInterval]:
 
 def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = True,
                 style: bool = True, augment_features: bool = True
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(features [F, 64], emotion [T, 8], targets [T, 52], seal [T]) for one random window of `utt`.
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(features [F, 64], emotion [T, 8], targets [T, 52], seal [T], style [NUM_STYLE]) for one
+    random window of `utt`.
 
     `augment_audio` changes the speed and the waveform; `augment_features` (with it) also warps,
     equalises and masks the log-mel features.
@@ -79,9 +81,9 @@ def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = 
     full_weights[:] = weights[0]
     full_weights[first:first + WINDOW_FRAMES] = weights
     full_weights[first + WINDOW_FRAMES:] = weights[-1]
+    take = targets.sample_style(rng) if style else None
     values, seal = targets.target_curves(_pad_phones(phones, before / SAMPLE_RATE, total / SAMPLE_RATE),
-                                   total / SAMPLE_RATE, full_weights,
-                                   targets.sample_style(rng) if style else None)
+                                         total / SAMPLE_RATE, full_weights, take)
     window_targets = values[first:first + WINDOW_FRAMES]
     window_audio = padded[crop:crop + WINDOW_SAMPLES]
     if augment_audio:
@@ -90,7 +92,7 @@ def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = 
     if augment_audio and augment_features:
         features = augment.augment_features(features, rng)
     assert features.shape[0] == WINDOW_FEATURES and window_targets.shape[0] == WINDOW_FRAMES
-    return features, weights, window_targets, seal[first:first + WINDOW_FRAMES]
+    return features, weights, window_targets, seal[first:first + WINDOW_FRAMES], targets.style_vector(take)
 
 
 class Sampler:

@@ -17,7 +17,7 @@ import torch
 from inference import arkit, emotion, features
 from inference.models import file_sha256
 
-from . import models
+from . import models, targets
 from .corpus import CREDITS
 
 OPSET = 17
@@ -61,22 +61,28 @@ def export_diffusion(denoiser: models.Denoiser, audio_hidden: int, out_dir: Path
                      default_steps: int = 10) -> Path:
     denoiser = denoiser.eval()
     path = out_dir / "diffusion.onnx"
+    out_dir.mkdir(parents=True, exist_ok=True)
     frames = 201
     sample = (torch.randn(1, frames, models.NUM_CHANNELS), torch.tensor([500.0]),
-              torch.randn(1, frames, audio_hidden), torch.zeros(1, frames, models.NUM_EMOTIONS))
-    torch.onnx.export(denoiser, sample, str(path), input_names=["noisy", "timestep", "audio_hidden", "emotion"],
+              torch.randn(1, frames, audio_hidden), torch.zeros(1, frames, models.NUM_EMOTIONS),
+              torch.zeros(1, models.NUM_STYLE))
+    torch.onnx.export(denoiser, sample, str(path),
+                      input_names=["noisy", "timestep", "audio_hidden", "emotion", "style"],
                       output_names=["denoised"], opset_version=OPSET, dynamo=False,
                       dynamic_axes={"noisy": {1: "T"}, "audio_hidden": {1: "T"}, "emotion": {1: "T"},
                                     "denoised": {1: "T"}})
     sidecar = _common("diffusion", path, denoiser, training)
     sidecar.update({
         "inputs": {"noisy": [1, "T", models.NUM_CHANNELS], "timestep": [1], "audio_hidden": [1, "T", audio_hidden],
-                   "emotion": [1, "T", models.NUM_EMOTIONS]},
+                   "emotion": [1, "T", models.NUM_EMOTIONS], "style": [1, models.NUM_STYLE]},
         "outputs": {"denoised": [1, "T", models.NUM_CHANNELS]},
         "requires": "regression", "hidden": audio_hidden, "receptive_field": denoiser.receptive_field,
         "schedule": {"kind": "cosine", "train_steps": models.TRAIN_STEPS, "offset": models.COSINE_OFFSET},
         "prediction": "x0", "data_scale": 2.0, "data_shift": -1.0, "unconditional_emotion": models.UNCONDITIONAL_EMOTION,
         "default_steps": default_steps, "default_guidance": 1.0,
+        "style": {"names": list(targets.STYLE_NAMES), "range": [-1.0, 1.0],
+                  "meaning": "the take: jaw, rounding, spreading and lip gains, lopsidedness (+ left), side "
+                             "(+ mouthLeft); 0 is the average take, each seed draws one uniformly in range"},
     })
     (out_dir / "diffusion.json").write_text(json.dumps(sidecar, indent=1) + "\n")
     return path

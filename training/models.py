@@ -5,8 +5,11 @@ RegressionModel: log-mel [B, F, 64] at 100 fps -> a stride-2 stem -> dilated res
 [B, T, 8] -> `curves` [B, T, 52], clamped to 0..1 in eval mode.
 
 Denoiser: predicts the clean curves x0 (data space 2c - 1) from noisy curves, the diffusion
-timestep, the regression model's `audio_hidden` and the emotion weights (all -1 = no emotion
-given, for classifier-free guidance).
+timestep, the regression model's `audio_hidden`, the emotion weights (all -1 = no emotion
+given, for classifier-free guidance) and the take's style [B, NUM_STYLE] (`training.targets`:
+gains, lopsidedness, side, each scaled to -1..1; 0 is the average take). A style that is not
+audible cannot be told from the audio, and a denoiser asked to find it in the noise settles on
+the median take whatever the seed; given as an input, it is what the seed chooses.
 
 Both heads predict one more value per frame than they output: the logit of the bilabial seal.
 `seal_decode` closes the lips with it the way the articulation rules do (mouthClose cancels
@@ -30,6 +33,7 @@ from inference.articulation import CONTROL_CHANNELS, PARTING_CONTROLS, SEAL_MARG
 NUM_MELS = 64
 NUM_CHANNELS = 52
 NUM_EMOTIONS = 8
+NUM_STYLE = 6
 TRAIN_STEPS = 1000
 COSINE_OFFSET = 0.008
 UNCONDITIONAL_EMOTION = -1.0
@@ -160,6 +164,9 @@ class Denoiser(nn.Module):
         self.curves_in = nn.Conv1d(NUM_CHANNELS + NUM_EMOTIONS, channels, 1)
         self.audio_in = nn.Conv1d(audio_hidden, channels, 1)
         self.time = nn.Sequential(nn.Linear(channels, channels), nn.GELU(), nn.Linear(channels, channels))
+        self.style = nn.Linear(NUM_STYLE, channels)
+        nn.init.zeros_(self.style.weight)     # a denoiser trained without style starts out unchanged
+        nn.init.zeros_(self.style.bias)
         self.blocks = nn.ModuleList(ResidualBlock(channels, d, conditioned=True) for d in self.DILATIONS)
         self.out_norm = ChannelNorm(channels)
         self.out = nn.Conv1d(channels, NUM_CHANNELS + 1, 1)
@@ -168,19 +175,21 @@ class Denoiser(nn.Module):
     def receptive_field(self) -> int:
         return receptive_field(self.DILATIONS)
 
-    def predict(self, noisy, timestep, audio_hidden, emotion):
-        """(x0 [B, T, 52] in data space, seal logit [B, T])."""
+    def predict(self, noisy, timestep, audio_hidden, emotion, style=None):
+        """(x0 [B, T, 52] in data space, seal logit [B, T]); no `style`: the average take."""
         x = self.curves_in(torch.cat([noisy, emotion], dim=2).transpose(1, 2))
         x = x + self.audio_in(audio_hidden.transpose(1, 2))
-        condition = self.time(timestep_embedding(timestep, self.channels)).expand(x.shape[0], -1)
+        if style is None:
+            style = torch.zeros(x.shape[0], NUM_STYLE)
+        condition = self.time(timestep_embedding(timestep, self.channels)).expand(x.shape[0], -1) + self.style(style)
         for block in self.blocks:
             x = block(x, condition)
         raw = self.out(self.out_norm(x))
         curves = seal_decode((raw[:, :NUM_CHANNELS] + 1.0) / 2.0, raw[:, NUM_CHANNELS], decide=not self.training)
         return (curves * 2.0 - 1.0).transpose(1, 2), raw[:, NUM_CHANNELS]
 
-    def forward(self, noisy, timestep, audio_hidden, emotion):
-        return self.predict(noisy, timestep, audio_hidden, emotion)[0]
+    def forward(self, noisy, timestep, audio_hidden, emotion, style=None):
+        return self.predict(noisy, timestep, audio_hidden, emotion, style)[0]
 
 
 def alpha_bar(timestep):

@@ -49,6 +49,19 @@ def sample_style(rng: np.random.Generator) -> dict[str, float]:
     return style
 
 
+STYLE_NAMES = (*STYLE_GROUPS, "asymmetry", "side")
+
+
+def style_vector(style: dict[str, float] | None) -> np.ndarray:
+    """The style as the denoiser's input [len(STYLE_NAMES)]: each part scaled to -1..1 over its
+    range, 0 the middle (no style: all 0, the average take)."""
+    style = style or {}
+    scaled = [(style.get(group, sum(STYLE_RANGE[group]) / 2) - sum(STYLE_RANGE[group]) / 2)
+              / ((STYLE_RANGE[group][1] - STYLE_RANGE[group][0]) / 2) for group in STYLE_GROUPS]
+    scaled += [style.get("asymmetry", 0.0) / ASYMMETRY, style.get("side", 0.0) / SIDE]
+    return np.asarray(scaled, np.float32)
+
+
 def apply_style(values: np.ndarray, style: dict[str, float]) -> np.ndarray:
     """`values` [T, 52] in a style; missing entries leave that part of the face as it is."""
     values = values.copy()

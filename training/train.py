@@ -70,7 +70,7 @@ class Windows(IterableDataset):
         while True:
             batch = sampler.batch(self.batch_size)
             yield (torch.from_numpy(batch.features), torch.from_numpy(batch.emotion),
-                   torch.from_numpy(batch.targets), torch.from_numpy(batch.seal))
+                   torch.from_numpy(batch.targets), torch.from_numpy(batch.seal), torch.from_numpy(batch.style))
 
 
 def feature_statistics(corpus, seed: int, batches: int = 20) -> tuple[np.ndarray, np.ndarray]:
@@ -91,14 +91,14 @@ def seal_loss(seal_logit, seal):
     return torch.nn.functional.binary_cross_entropy_with_logits(seal_logit, seal)
 
 
-def diffusion_loss(denoiser, hidden, emotion, target, seal, weights):
+def diffusion_loss(denoiser, hidden, emotion, target, seal, style, weights):
     clean = target * 2.0 - 1.0
     timestep = torch.randint(1, models.TRAIN_STEPS + 1, (clean.shape[0],))
     level = models.alpha_bar(timestep).reshape(-1, 1, 1)
     noisy = level.sqrt() * clean + (1 - level).sqrt() * torch.randn_like(clean)
     drop = (torch.rand(clean.shape[0], 1, 1) < DROP_EMOTION_PROBABILITY).float()
     emotion_in = emotion * (1 - drop) + models.UNCONDITIONAL_EMOTION * drop
-    x0, seal_logit = denoiser.predict(noisy, timestep.float(), hidden, emotion_in)
+    x0, seal_logit = denoiser.predict(noisy, timestep.float(), hidden, emotion_in, style)
     return curve_loss(x0, clean, weights) + SEAL_WEIGHT * seal_loss(seal_logit, seal)
 
 
@@ -109,13 +109,22 @@ def _save(path: Path, **state) -> None:
     tmp.replace(path)
 
 
+def regression_steps(state: dict) -> int:
+    """Steps that trained the regression model, of all the steps behind a checkpoint's state."""
+    earlier = state.get("regression_base", state.get("base_steps", 0))
+    return earlier + (0 if state.get("diffusion_only") else state["step"])
+
+
 def load(checkpoint: Path) -> tuple[models.RegressionModel, models.Denoiser, dict]:
     """(regression model, denoiser, the checkpoint's state) in eval mode."""
     state = torch.load(checkpoint, weights_only=False)
     regression = models.RegressionModel(state["hidden"])
     regression.load_state_dict(state["regression"])
     denoiser = models.Denoiser(state["hidden"], state["channels"])
-    denoiser.load_state_dict(state["denoiser"])
+    missing, unexpected = denoiser.load_state_dict(state["denoiser"], strict=False)
+    # a denoiser trained before the style input keeps its zero-initialised (inactive) style layer
+    if unexpected or any(not name.startswith("style.") for name in missing):
+        raise RuntimeError(f"{checkpoint} does not fit the denoiser: missing {missing}, unexpected {unexpected}")
     return regression.eval(), denoiser.eval(), state
 
 
@@ -129,13 +138,15 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     checkpoint = run_dir / "checkpoint.pt"
-    base_steps = 0
+    base_steps = regression_base = 0
     if checkpoint.exists():
         regression, denoiser, state = load(checkpoint)
         step, elapsed, base_steps = state["step"], state["elapsed"], state.get("base_steps", 0)
+        regression_base = state.get("regression_base", base_steps)
     elif init_from is not None:
         regression, denoiser, earlier = load(init_from)
         base_steps = earlier.get("base_steps", 0) + earlier["step"]
+        regression_base = regression_steps(earlier)
         state, step, elapsed = None, 0, 0.0
         log.info("fine-tuning from %s (%d steps)", init_from, base_steps)
     else:
@@ -157,7 +168,8 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
     def save():
         _save(checkpoint, regression=regression.state_dict(), denoiser=denoiser.state_dict(),
               optimiser=optimiser.state_dict(), step=step, hidden=regression.hidden, channels=denoiser.channels,
-              elapsed=elapsed + time.monotonic() - started, base_steps=base_steps, diffusion_only=diffusion_only)
+              elapsed=elapsed + time.monotonic() - started, base_steps=base_steps, diffusion_only=diffusion_only,
+              regression_base=regression_base)
 
     started = last_save = time.monotonic()
     running = None
@@ -165,7 +177,7 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
     denoiser.train()
     budget = minutes * 60
     while step < steps and elapsed + time.monotonic() - started < budget:
-        features, emotion, target, seal = next(batches)
+        features, emotion, target, seal, style = next(batches)
         progress = max(step / steps, (elapsed + time.monotonic() - started) / budget)
         for group in optimiser.param_groups:
             group["lr"] = learning_rate(step, progress, lr)
@@ -178,7 +190,7 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
             loss_regression = (curve_loss(prediction.transpose(1, 2), target, weights)
                                + SEAL_WEIGHT * seal_loss(seal_logit, seal))
         loss_diffusion = diffusion_loss(denoiser, audio_hidden.transpose(1, 2).detach(), emotion, target, seal,
-                                        weights)
+                                        style, weights)
         optimiser.zero_grad()
         (loss_regression + loss_diffusion).backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)

@@ -70,7 +70,7 @@ def _utterance(seconds=1.5):
 
 def test_window_targets_line_up_with_the_audio():
     utt = _utterance()
-    features, emotion, target, seal = dataset.make_window(utt, np.random.default_rng(3), augment_audio=False,
+    features, emotion, target, seal, _ = dataset.make_window(utt, np.random.default_rng(3), augment_audio=False,
                                                           style=False)
     assert features.shape == (dataset.WINDOW_FEATURES, 64)
     assert target.shape == (dataset.WINDOW_FRAMES, 52) and emotion.shape == (dataset.WINDOW_FRAMES, 8)
@@ -116,6 +116,12 @@ def test_style_makes_takes_lopsided_or_to_one_side_without_touching_the_seal():
     assert np.abs(sides).max() <= targets.SIDE and sides.min() < 0 < sides.max()
     assert all(abs(style["asymmetry"]) <= targets.ASYMMETRY for style in styles)
     assert all(low <= style[group] <= high for style in styles for group, (low, high) in targets.STYLE_RANGE.items())
+    # as the denoiser sees it: -1..1 over each range, 0 the average take
+    vectors = np.array([targets.style_vector(style) for style in styles])
+    assert vectors.shape == (200, len(targets.STYLE_NAMES)) and np.abs(vectors).max() <= 1 + 1e-6
+    assert (vectors.min(axis=0) < -0.9).all() and (vectors.max(axis=0) > 0.9).all()
+    assert not targets.style_vector(None).any() and not targets.style_vector({"jaw": 1.0, "side": 0.0}).any()
+    np.testing.assert_allclose(targets.style_vector({"jaw": 1.4, "side": -targets.SIDE})[[0, -1]], [1, -1], atol=1e-6)
 
 
 def test_a_diffusion_only_fine_tune_leaves_the_regression_model_as_it_is(tmp_path):
@@ -127,6 +133,10 @@ def test_a_diffusion_only_fine_tune_leaves_the_regression_model_as_it_is(tmp_pat
                          init_from=first, diffusion_only=True)
     before, after = torch.load(first, weights_only=False), torch.load(second, weights_only=False)
     assert after["diffusion_only"] and after["base_steps"] == 2 and after["step"] == 3
+    assert train.regression_steps(after) == 2 == train.regression_steps(before)
+    third = train.train(corpus, tmp_path / "third", steps=1, minutes=5, batch_size=2, workers=0, init_from=second,
+                        diffusion_only=True)
+    assert train.regression_steps(torch.load(third, weights_only=False)) == 2     # 6 steps, 4 the denoiser's alone
     for name, tensor in before["regression"].items():
         assert torch.equal(tensor, after["regression"][name]), name
     assert any(not torch.equal(tensor, after["denoiser"][name]) for name, tensor in before["denoiser"].items())
