@@ -164,9 +164,16 @@ class Denoiser(nn.Module):
         self.curves_in = nn.Conv1d(NUM_CHANNELS + NUM_EMOTIONS, channels, 1)
         self.audio_in = nn.Conv1d(audio_hidden, channels, 1)
         self.time = nn.Sequential(nn.Linear(channels, channels), nn.GELU(), nn.Linear(channels, channels))
+        # The style conditions every block and also reaches the output directly: a shape the take
+        # adds (talking out of one side) belongs to channels an unstyled denoiser never moved, whose
+        # output weights are near zero, and through the blocks alone it would be learnt very slowly.
+        # The direct path sees each entry's positive and negative parts apart, so it can add a shape
+        # on one side of 0 only (mouthLeft for side > 0, nothing for side = 0).
         self.style = nn.Linear(NUM_STYLE, channels)
-        nn.init.zeros_(self.style.weight)     # a denoiser trained without style starts out unchanged
-        nn.init.zeros_(self.style.bias)
+        self.style_out = nn.Linear(2 * NUM_STYLE, NUM_CHANNELS + 1)
+        for layer in (self.style, self.style_out):   # a denoiser trained without style starts out unchanged
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
         self.blocks = nn.ModuleList(ResidualBlock(channels, d, conditioned=True) for d in self.DILATIONS)
         self.out_norm = ChannelNorm(channels)
         self.out = nn.Conv1d(channels, NUM_CHANNELS + 1, 1)
@@ -184,7 +191,8 @@ class Denoiser(nn.Module):
         condition = self.time(timestep_embedding(timestep, self.channels)).expand(x.shape[0], -1) + self.style(style)
         for block in self.blocks:
             x = block(x, condition)
-        raw = self.out(self.out_norm(x))
+        parts = torch.cat([torch.relu(style), torch.relu(-style)], dim=1)
+        raw = self.out(self.out_norm(x)) + self.style_out(parts).unsqueeze(-1)
         curves = seal_decode((raw[:, :NUM_CHANNELS] + 1.0) / 2.0, raw[:, NUM_CHANNELS], decide=not self.training)
         return (curves * 2.0 - 1.0).transpose(1, 2), raw[:, NUM_CHANNELS]
 

@@ -123,7 +123,7 @@ def load(checkpoint: Path) -> tuple[models.RegressionModel, models.Denoiser, dic
     denoiser = models.Denoiser(state["hidden"], state["channels"])
     missing, unexpected = denoiser.load_state_dict(state["denoiser"], strict=False)
     # a denoiser trained before the style input keeps its zero-initialised (inactive) style layer
-    if unexpected or any(not name.startswith("style.") for name in missing):
+    if unexpected or any(not name.startswith(("style.", "style_out.")) for name in missing):
         raise RuntimeError(f"{checkpoint} does not fit the denoiser: missing {missing}, unexpected {unexpected}")
     return regression.eval(), denoiser.eval(), state
 

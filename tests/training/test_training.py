@@ -142,6 +142,40 @@ def test_a_diffusion_only_fine_tune_leaves_the_regression_model_as_it_is(tmp_pat
     assert any(not torch.equal(tensor, after["denoiser"][name]) for name, tensor in before["denoiser"].items())
 
 
+def test_the_runtime_gives_the_denoiser_the_take_style_the_seed_draws(tmp_path):
+    from inference import models as runtime
+    from inference import neural
+    from training import export
+    torch.manual_seed(0)
+    regression, denoiser = models.RegressionModel(32).eval(), models.Denoiser(32, 32).eval()
+    for layer in (denoiser.style, denoiser.style_out):          # zero at first: make the style count
+        torch.nn.init.normal_(layer.weight)
+    export.export_regression(regression, tmp_path, {})
+    export.export_diffusion(denoiser, 32, tmp_path, {})
+    model = runtime.load_model("diffusion", tmp_path)
+    assert model.sidecar["style"]["names"] == list(targets.STYLE_NAMES)
+    styles = np.array([neural.take_style(model, seed) for seed in range(50)])
+    assert styles.shape == (50, models.NUM_STYLE) and np.abs(styles).max() <= 1
+    assert (styles.min(axis=0) < -0.8).all() and (styles.max(axis=0) > 0.8).all()
+    np.testing.assert_array_equal(neural.take_style(model, 7), styles[7])
+    rng = np.random.default_rng(0)
+    hidden = rng.standard_normal((60, 32)).astype(np.float32)
+    feeling = np.zeros((60, 8), np.float32)
+    noisy = rng.standard_normal((60, 52)).astype(np.float32)
+
+    def torch_x0(style):
+        with torch.no_grad():
+            return denoiser(*(torch.from_numpy(a[None]) for a in (noisy, np.array(300.0, np.float32), hidden, feeling)),
+                            None if style is None else torch.from_numpy(style[None]))[0].numpy()
+
+    takes = [neural.guided_denoiser(model, hidden, feeling, 1.0, style=style)(noisy, 300.0) for style in styles[:2]]
+    for take, style in zip(takes, styles[:2]):
+        np.testing.assert_allclose(take, torch_x0(style), atol=1e-4)
+    assert np.abs(takes[0] - takes[1]).mean() > 1e-2
+    # no style given: the average take (all 0)
+    np.testing.assert_allclose(neural.guided_denoiser(model, hidden, feeling, 1.0)(noisy, 300.0), torch_x0(None), atol=1e-4)
+
+
 def test_features_of_a_window_match_the_whole_clip():
     rng = np.random.default_rng(1)
     samples = rng.standard_normal(48000).astype(np.float32) * 0.1
