@@ -100,14 +100,15 @@ def smoke(out: Path) -> int:
          "emotion": rng.random((1, 167, 8)).astype(np.float32)})
     print(f"smoke: regression torch vs onnx max difference {difference:.2e}")
     # a style layer a few steps from zero barely moves the output: make it count, and export that
-    torch.nn.init.normal_(denoiser.style.weight)
+    for layer in (denoiser.style, denoiser.style_out):
+        torch.nn.init.normal_(layer.weight)
     parity = export.export_diffusion(denoiser, regression.hidden, out / "parity", {})
     diffusion = export.max_difference_torch_onnx(
         denoiser, parity,
         {"noisy": rng.standard_normal((1, 167, 52)).astype(np.float32), "timestep": np.array([420.0], np.float32),
          "audio_hidden": rng.standard_normal((1, 167, regression.hidden)).astype(np.float32),
          "emotion": rng.random((1, 167, 8)).astype(np.float32),
-         "style": rng.uniform(-1, 1, (1, 6)).astype(np.float32)})
+         "style": rng.uniform(-1, 1, (1, denoiser.style.in_features)).astype(np.float32)})
     print(f"smoke: diffusion torch vs onnx max difference {diffusion:.2e}")
     return 0 if max(difference, diffusion) < 1e-4 else 1
 

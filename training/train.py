@@ -10,8 +10,8 @@ cost, which is what makes both models fit in this machine's two cores.
 The run keeps `<run_dir>/checkpoint.pt` (both models, optimiser, step) and resumes from it; `minutes`
 bounds one call's wall time. A new run can start from another run's weights (`init_from`, a
 fine-tune: fresh optimiser and learning-rate schedule, the earlier steps counted in `base_steps`).
-A fine-tune with `diffusion_only` keeps the regression model as it is (the shipped regression
-weights and the `audio_hidden` the denoiser reads stay the same) and trains the denoiser alone; its
+A fine-tune with `diffusion_only` keeps the regression model as it is (its weights, and so the
+`audio_hidden` the denoiser reads, stay the same) and trains the denoiser alone; its
 windows skip the feature-domain augmentation, which is there to make the encoder robust and would
 only show a frozen encoder's denoiser inputs it never meets at run time. A worker process makes
 batches while the main process trains.
