@@ -151,13 +151,19 @@ def regress(model: Model, samples: np.ndarray, emotion: np.ndarray, window_frame
     return {name: value[0] for name, value in outputs.items()}
 
 
+def style_size(model: Model) -> int | None:
+    """Entries of the denoiser's style input; None for a model without one."""
+    shape = model.sidecar["inputs"].get(STYLE_INPUT)
+    return None if shape is None else int(shape[-1])
+
+
 def take_style(model: Model, seed: int) -> np.ndarray | None:
     """The style [S] the diffusion model draws a take in for `seed`, uniform over the sidecar's
     style range; None for a model without a style input."""
-    if STYLE_INPUT not in model.sidecar["inputs"]:
+    size = style_size(model)
+    if size is None:
         return None
     low, high = model.sidecar[STYLE_INPUT]["range"]
-    size = model.sidecar["inputs"][STYLE_INPUT][-1]
     return np.random.default_rng([STYLE_STREAM, int(seed)]).uniform(low, high, size).astype(np.float32)
 
 
@@ -173,8 +179,8 @@ def guided_denoiser(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray,
     """
     num_frames = len(audio_hidden)
     extra = {}
-    if STYLE_INPUT in model.sidecar["inputs"]:
-        size = model.sidecar["inputs"][STYLE_INPUT][-1]
+    size = style_size(model)
+    if size is not None:
         extra[STYLE_INPUT] = (np.zeros(size, np.float32) if style is None else np.asarray(style, np.float32))[None]
     no_emotion = np.full_like(emotion, model.sidecar.get(UNCONDITIONAL_KEY, 0.0))
     single_pass = guidance == 1.0 or np.array_equal(emotion, no_emotion)

@@ -56,8 +56,11 @@ def style_vector(style: dict[str, float] | None) -> np.ndarray:
     """The style as the denoiser's input [len(STYLE_NAMES)]: each part scaled to -1..1 over its
     range, 0 the middle (no style: all 0, the average take)."""
     style = style or {}
-    scaled = [(style.get(group, sum(STYLE_RANGE[group]) / 2) - sum(STYLE_RANGE[group]) / 2)
-              / ((STYLE_RANGE[group][1] - STYLE_RANGE[group][0]) / 2) for group in STYLE_GROUPS]
+    scaled = []
+    for group in STYLE_GROUPS:
+        low, high = STYLE_RANGE[group]
+        middle, half = (low + high) / 2, (high - low) / 2
+        scaled.append((style.get(group, middle) - middle) / half)
     scaled += [style.get("asymmetry", 0.0) / ASYMMETRY, style.get("side", 0.0) / SIDE]
     return np.asarray(scaled, np.float32)
 

@@ -156,7 +156,6 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
         elapsed = 0.0
     if state is not None:
         diffusion_only = state.get("diffusion_only", diffusion_only)
-    regression.requires_grad_(not diffusion_only)
     parameters = list(denoiser.parameters()) + ([] if diffusion_only else list(regression.parameters()))
     optimiser = torch.optim.AdamW(parameters, lr=lr, weight_decay=1e-4)
     if state is not None:
