@@ -37,6 +37,7 @@ TIMIT_SUBDIR = Path("speech") / "timit_dev"
 FACE_SUBDIR = Path("faces") / "arkit_reference_face" / "obj"
 TIMIT_RATE = 16000
 PLOT_UTTERANCES = 4
+DIVERSITY_SEEDS = 8     # seeds 0..N-1: the mean difference over all their pairs, beside seeds 0 and 1
 
 # Amplitude baseline: jawOpen = clip(AMP_GAIN * RMS / P95(RMS), 0, 1), RMS over one frame.
 AMP_GAIN = 0.45
@@ -195,6 +196,12 @@ def mouth_difference(first: list[Curves], second: list[Curves]) -> float:
                                          for a, b in zip(first, second)])))
 
 
+def mean_pair_difference(takes: list[list[Curves]]) -> float:
+    """`mouth_difference` averaged over every pair of takes (one list of clips per seed)."""
+    return float(np.mean([mouth_difference(takes[i], takes[j])
+                          for i in range(len(takes)) for j in range(i + 1, len(takes))]))
+
+
 def plot_utterances(results: dict[str, list], wavs: list[Path], out_dir: Path, count: int) -> list[Path]:
     import matplotlib
 
@@ -247,6 +254,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pred-dir", type=Path, help="write <pred-dir>/<engine>/<spk>_<utt>.json for lipsync_eval.py")
     ap.add_argument("--limit", type=int, help="only the first N utterances")
     ap.add_argument("--plots", type=int, default=PLOT_UTTERANCES, help="utterances to plot (0: none)")
+    ap.add_argument("--diversity-seeds", type=int, default=DIVERSITY_SEEDS,
+                    help="with diffusion and diffusion1: also the mean difference over all pairs of seeds 0..N-1")
     ap.add_argument("--record", action="store_true",
                     help="write the models' figures into their sidecars (weights/*.json)")
     args = ap.parse_args(argv)
@@ -279,11 +288,18 @@ def main(argv=None) -> int:
         notes.append(f"- {name}: {seconds:.2f} s for {len(wavs)} utterances")
         print(rows[-1], flush=True)
 
-    seed_difference = None
+    seed_difference = pair_difference = None
     if "diffusion" in takes and "diffusion1" in takes:
         seed_difference = mouth_difference(takes['diffusion'], takes['diffusion1'])
         notes.append(f"- diffusion seeds 0 and 1: mean absolute difference over mouth and jaw channels "
                      f"{seed_difference:.3f}")
+        if args.diversity_seeds > 2:
+            seeds = [takes["diffusion"], takes["diffusion1"]] + [
+                run_engine(make_neural("diffusion", seed)(args.fps), wavs, face, None)[2]
+                for seed in range(2, args.diversity_seeds)]
+            pair_difference = mean_pair_difference(seeds)
+            notes.append(f"- diffusion seeds 0..{args.diversity_seeds - 1}: the same difference averaged over all "
+                         f"{len(seeds) * (len(seeds) - 1) // 2} pairs {pair_difference:.3f}")
     table = "\n".join([lipmetrics.MARKDOWN_HEADER, *rows])
     header = (f"# Lip-sync quality on {data_dir.name} ({len(wavs)} utterances, {args.fps:g} fps, "
               f"reference face a0={face.a0:.2f} mm, w0={face.w0:.2f} mm)\n")
@@ -297,11 +313,12 @@ def main(argv=None) -> int:
     if args.record:
         command = "python -m benchmarks.quality " + " ".join(argv if argv is not None else sys.argv[1:])
         record_models(results, f"{data_dir.name}, {len(wavs)} utterances, no transcript, {args.fps:g} fps",
-                      command.strip(), seed_difference)
+                      command.strip(), seed_difference, pair_difference)
     return 0
 
 
-def record_models(results: dict, data: str, command: str, seed_difference: float | None) -> None:
+def record_models(results: dict, data: str, command: str, seed_difference: float | None,
+                  pair_difference: float | None) -> None:
     """The neural engines' figures into their sidecars (benchmarks.record)."""
     for model in ("regression", "diffusion"):
         name = next(name for key, name, _ in ENGINES if key == model)
@@ -312,6 +329,8 @@ def record_models(results: dict, data: str, command: str, seed_difference: float
                                   for k in ("BIL40", "OPEN", "ROUND", "RFA", "REST", "SYNC_r", "SYNC_lag_ms")}}
         if model == "diffusion" and seed_difference is not None:
             values["seed_0_vs_1_mouth_difference"] = round(seed_difference, 4)
+        if model == "diffusion" and pair_difference is not None:
+            values["seed_pairs_mean_mouth_difference"] = round(pair_difference, 4)
         print(f"recorded in {record.record(model, 'quality', command, values)}")
 
 
