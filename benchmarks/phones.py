@@ -221,12 +221,15 @@ TUNE_GRID: list[dict] = [
 
 
 # Word decoding, against `phones.WORD_SETTINGS`: one Gaussian per codebook instead of four, the three
-# passes (tree, flat lexicon, lattice best path) instead of the first, narrower beams.
+# passes (tree, flat lexicon, lattice best path) instead of the first, narrower beams, and caps on the
+# search (HMMs and words per frame, a longer phone lookahead).
 WORD_TUNE_GRID: list[dict] = [
     {},
     {"topn": 1},
     {"fwdflat": True, "bestpath": True},
     {"beam": 1e-35, "wbeam": 1e-22, "pbeam": 1e-35},
+    {"maxhmmpf": 3000, "maxwpf": 20, "pl_window": 10},
+    {"maxhmmpf": 1500, "maxwpf": 10, "pl_window": 10},
 ]
 # Forced alignment, against `phones.ALIGNMENT_SETTINGS`: Gaussians per codebook, narrower beams.
 ALIGNMENT_TUNE_GRID: list[dict] = [{"topn": 4}, {"topn": 2}, {}, {"beam": 1e-48, "pbeam": 1e-48},
