@@ -9,6 +9,8 @@ models there). The metrics (BIL, BIL40, BILmin, OPEN, ROUND, RFA, REST, SYNC r/l
 defined in the shared evaluation README and re-implemented in `benchmarks.lipmetrics`. Output: a
 markdown table (printed and written to `<out>/quality.md`), PNG plots of lip aperture against the
 phone labels, and with `--pred-dir` per-utterance curve JSONs that lipsync_eval.py can score.
+With both diffusion rows it also prints how much takes differ: seeds 0 and 1, and the mean over all
+pairs of seeds 0..N-1 (`--diversity-seeds`).
 """
 
 from __future__ import annotations
@@ -294,9 +296,8 @@ def main(argv=None) -> int:
         notes.append(f"- diffusion seeds 0 and 1: mean absolute difference over mouth and jaw channels "
                      f"{seed_difference:.3f}")
         if args.diversity_seeds > 2:
-            seeds = [takes["diffusion"], takes["diffusion1"]] + [
-                run_engine(make_neural("diffusion", seed)(args.fps), wavs, face, None)[2]
-                for seed in range(2, args.diversity_seeds)]
+            more = (make_neural("diffusion", seed)(args.fps) for seed in range(2, args.diversity_seeds))
+            seeds = [takes["diffusion"], takes["diffusion1"]] + [[engine(wav) for wav in wavs] for engine in more]
             pair_difference = mean_pair_difference(seeds)
             notes.append(f"- diffusion seeds 0..{args.diversity_seeds - 1}: the same difference averaged over all "
                          f"{len(seeds) * (len(seeds) - 1) // 2} pairs {pair_difference:.3f}")
