@@ -231,9 +231,12 @@ WORD_TUNE_GRID: list[dict] = [
     {"maxhmmpf": 3000, "maxwpf": 20, "pl_window": 10},
     {"maxhmmpf": 1500, "maxwpf": 10, "pl_window": 10},
 ]
-# Forced alignment, against `phones.ALIGNMENT_SETTINGS`: Gaussians per codebook, narrower beams.
+# Forced alignment, against `phones.ALIGNMENT_SETTINGS`: Gaussians per codebook, narrower beams, the
+# probability of a pause between words (pocketsphinx's default 0.005 included) and of fillers.
 ALIGNMENT_TUNE_GRID: list[dict] = [{"topn": 4}, {"topn": 2}, {}, {"beam": 1e-48, "pbeam": 1e-48},
-                                   {"beam": 1e-40, "pbeam": 1e-40}, {"beam": 1e-30, "pbeam": 1e-30}]
+                                   {"beam": 1e-40, "pbeam": 1e-40}, {"beam": 1e-30, "pbeam": 1e-30},
+                                   {"silprob": 0.005}, {"silprob": 0.05}, {"silprob": 1.0},
+                                   {"fillprob": 0.1}]
 TUNE_SENTENCES = 40
 TUNE_VOICES = ["voice_kal_diphone", "voice_ked_diphone", "voice_cmu_us_slt_arctic_hts"]
 

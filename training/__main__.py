@@ -4,6 +4,7 @@
     python -m training data | train | export
     python -m training train --run tuned --init-from RUN_OR_CHECKPOINT --lr 1e-3   # fine-tune
     python -m training train --run takes --init-from RUN --diffusion-only      # the denoiser alone
+    python -m training export --run RUN --out DIR --seal-decision 0.1,0.4      # lips close more readily
     python -m training smoke --out DIR     # a tiny end-to-end run for CI (synthetic speech only)
 
 The corpus and runs are cached under $LIPKIT_TRAINING_CACHE (default ~/.cache/lipkit/training).
@@ -17,18 +18,30 @@ import sys
 from pathlib import Path
 
 from . import corpus as corpus_mod
-from . import export, train
+from . import export, models, train
 
 
 def _hours(corpus) -> dict[str, float]:
     return {name: sum(u.duration for u in utts) / 3600 for name, utts in corpus.items()}
 
 
-def _export(cache: Path, checkpoint: Path, out: Path) -> None:
+def seal_decision(text: str) -> tuple[float, float]:
+    """"LOW,HIGH" -> the seal probabilities between which the exported models' lips go from open to closed."""
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two numbers LOW,HIGH, got {text!r}") from None
+    if not 0.0 < low < high < 1.0:
+        raise argparse.ArgumentTypeError(f"need 0 < LOW < HIGH < 1, got {low:g},{high:g}")
+    return low, high
+
+
+def _export(cache: Path, checkpoint: Path, out: Path, decision: tuple[float, float] = models.SEAL_DECISION) -> None:
     corpus = corpus_mod.load_corpus(cache)
     counts = {name: len(utts) for name, utts in corpus.items()}
     hours = _hours(corpus)
     regression, denoiser, state = train.load(checkpoint)
+    regression.seal_decision = denoiser.seal_decision = decision
     steps = state.get("base_steps", 0) + state["step"]
     regression_steps = train.regression_steps(state)
     export.export_regression(regression, out, export.training_record(regression_steps, counts, hours))
@@ -50,6 +63,9 @@ def main(argv=None) -> int:
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     parser.add_argument("--diffusion-only", action="store_true",
                         help="train the denoiser alone; the regression model (and its audio_hidden) stays as it is")
+    parser.add_argument("--seal-decision", type=seal_decision, default=models.SEAL_DECISION, metavar="LOW,HIGH",
+                        help="export: seal probabilities between which the lips go from open to closed "
+                             f"(default {models.SEAL_DECISION[0]:g},{models.SEAL_DECISION[1]:g})")
     parser.add_argument("--rebuild", nargs="*", default=(), metavar="SOURCE",
                         help="with `data`: remake these corpus shards (e.g. after a labelling change)")
     args = parser.parse_args(argv)
@@ -76,7 +92,7 @@ def main(argv=None) -> int:
         train.train(corpus, checkpoint.parent, args.steps, args.minutes, workers=args.workers, lr=args.lr,
                     init_from=init_from, diffusion_only=args.diffusion_only)
     if args.command in ("export", "all"):
-        _export(args.cache, checkpoint, args.out)
+        _export(args.cache, checkpoint, args.out, args.seal_decision)
     return 0
 
 

@@ -38,7 +38,7 @@ TRAIN_STEPS = 1000
 COSINE_OFFSET = 0.008
 UNCONDITIONAL_EMOTION = -1.0
 
-SEAL_DECISION = (0.25, 0.75)
+SEAL_DECISION = (0.25, 0.75)      # the exported models' default; `python -m training export --seal-decision`
 PARTING_CHANNELS = tuple(name for control in PARTING_CONTROLS for name in CONTROL_CHANNELS[control])
 
 
@@ -49,18 +49,18 @@ def _one_hot(names) -> torch.Tensor:
     return column
 
 
-def seal_decode(curves, seal_logit, decide: bool = False):
+def seal_decode(curves, seal_logit, decision: tuple[float, float] | None = None):
     """Curves [B, 52, T] (0..1 scale) with the seal [B, T] (from its logit) imposed on the lips:
     the lip-parting shapes fade out, mouthClose and the press blend into their sealed values.
 
-    Training blends by the seal's probability. `decide` (the exported models) turns the probability
-    into a decision with a soft edge, 0 below `SEAL_DECISION[0]` and 1 above `SEAL_DECISION[1]`:
-    a closure the network finds likely is drawn closed, not as a mouth half way between closed
-    and open, which is neither.
+    Training blends by the seal's probability. A `decision` (low, high) (the exported models: the
+    model's `seal_decision`) turns the probability into a decision with a soft edge, 0 below `low`
+    and 1 above `high`: a closure the network finds likely is drawn closed, not as a mouth half way
+    between closed and open, which is neither.
     """
     seal = torch.sigmoid(seal_logit).unsqueeze(1)                     # [B, 1, T]
-    if decide:
-        low, high = SEAL_DECISION
+    if decision is not None:
+        low, high = decision
         seal = ((seal - low) / (high - low)).clamp(0.0, 1.0)
     jaw = curves[:, arkit.INDEX["jawOpen"]].unsqueeze(1)
     faded = _one_hot(("mouthClose", "mouthPressLeft", "mouthPressRight") + PARTING_CHANNELS)
@@ -108,6 +108,7 @@ class RegressionModel(nn.Module):
     def __init__(self, hidden: int = 192, feature_mean=None, feature_std=None):
         super().__init__()
         self.hidden = hidden
+        self.seal_decision = SEAL_DECISION
         self.register_buffer("feature_mean", torch.zeros(NUM_MELS) if feature_mean is None
                              else torch.as_tensor(feature_mean, dtype=torch.float32))
         self.register_buffer("feature_std", torch.ones(NUM_MELS) if feature_std is None
@@ -136,7 +137,7 @@ class RegressionModel(nn.Module):
         hidden = self.encode(features)
         emotion = emotion.transpose(1, 2)[:, :, : hidden.shape[2]]
         raw = self.head(torch.cat([hidden, emotion], dim=1))
-        curves = seal_decode(raw[:, :NUM_CHANNELS], raw[:, NUM_CHANNELS], decide=not self.training)
+        curves = seal_decode(raw[:, :NUM_CHANNELS], raw[:, NUM_CHANNELS], None if self.training else self.seal_decision)
         return curves, raw[:, NUM_CHANNELS], hidden
 
     def forward(self, features, emotion):
@@ -161,6 +162,7 @@ class Denoiser(nn.Module):
     def __init__(self, audio_hidden: int = 192, channels: int = 128):
         super().__init__()
         self.channels = channels
+        self.seal_decision = SEAL_DECISION
         self.curves_in = nn.Conv1d(NUM_CHANNELS + NUM_EMOTIONS, channels, 1)
         self.audio_in = nn.Conv1d(audio_hidden, channels, 1)
         self.time = nn.Sequential(nn.Linear(channels, channels), nn.GELU(), nn.Linear(channels, channels))
@@ -193,7 +195,8 @@ class Denoiser(nn.Module):
             x = block(x, condition)
         parts = torch.cat([torch.relu(style), torch.relu(-style)], dim=1)
         raw = self.out(self.out_norm(x)) + self.style_out(parts).unsqueeze(-1)
-        curves = seal_decode((raw[:, :NUM_CHANNELS] + 1.0) / 2.0, raw[:, NUM_CHANNELS], decide=not self.training)
+        curves = seal_decode((raw[:, :NUM_CHANNELS] + 1.0) / 2.0, raw[:, NUM_CHANNELS],
+                             None if self.training else self.seal_decision)
         return (curves * 2.0 - 1.0).transpose(1, 2), raw[:, NUM_CHANNELS]
 
     def forward(self, noisy, timestep, audio_hidden, emotion, style=None):

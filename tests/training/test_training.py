@@ -205,3 +205,32 @@ def test_feature_augmentation_warps_equalises_and_masks():
     changed = [not np.array_equal(augment.augment_features(noisy, np.random.default_rng(seed)), noisy)
                for seed in range(20)]
     assert 10 <= sum(changed) < 20          # most windows are augmented, a few are left as they are
+
+
+def test_a_lower_seal_decision_closes_lips_the_default_leaves_open(tmp_path):
+    from inference import models as runtime
+    from training import export
+    from training.__main__ import seal_decision
+    torch.manual_seed(0)
+    regression = models.RegressionModel(32).eval()
+    head = regression.head[-1]
+    with torch.no_grad():                                 # a seal probability of 0.2 everywhere, a jaw at 0.3
+        head.weight.zero_()
+        head.bias.zero_()
+        head.bias[models.NUM_CHANNELS] = float(np.log(0.2 / 0.8))
+        head.bias[arkit.INDEX["jawOpen"]] = 0.3
+    rng = np.random.default_rng(0)
+    feeds = {"features": rng.standard_normal((1, 41, models.NUM_MELS)).astype(np.float32),
+             "emotion": np.zeros((1, 21, models.NUM_EMOTIONS), np.float32)}
+    closes = {}
+    for name, decision in (("default", models.SEAL_DECISION), ("low", seal_decision("0.1,0.3"))):
+        regression.seal_decision = decision
+        export.export_regression(regression, tmp_path / name, {})
+        assert json.loads((tmp_path / name / "regression.json").read_text())["seal_decision"] == list(decision)
+        curves = runtime.load_model("regression", tmp_path / name).run(feeds)["curves"][0]
+        closes[name] = curves[:, arkit.INDEX["mouthClose"]]
+    assert np.allclose(closes["default"], 0.0)            # 0.2 is below the default's 0.25: open
+    assert np.all(closes["low"] > 0.15)                   # half way between 0.1 and 0.3: half sealed
+    for bad in ("0.5", "0.4,0.2", "0,0.5", "a,b"):
+        with pytest.raises(Exception, match="LOW"):
+            seal_decision(bad)
