@@ -1,6 +1,7 @@
 """Augmentation for training windows, pure numpy, seeded through the caller's `numpy.random.Generator`.
 
-Waveform: speed (pitch and tempo), gain, noise, reverberation, band-limiting (`augment`).
+Waveform: speed (pitch and tempo), gain, noise, reverberation, band-limiting (`augment`), and
+breaths in the pauses (`add_breaths`: the targets there stay at rest).
 Log-mel features (`augment_features`): a vocal-tract-length warp of the mel axis, a random smooth
 equaliser curve, and SpecAugment-style masks of a few mel bands and a few short stretches of time.
 The synthetic voices are learnt almost perfectly while real speakers are not; these are meant to
@@ -73,6 +74,53 @@ def augment(samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     peak = float(np.max(np.abs(out))) + 1e-9
     gain_db = rng.uniform(-24.0, 0.0)
     return (out / peak * 10 ** (gain_db / 20) * rng.uniform(0.5, 1.0)).astype(np.float32)
+
+
+# Breaths: real speakers inhale audibly before and between phrases, and the mouth stays at rest for
+# it. Synthetic speech has none and read speech few, so a network trained on them opens the lips for
+# any sound in a pause. A breath is turbulent noise, shaped by the vocal tract like an /h/, that swells
+# and fades; it is put in a pause with room to spare before the next phone, at a level below the speech.
+BREATH_PROBABILITY = 0.35        # per pause long enough to hold one
+BREATH_SECONDS = (0.2, 0.6)
+BREATH_MARGIN_S = 0.08           # clear of the phones either side, which the mouth anticipates
+BREATH_BELOW_SPEECH_DB = (18.0, 40.0)
+
+
+def breath_noise(length: int, rng: np.random.Generator) -> np.ndarray:
+    """`length` samples of unit-RMS breath: noise through one or two broad resonances between 500 Hz
+    and 4 kHz above a 150 Hz high-pass, under an envelope that swells and fades."""
+    spectrum = np.fft.rfft(rng.standard_normal(length))
+    octaves = np.log2(np.maximum(np.fft.rfftfreq(length, 1.0 / SAMPLE_RATE), 1.0))
+    shape = np.full(octaves.size, 0.05)
+    for _ in range(int(rng.integers(1, 3))):
+        centre, width = np.log2(rng.uniform(500.0, 4000.0)), rng.uniform(0.4, 1.2)
+        shape += np.exp(-0.5 * ((octaves - centre) / width) ** 2)
+    shape[octaves < np.log2(150.0)] = 0.0
+    noise = np.fft.irfft(spectrum * shape, n=length)
+    peak_at = rng.uniform(0.3, 0.7)
+    t = np.linspace(0.0, 1.0, length)
+    envelope = np.where(t < peak_at, np.sin(0.5 * np.pi * t / peak_at),
+                        np.cos(0.5 * np.pi * (t - peak_at) / (1.0 - peak_at))) ** 2
+    noise *= envelope
+    return (noise / (np.sqrt(np.mean(noise ** 2)) + 1e-12)).astype(np.float32)
+
+
+def add_breaths(samples: np.ndarray, pauses: list[tuple[int, int]], speech_rms: float, rng: np.random.Generator,
+                probability: float = BREATH_PROBABILITY) -> np.ndarray:
+    """`samples` with a breath in some of the `pauses` ((start, end) sample ranges), each
+    `BREATH_BELOW_SPEECH_DB` below `speech_rms`; everything outside the pauses is left as it is."""
+    out = np.array(samples, np.float32)
+    margin = int(BREATH_MARGIN_S * SAMPLE_RATE)
+    shortest = int(BREATH_SECONDS[0] * SAMPLE_RATE)
+    for start, end in pauses:
+        room = (end - margin) - (start + margin)
+        if room < shortest or speech_rms <= 0 or rng.random() >= probability:
+            continue
+        length = int(rng.integers(shortest, min(room, int(BREATH_SECONDS[1] * SAMPLE_RATE)) + 1))
+        at = start + margin + int(rng.integers(0, room - length + 1))
+        level = speech_rms * 10 ** (-rng.uniform(*BREATH_BELOW_SPEECH_DB) / 20)
+        out[at:at + length] += level * breath_noise(length, rng)
+    return out
 
 
 # Feature-domain augmentation (log-mel [T, M]).

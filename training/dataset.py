@@ -52,14 +52,22 @@ def _pad_phones(phones, before_s: float, total_s: float) -> list[PhoneInterval]:
     return out
 
 
+def _pauses(phones: list[PhoneInterval], crop: int) -> list[tuple[int, int]]:
+    """The silences of `phones` as sample ranges of the window that starts at sample `crop`."""
+    ranges = ((int(round(p.start * SAMPLE_RATE)) - crop, int(round(p.end * SAMPLE_RATE)) - crop)
+              for p in phones if p.phone == SILENCE)
+    return [(max(start, 0), min(end, WINDOW_SAMPLES)) for start, end in ranges
+            if end > 0 and start < WINDOW_SAMPLES]
+
+
 def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = True,
                 style: bool = True, augment_features: bool = True
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(features [F, 64], emotion [T, 8], targets [T, 52], seal [T], style [NUM_STYLE]) for one
     random window of `utt`.
 
-    `augment_audio` changes the speed and the waveform; `augment_features` (with it) also warps,
-    equalises and masks the log-mel features.
+    `augment_audio` changes the speed and the waveform (breaths in the pauses among it);
+    `augment_features` (with it) also warps, equalises and masks the log-mel features.
     """
     samples = utt.samples.astype(np.float32) / 32768.0
     factor = float(rng.uniform(0.85, 1.15)) if augment_audio and rng.random() < 0.5 else 1.0
@@ -82,11 +90,13 @@ def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = 
     full_weights[first:first + WINDOW_FRAMES] = weights
     full_weights[first + WINDOW_FRAMES:] = weights[-1]
     take = targets.sample_style(rng) if style else None
-    values, seal = targets.target_curves(_pad_phones(phones, before / SAMPLE_RATE, total / SAMPLE_RATE),
-                                         total / SAMPLE_RATE, full_weights, take)
+    padded_phones = _pad_phones(phones, before / SAMPLE_RATE, total / SAMPLE_RATE)
+    values, seal = targets.target_curves(padded_phones, total / SAMPLE_RATE, full_weights, take)
     window_targets = values[first:first + WINDOW_FRAMES]
     window_audio = padded[crop:crop + WINDOW_SAMPLES]
     if augment_audio:
+        speech_rms = float(np.sqrt(np.mean(samples ** 2)))
+        window_audio = augment.add_breaths(window_audio, _pauses(padded_phones, crop), speech_rms, rng)
         window_audio = augment.augment(window_audio, rng)
     features = log_mel(window_audio)
     if augment_audio and augment_features:

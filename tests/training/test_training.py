@@ -207,6 +207,30 @@ def test_feature_augmentation_warps_equalises_and_masks():
     assert 10 <= sum(changed) < 20          # most windows are augmented, a few are left as they are
 
 
+def test_breaths_go_in_pauses_below_the_speech_and_leave_the_rest_alone():
+    from training import augment
+    sr = augment.SAMPLE_RATE
+    samples = np.zeros(3 * sr, np.float32)
+    samples[sr:2 * sr] = 0.1 * np.sin(2 * np.pi * 220 * np.arange(sr) / sr)     # speech from 1 s to 2 s
+    pauses = [(0, sr), (2 * sr, 3 * sr), (int(2.95 * sr), 3 * sr)]              # the last is too short
+    for seed in range(10):
+        out = augment.add_breaths(samples, pauses, 0.1, np.random.default_rng(seed), probability=1.0)
+        assert np.array_equal(out[sr - int(augment.BREATH_MARGIN_S * sr):2 * sr + int(augment.BREATH_MARGIN_S * sr)],
+                              samples[sr - int(augment.BREATH_MARGIN_S * sr):2 * sr + int(augment.BREATH_MARGIN_S * sr)])
+        for start, end in pauses[:2]:
+            breath = np.flatnonzero(out[start:end] != 0)
+            seconds = (breath[-1] - breath[0] + 1) / sr
+            assert augment.BREATH_SECONDS[0] - 0.01 <= seconds <= augment.BREATH_SECONDS[1]
+            rms = np.sqrt(np.mean(out[start + breath[0]:start + breath[-1] + 1] ** 2))
+            below = 20 * np.log10(0.1 / rms)
+            assert augment.BREATH_BELOW_SPEECH_DB[0] - 0.5 <= below <= augment.BREATH_BELOW_SPEECH_DB[1] + 0.5
+    spectrum = np.abs(np.fft.rfft(augment.breath_noise(8000, np.random.default_rng(0)))) ** 2
+    freqs = np.fft.rfftfreq(8000, 1 / sr)
+    assert spectrum[freqs < 150].sum() == pytest.approx(0.0, abs=1e-6 * spectrum.sum())   # no hum, no rumble
+    none = augment.add_breaths(samples, pauses, 0.1, np.random.default_rng(0), probability=0.0)
+    assert np.array_equal(none, samples)
+
+
 def test_a_lower_seal_decision_closes_lips_the_default_leaves_open(tmp_path):
     from inference import models as runtime
     from training import export
