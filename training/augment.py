@@ -77,8 +77,8 @@ def augment(samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 # Breaths: real speakers inhale audibly before and between phrases, and the mouth stays at rest for
-# it. Synthetic speech has none and read speech few, so a network trained on them opens the lips for
-# any sound in a pause. A breath is turbulent noise, shaped by the vocal tract like an /h/, that swells
+# it. Synthetic speech has none and read speech few, and a network trained on them opened the lips for
+# an audible breath before a line. A breath is turbulent noise, shaped by the vocal tract like an /h/, that swells
 # and fades; it is put in a pause with room to spare before the next phone, at a level below the speech.
 BREATH_PROBABILITY = 0.35        # per pause long enough to hold one
 BREATH_SECONDS = (0.2, 0.6)
