@@ -18,7 +18,7 @@ from inference import arkit, emotion, features
 from inference.models import file_sha256
 
 from . import models, targets
-from .corpus import CREDITS
+from .corpus import CREDITS, HELD_OUT_SPLIT
 
 OPSET = 17
 VERSION = "1.0.0"
@@ -89,8 +89,10 @@ def export_diffusion(denoiser: models.Denoiser, audio_hidden: int, out_dir: Path
     return path
 
 
-def training_record(steps: int, counts: dict[str, int], hours: dict[str, float], denoiser_alone: int = 0) -> dict:
-    """The sidecar's "training" entry; `denoiser_alone`: steps of a last fine-tune of the denoiser on its own."""
+def training_record(steps: int, counts: dict[str, int], hours: dict[str, float], denoiser_alone: int = 0,
+                    seal_decision: str = "") -> dict:
+    """The sidecar's "training" entry; `denoiser_alone`: steps of a last fine-tune of the denoiser on its own;
+    `seal_decision`: how the exported decision was chosen."""
     run = "one run trains both models (training/train.py)"
     if denoiser_alone:
         run += (f", then the denoiser alone for the last {denoiser_alone} of these steps, on the frozen "
@@ -100,7 +102,8 @@ def training_record(steps: int, counts: dict[str, int], hours: dict[str, float],
                               "credit": CREDITS[source]} for source in counts},
             "targets": "the project's phonetic engine (articulation rules) on synthesiser or pocketsphinx phones, "
                        "random emotion mixes and articulation styles",
-            "not_used": "TIMIT (evaluation only)"}
+            "not_used": f"TIMIT (evaluation only); LibriSpeech {HELD_OUT_SPLIT} (held out for calibration)",
+            **({"seal_decision": seal_decision} if seal_decision else {})}
 
 
 def max_difference_torch_onnx(model, onnx_path: Path, inputs: dict[str, np.ndarray]) -> float:

@@ -33,6 +33,71 @@ def test_smoke_run_trains_exports_and_matches_onnx(tmp_path):
         assert sidecar["bytes"] == (tmp_path / "weights" / sidecar["file"]).stat().st_size
         assert "TIMIT" in sidecar["training"]["not_used"]
         assert set(sidecar["training"]["data"]) == {"festival"}
+        assert sidecar["seal_decision"] == list(models.SEAL_DECISION)
+        assert "not calibrated" in sidecar["training"]["seal_decision"]
+
+
+def test_the_export_takes_the_runs_calibrated_seal_decision_unless_one_is_given(tmp_path):
+    from training import calibrate, corpus
+    cache = tmp_path / "cache"
+    records = [{"samples": (np.sin(np.arange(16000) / 7.0) * 3000).astype(np.int16),
+                "phones": [("m", 0.0, 0.3), ("aa", 0.3, 1.0)], "voice": "v"}]
+    corpus.save_shard(cache / "corpus" / "festival.npz", records, "festival")
+    from training import train
+    checkpoint = train.train(corpus.load_corpus(cache), cache / "runs" / "r", steps=1, minutes=5, batch_size=2,
+                             hidden=16, channels=16, workers=0)
+    chosen = calibrate.Score((0.0442, 0.1326), 0.9, 0.05)
+    calibrate.save(checkpoint.parent, chosen, [chosen], [])
+    for extra, expected, how in (((), [0.0442, 0.1326], "calibrated"),
+                                 (("--seal-decision", "0.1,0.4"), [0.1, 0.4], "command line")):
+        out = subprocess.run([sys.executable, "-m", "training", "export", "--cache", str(cache), "--run", "r",
+                              "--out", str(tmp_path / "w"), *extra], cwd=REPO_ROOT, capture_output=True, text=True,
+                             timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        for name in ("regression", "diffusion"):
+            sidecar = json.loads((tmp_path / "w" / f"{name}.json").read_text())
+            assert sidecar["seal_decision"] == expected
+            assert how in sidecar["training"]["seal_decision"]
+
+
+def test_the_held_out_librispeech_speakers_never_train(tmp_path):
+    from training import corpus
+    shared = tmp_path / "shared"
+    for split, speaker in (("librispeech_test-other", "367"), ("librispeech_train-clean-100", "19")):
+        (shared / "speech" / "librispeech_clips" / split / speaker).mkdir(parents=True)
+    cache = tmp_path / "cache"
+    records = [{"samples": np.zeros(8000, np.int16), "phones": [("sil", 0.0, 0.5)], "voice": voice}
+               for voice in ("367", "19", "367")]
+    corpus.save_shard(cache / "corpus" / "librispeech.npz", records, "librispeech")
+    corpus.save_shard(cache / "corpus" / "festival.npz", records[:1], "festival")
+    assert corpus.held_out_speakers(shared) == {"367"}
+    training, held_out = corpus.training_split(cache, shared)
+    assert [u.voice for u in training["librispeech"]] == ["19"]
+    assert [u.voice for u in training["festival"]] == ["367"]       # only LibriSpeech is split
+    assert [u.voice for u in held_out] == ["367", "367"]
+    with pytest.raises(FileNotFoundError, match="held out"):
+        corpus.training_split(cache, tmp_path / "elsewhere")
+
+
+def test_calibration_closes_bilabials_and_leaves_open_vowel_middles_open():
+    from training import calibrate
+    phones = [PhoneInterval("sil", 0.0, 0.2), PhoneInterval("m", 0.2, 0.3), PhoneInterval("aa", 0.3, 0.6),
+              PhoneInterval("b", 0.6, 0.66), PhoneInterval("ae", 0.66, 0.7), PhoneInterval("eh", 0.7, 1.0)]
+    probability = np.full(50, 0.01, np.float32)
+    probability[10:15] = 0.12                      # the m
+    probability[15] = 0.3                          # after the m, before the aa's middle half: neither
+    probability[30:33] = 0.10                      # the b
+    probability[44] = 0.05                         # in the eh's middle half (frames 38-46)
+    bilabials, vowels = calibrate.event_peaks(probability, phones)
+    assert np.allclose(bilabials, [0.12, 0.10]) and np.allclose(vowels, [0.01, 0.05])   # ae: too short
+    scores = calibrate.score_decisions(bilabials, vowels)
+    chosen = calibrate.best(scores)
+    # highs 0.0938 and 0.0663 both close both bilabials and neither vowel: the higher is more cautious
+    assert chosen.decision == (0.0312, 0.0938) and chosen.youden == 1.0
+    assert scores[0].decision == models.SEAL_DECISION and scores[0].sealed_bilabials == 0.0
+    assert scores[8].decision == (0.0156, 0.0469) and scores[8].youden == 0.5    # the eh closes too
+    with pytest.raises(ValueError, match="bilabials"):
+        calibrate.score_decisions(np.zeros(0), vowels)
 
 
 def test_models_depend_only_on_frames_within_their_receptive_field():
