@@ -45,7 +45,7 @@ def _calibrate(cache: Path, shared: Path, checkpoint: Path) -> int:
         return 1
     regression, _, _ = train.load(checkpoint)
     chosen, scores = calibrate.calibrate(regression, held_out)
-    print("decision        closed bilabials  closed open vowels  Youden")
+    print("decision        sealed bilabials  sealed open vowels  Youden")
     for score in scores:
         mark = "  <- chosen" if score is chosen else ""
         print(f"{score.decision[0]:.4f},{score.decision[1]:.4f}  {100 * score.sealed_bilabials:14.1f} %"
@@ -129,8 +129,8 @@ def main(argv=None) -> int:
             print(f"no checkpoint at {checkpoint}", file=sys.stderr)
             return 1
         status = _calibrate(args.cache, args.shared, checkpoint)
-        if status and args.command == "calibrate":
-            return status     # `all` goes on and exports with the default decision
+        if status:
+            return status
     if args.command in ("export", "all"):
         _export(args.cache, args.shared, checkpoint, args.out, args.seal_decision)
     return 0
