@@ -1,11 +1,10 @@
 """`python -m training`: build the corpus, train both models, export them to weights/.
 
-    python -m training all [--minutes 95] [--steps N]      # data, train, calibrate, export
-    python -m training data | train | calibrate | export
+    python -m training all [--minutes 95] [--steps N]
+    python -m training data | train | export
     python -m training train --run tuned --init-from RUN_OR_CHECKPOINT --lr 1e-3   # fine-tune
     python -m training train --run takes --init-from RUN --diffusion-only      # the denoiser alone
-    python -m training calibrate --run RUN     # choose the seal decision on held-out speech
-    python -m training export --run RUN --out DIR --seal-decision 0.1,0.4      # overrides the calibration
+    python -m training export --run RUN --out DIR --seal-decision 0.1,0.4      # lips close more readily
     python -m training smoke --out DIR     # a tiny end-to-end run for CI (synthetic speech only)
 
 The corpus and runs are cached under $LIPKIT_TRAINING_CACHE (default ~/.cache/lipkit/training).
@@ -18,7 +17,6 @@ import logging
 import sys
 from pathlib import Path
 
-from . import calibrate
 from . import corpus as corpus_mod
 from . import export, models, train
 
@@ -38,52 +36,22 @@ def seal_decision(text: str) -> tuple[float, float]:
     return low, high
 
 
-def _calibrate(cache: Path, shared: Path, checkpoint: Path) -> int:
-    _, held_out = corpus_mod.training_split(cache, shared)
-    if not held_out:
-        print(f"no held-out speech (LibriSpeech {corpus_mod.HELD_OUT_SPLIT}) to calibrate on", file=sys.stderr)
-        return 1
-    regression, _, _ = train.load(checkpoint)
-    chosen, scores = calibrate.calibrate(regression, held_out)
-    print("decision        sealed bilabials  sealed open vowels  Youden")
-    for score in scores:
-        mark = "  <- chosen" if score is chosen else ""
-        print(f"{score.decision[0]:.4f},{score.decision[1]:.4f}  {100 * score.sealed_bilabials:14.1f} %"
-              f"  {100 * score.sealed_vowels:16.1f} %  {score.youden:6.3f}{mark}")
-    print(f"calibrated: {calibrate.save(checkpoint.parent, chosen, scores, held_out)}")
-    return 0
-
-
-def _decision(checkpoint: Path, explicit: tuple[float, float] | None) -> tuple[tuple[float, float], str]:
-    """The seal decision to export and how it was chosen: given, else the run's calibration, else the default."""
-    if explicit is not None:
-        return explicit, "given on the command line (python -m training export --seal-decision)"
-    record = calibrate.load(checkpoint.parent)
-    if record is not None:
-        return tuple(record["decision"]), record["how"]
-    return models.SEAL_DECISION, "the default (the run was not calibrated)"
-
-
-def _export(cache: Path, shared: Path, checkpoint: Path, out: Path,
-            decision: tuple[float, float] | None = None) -> None:
-    corpus, _ = corpus_mod.training_split(cache, shared)
+def _export(cache: Path, checkpoint: Path, out: Path, decision: tuple[float, float] = models.SEAL_DECISION) -> None:
+    corpus = corpus_mod.load_corpus(cache)
     counts = {name: len(utts) for name, utts in corpus.items()}
     hours = _hours(corpus)
     regression, denoiser, state = train.load(checkpoint)
-    decision, how = _decision(checkpoint, decision)
     regression.seal_decision = denoiser.seal_decision = decision
     steps = state.get("base_steps", 0) + state["step"]
     regression_steps = train.regression_steps(state)
-    export.export_regression(regression, out,
-                             export.training_record(regression_steps, counts, hours, seal_decision=how))
+    export.export_regression(regression, out, export.training_record(regression_steps, counts, hours))
     export.export_diffusion(denoiser, regression.hidden, out,
-                            export.training_record(steps, counts, hours, denoiser_alone=steps - regression_steps,
-                                                   seal_decision=how))
+                            export.training_record(steps, counts, hours, denoiser_alone=steps - regression_steps))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training")
-    parser.add_argument("command", choices=("data", "train", "calibrate", "export", "all", "smoke"))
+    parser.add_argument("command", choices=("data", "train", "export", "all", "smoke"))
     parser.add_argument("--cache", type=Path, default=corpus_mod.DEFAULT_CACHE)
     parser.add_argument("--shared", type=Path, default=corpus_mod.DEFAULT_SHARED)
     parser.add_argument("--out", type=Path, default=export.WEIGHTS_DIR)
@@ -95,10 +63,9 @@ def main(argv=None) -> int:
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     parser.add_argument("--diffusion-only", action="store_true",
                         help="train the denoiser alone; the regression model (and its audio_hidden) stays as it is")
-    parser.add_argument("--seal-decision", type=seal_decision, metavar="LOW,HIGH",
+    parser.add_argument("--seal-decision", type=seal_decision, default=models.SEAL_DECISION, metavar="LOW,HIGH",
                         help="export: seal probabilities between which the lips go from open to closed "
-                             "(default: the run's calibration, else "
-                             f"{models.SEAL_DECISION[0]:g},{models.SEAL_DECISION[1]:g})")
+                             f"(default {models.SEAL_DECISION[0]:g},{models.SEAL_DECISION[1]:g})")
     parser.add_argument("--rebuild", nargs="*", default=(), metavar="SOURCE",
                         help="with `data`: remake these corpus shards (e.g. after a labelling change)")
     args = parser.parse_args(argv)
@@ -118,21 +85,14 @@ def main(argv=None) -> int:
     if args.command in ("data", "all"):
         corpus_mod.build(args.cache, args.shared, rebuild=args.rebuild)
     if args.command in ("train", "all"):
-        corpus, _ = corpus_mod.training_split(args.cache, args.shared)
-        if not any(corpus.values()):
+        corpus = corpus_mod.load_corpus(args.cache)
+        if not corpus:
             print("no corpus: run `python -m training data` first", file=sys.stderr)
             return 1
         train.train(corpus, checkpoint.parent, args.steps, args.minutes, workers=args.workers, lr=args.lr,
                     init_from=init_from, diffusion_only=args.diffusion_only)
-    if args.command in ("calibrate", "all"):
-        if not checkpoint.exists():
-            print(f"no checkpoint at {checkpoint}", file=sys.stderr)
-            return 1
-        status = _calibrate(args.cache, args.shared, checkpoint)
-        if status:
-            return status
     if args.command in ("export", "all"):
-        _export(args.cache, args.shared, checkpoint, args.out, args.seal_decision)
+        _export(args.cache, checkpoint, args.out, args.seal_decision)
     return 0
 
 
@@ -147,7 +107,7 @@ def smoke(out: Path) -> int:
     corpus = corpus_mod.load_corpus(cache)
     checkpoint = train.train(corpus, cache / "runs" / "main", steps=3, minutes=5, batch_size=2, hidden=32,
                              channels=32, workers=0)
-    _export(cache, corpus_mod.DEFAULT_SHARED, checkpoint, out / "weights")
+    _export(cache, checkpoint, out / "weights")
     regression, denoiser, _ = train.load(checkpoint)
     rng = np.random.default_rng(0)
     difference = export.max_difference_torch_onnx(

@@ -9,10 +9,6 @@ Sources (only data whose licence lets us ship the weights; TIMIT is never read h
 - librispeech clips and the untranscribed LJSpeech clips: real speech, recognised (words decoded,
   then aligned: `phones.recognize_phones` in its default "words" mode).
 
-LibriSpeech's test-other speakers (`HELD_OUT_SPLIT`, speaker-disjoint from train-clean-100) are
-held out of training: `split_held_out` sets them apart, and `training.calibrate` chooses the
-exported models' seal decision on them, so that no choice is read off TIMIT, the evaluation set.
-
 Each source is one shard `<cache>/corpus/<source>.npz` (16 kHz int16 audio concatenated, offsets)
 plus `<source>.json` (per utterance: phones, voice, text). `build` skips shards already there.
 """
@@ -51,7 +47,6 @@ ESPEAK_VOICES = ("en-us", "en", "en-gb-x-rp", "en-gb-scotland", "en-gb-x-gbclan"
 ESPEAK_VARIANTS = ("", "+m1", "+m2", "+m3", "+m4", "+m5", "+m6", "+m7", "+f1", "+f2", "+f3", "+f4", "+f5",
                    "+klatt", "+klatt2", "+klatt3", "+croak", "+whisper", "+Andy", "+Denis", "+Michael",
                    "+Alicia", "+anika", "+belinda", "+steph", "+robert")
-HELD_OUT_SPLIT = "librispeech_test-other"
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 CREDITS = {
@@ -280,32 +275,6 @@ def load_shard(path: Path) -> list[Utterance]:
 
 def load_corpus(cache: Path = DEFAULT_CACHE) -> dict[str, list[Utterance]]:
     return {path.stem: load_shard(path) for path in sorted((cache / "corpus").glob("*.npz"))}
-
-
-def held_out_speakers(shared: Path = DEFAULT_SHARED) -> frozenset[str]:
-    """The LibriSpeech speakers never trained on: those of `HELD_OUT_SPLIT` (its folders are speaker ids)."""
-    folder = shared / "speech" / "librispeech_clips" / HELD_OUT_SPLIT
-    return frozenset(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else frozenset()
-
-
-def split_held_out(corpus: dict[str, list[Utterance]], speakers: frozenset[str]
-                   ) -> tuple[dict[str, list[Utterance]], list[Utterance]]:
-    """(the corpus to train on, the held-out utterances: LibriSpeech by these `speakers`)."""
-    training = {name: [u for u in utts if not (name == "librispeech" and u.voice in speakers)]
-                for name, utts in corpus.items()}
-    return training, [u for u in corpus.get("librispeech", []) if u.voice in speakers]
-
-
-def training_split(cache: Path = DEFAULT_CACHE, shared: Path = DEFAULT_SHARED
-                   ) -> tuple[dict[str, list[Utterance]], list[Utterance]]:
-    """The cached corpus split into (what trains, what is held out). A LibriSpeech shard without the
-    shared data beside it can't be split, which is an error rather than a silent change of recipe."""
-    corpus = load_corpus(cache)
-    speakers = held_out_speakers(shared)
-    if corpus.get("librispeech") and not speakers:
-        raise FileNotFoundError(f"no {HELD_OUT_SPLIT} folder under {shared}/speech/librispeech_clips: "
-                                "can't tell which LibriSpeech speakers are held out (pass --shared)")
-    return split_held_out(corpus, speakers)
 
 
 def build(cache: Path = DEFAULT_CACHE, shared: Path = DEFAULT_SHARED, festival_per_voice: int = 700,

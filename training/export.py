@@ -18,7 +18,7 @@ from inference import arkit, emotion, features
 from inference.models import file_sha256
 
 from . import models, targets
-from .corpus import CREDITS, HELD_OUT_SPLIT
+from .corpus import CREDITS
 
 OPSET = 17
 VERSION = "1.0.0"
@@ -89,10 +89,8 @@ def export_diffusion(denoiser: models.Denoiser, audio_hidden: int, out_dir: Path
     return path
 
 
-def training_record(steps: int, counts: dict[str, int], hours: dict[str, float], denoiser_alone: int = 0,
-                    seal_decision: str = "") -> dict:
-    """The sidecar's "training" entry; `denoiser_alone`: steps of a last fine-tune of the denoiser on its own;
-    `seal_decision`: how the exported decision was chosen."""
+def training_record(steps: int, counts: dict[str, int], hours: dict[str, float], denoiser_alone: int = 0) -> dict:
+    """The sidecar's "training" entry; `denoiser_alone`: steps of a last fine-tune of the denoiser on its own."""
     run = "one run trains both models (training/train.py)"
     if denoiser_alone:
         run += (f", then the denoiser alone for the last {denoiser_alone} of these steps, on the frozen "
@@ -102,8 +100,7 @@ def training_record(steps: int, counts: dict[str, int], hours: dict[str, float],
                               "credit": CREDITS[source]} for source in counts},
             "targets": "the project's phonetic engine (articulation rules) on synthesiser or pocketsphinx phones, "
                        "random emotion mixes and articulation styles",
-            "not_used": f"TIMIT (evaluation only); LibriSpeech {HELD_OUT_SPLIT} (held out for calibration)",
-            **({"seal_decision": seal_decision} if seal_decision else {})}
+            "not_used": "TIMIT (evaluation only)"}
 
 
 def max_difference_torch_onnx(model, onnx_path: Path, inputs: dict[str, np.ndarray]) -> float:
