@@ -6,8 +6,7 @@
   emotion, with classifier-free guidance; constraints are inpainted. Seeded: the same seed gives
   the same take, another seed another take. Where the sidecar has a "style" input (how wide the
   jaw opens, how much the lips round or spread, lopsidedness, talking out of one side), the seed
-  also chooses the take's style (`take_style`): seed 0 is the average take, and the seeds after it
-  spread over the range the model learned evenly, each far from the one before.
+  also draws the take's style (`take_style`), uniformly over the range the model learned.
 
 Shapes and rates (see `features` and the sidecars): features [F, 64] at 100 per second; model
 frames T = ceil(F / 2) at 50 per second, frame j at j / 50 s; curves [T, 52] (0-1) in the
@@ -55,6 +54,7 @@ REGRESSION_OUTPUTS = ("curves", "audio_hidden")
 INPAINT_RESAMPLE = 1
 UNCONDITIONAL_KEY = "unconditional_emotion"
 STYLE_INPUT = "style"
+STYLE_STREAM = 0x5717      # the style's random numbers never share a stream with the sampler's noise
 DIFFUSION_KEYS = ("requires", "schedule", "prediction", "data_scale", "data_shift", "default_steps",
                   "default_guidance")
 
@@ -157,27 +157,14 @@ def style_size(model: Model) -> int | None:
     return None if shape is None else int(shape[-1])
 
 
-def spread_point(index: int, size: int) -> np.ndarray:
-    """Point `index` of an evenly spreading sequence in [0, 1)^size (Roberts' R2: additive steps of
-    the powers of 1/phi, phi the root of x^(size+1) = x + 1). Point 0 is the centre; any point is
-    far from the one before it in every entry, and the first n points cover the cube evenly for
-    any n, which independent random draws do not (two neighbours can land side by side)."""
-    phi = 2.0
-    for _ in range(64):                      # Newton's method from above converges monotonically
-        phi -= (phi ** (size + 1) - phi - 1) / ((size + 1) * phi ** size - 1)
-    steps = phi ** -np.arange(1, size + 1, dtype=np.float64)
-    return np.mod(0.5 + int(index) * steps, 1.0)
-
-
 def take_style(model: Model, seed: int) -> np.ndarray | None:
-    """The style [S] of the diffusion model's take for `seed`, within the sidecar's style range:
-    seed 0 the average take (the middle of the range), each later seed a take far from the one
-    before (`spread_point`); None for a model without a style input."""
+    """The style [S] the diffusion model draws a take in for `seed`, uniform over the sidecar's
+    style range; None for a model without a style input."""
     size = style_size(model)
     if size is None:
         return None
     low, high = model.sidecar[STYLE_INPUT]["range"]
-    return (low + (high - low) * spread_point(seed, size)).astype(np.float32)
+    return np.random.default_rng([STYLE_STREAM, int(seed)]).uniform(low, high, size).astype(np.float32)
 
 
 def guided_denoiser(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray, guidance: float,
