@@ -1,0 +1,21 @@
+"""benchmarks.quality on a slice of the TIMIT sample: every diffusion seed it draws for the
+takes' diversity is scored too, so a take that fails the bars shows in the table."""
+
+import re
+
+from benchmarks import quality
+
+
+def test_every_diversity_seed_gets_its_own_scored_row(shared_data, tmp_path, capsys):
+    out = tmp_path / "quality"
+    assert quality.main(["--shared-data", str(shared_data), "--engines", "diffusion,diffusion1", "--limit", "3",
+                         "--diversity-seeds", "4", "--plots", "0", "--out", str(out)]) == 0
+    table = (out / "quality.md").read_text()
+    rows = {int(seed): line for seed, line in re.findall(r"^(?=\| diffusion model seed (\d+),)(.*)$", table, re.M)}
+    assert sorted(rows) == [0, 1, 2, 3]
+    for line in rows.values():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        assert cells[1] == "3"                                    # n: the three utterances
+        assert 0.0 <= float(cells[3]) <= 100.0                    # BIL40 is a percentage
+    assert rows[2] != rows[3]                                      # two seeds, two takes
+    assert re.search(r"seeds 0\.\.3: .* all 6 pairs 0\.\d{3}", table)
