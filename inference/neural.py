@@ -6,8 +6,7 @@
   emotion, with classifier-free guidance; constraints are inpainted. Seeded: the same seed gives
   the same take, another seed another take. Where the sidecar has a "style" input (how wide the
   jaw opens, how much the lips round or spread, lopsidedness, talking out of one side), the seed
-  also draws the take's style (`take_style`), uniformly over the sidecar's range for takes (the
-  range the model learned, less the jaw gains too small for open vowels to read).
+  also draws the take's style (`take_style`), uniformly over the range the model learned.
 
 Shapes and rates (see `features` and the sidecars): features [F, 64] at 100 per second; model
 frames T = ceil(F / 2) at 50 per second, frame j at j / 50 s; curves [T, 52] (0-1) in the
@@ -159,18 +158,13 @@ def style_size(model: Model) -> int | None:
 
 
 def take_style(model: Model, seed: int) -> np.ndarray | None:
-    """The style [S] the diffusion model draws a take in for `seed`, uniform between the sidecar's
-    "takes" low and high per entry (a sidecar without them: its style "range"); None for a model
-    without a style input. The random numbers depend on the seed alone, so narrowing the range
-    keeps each seed's take where it was, drawn into the narrower range."""
+    """The style [S] the diffusion model draws a take in for `seed`, uniform over the sidecar's
+    style range; None for a model without a style input."""
     size = style_size(model)
     if size is None:
         return None
-    entry = model.sidecar[STYLE_INPUT]
-    low, high = (entry["takes"]["low"], entry["takes"]["high"]) if "takes" in entry else entry["range"]
-    low, high = np.broadcast_to(np.asarray(low, np.float64), size), np.broadcast_to(np.asarray(high, np.float64), size)
-    unit = np.random.default_rng([STYLE_STREAM, int(seed)]).random(size)
-    return (low + (high - low) * unit).astype(np.float32)
+    low, high = model.sidecar[STYLE_INPUT]["range"]
+    return np.random.default_rng([STYLE_STREAM, int(seed)]).uniform(low, high, size).astype(np.float32)
 
 
 def guided_denoiser(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray, guidance: float,

@@ -58,16 +58,6 @@ def export_regression(model: models.RegressionModel, out_dir: Path, training: di
     return path
 
 
-def style_entry() -> dict:
-    """The diffusion sidecar's "style": what the input means, the range it was trained on, and the
-    narrower range ("takes": low and high per entry) that the runtime draws a seed's take from."""
-    low, high = targets.take_range()
-    return {"names": list(targets.STYLE_NAMES), "range": [-1.0, 1.0], "takes": {"low": low, "high": high},
-            "meaning": "the take: jaw, rounding, spreading and lip gains, lopsidedness (+ left), side "
-                       "(+ mouthLeft); 0 is the average take, trained over range; each seed draws one "
-                       "uniformly between takes.low and takes.high, where the jaw opens enough to read"}
-
-
 def export_diffusion(denoiser: models.Denoiser, audio_hidden: int, out_dir: Path, training: dict,
                      default_steps: int = 10) -> Path:
     denoiser = denoiser.eval()
@@ -91,7 +81,9 @@ def export_diffusion(denoiser: models.Denoiser, audio_hidden: int, out_dir: Path
         "schedule": {"kind": "cosine", "train_steps": models.TRAIN_STEPS, "offset": models.COSINE_OFFSET},
         "prediction": "x0", "data_scale": 2.0, "data_shift": -1.0, "unconditional_emotion": models.UNCONDITIONAL_EMOTION,
         "default_steps": default_steps, "default_guidance": 1.0,
-        "style": style_entry(),
+        "style": {"names": list(targets.STYLE_NAMES), "range": [-1.0, 1.0],
+                  "meaning": "the take: jaw, rounding, spreading and lip gains, lopsidedness (+ left), side "
+                             "(+ mouthLeft); 0 is the average take, each seed draws one uniformly in range"},
     })
     (out_dir / "diffusion.json").write_text(json.dumps(sidecar, indent=1) + "\n")
     return path

@@ -28,10 +28,6 @@ STYLE_GROUPS = {
              "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper"),
 }
 STYLE_RANGE = {"jaw": (0.6, 1.4), "round": (0.5, 1.5), "spread": (0.5, 1.5), "lips": (0.6, 1.4)}
-# The lowest jaw gain a seed's take is drawn with: below it the articulation's own open vowels stop
-# opening (OPEN under 93 %, `python -m benchmarks.style` on the festival corpus). The models learn
-# the whole STYLE_RANGE; only the takes offered to the animator stay above it.
-TAKE_JAW_FLOOR = 0.8
 # Lopsidedness: the left-side mouth shapes x (1 + a), the right-side ones x (1 - a), a in +-ASYMMETRY
 # (not the press, which the models draw from the bilabial seal, the same on both sides).
 ASYMMETRY = 0.3
@@ -67,14 +63,6 @@ def style_vector(style: dict[str, float] | None) -> np.ndarray:
         scaled.append((style.get(group, middle) - middle) / half)
     scaled += [style.get("asymmetry", 0.0) / ASYMMETRY, style.get("side", 0.0) / SIDE]
     return np.asarray(scaled, np.float32)
-
-
-def take_range() -> tuple[list[float], list[float]]:
-    """(low, high) per `STYLE_NAMES` entry, in `style_vector` units: the styles a seed's take is drawn
-    from. The whole learnt range, except the jaw gain, which stays above `TAKE_JAW_FLOOR`."""
-    low = [-1.0] * len(STYLE_NAMES)
-    low[STYLE_NAMES.index("jaw")] = float(style_vector({"jaw": TAKE_JAW_FLOOR})[0])
-    return low, [1.0] * len(STYLE_NAMES)
 
 
 def apply_style(values: np.ndarray, style: dict[str, float]) -> np.ndarray:
