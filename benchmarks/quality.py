@@ -10,7 +10,8 @@ defined in the shared evaluation README and re-implemented in `benchmarks.lipmet
 markdown table (printed and written to `<out>/quality.md`), PNG plots of lip aperture against the
 phone labels, and with `--pred-dir` per-utterance curve JSONs that lipsync_eval.py can score.
 With both diffusion rows it also prints how much takes differ: seeds 0 and 1, and the mean over all
-pairs of seeds 0..N-1 (`--diversity-seeds`).
+pairs of seeds 0..N-1 (`--diversity-seeds`); seeds 2..N-1 get a row each too (not in `--pred-dir`,
+the plots or `--record`, which stay with seeds 0 and 1).
 """
 
 from __future__ import annotations
