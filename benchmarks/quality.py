@@ -275,6 +275,11 @@ def main(argv=None) -> int:
 
     wanted = [k.strip() for k in args.engines.split(",") if k.strip()]
     rows, results, notes, takes = [], {}, [], {}
+
+    def add_row(name: str, scores) -> None:
+        rows.append(lipmetrics.markdown_row(name, lipmetrics.aggregate(scores)))
+        print(rows[-1], flush=True)
+
     for key, name, factory in ENGINES:
         if key not in wanted:
             continue
@@ -286,11 +291,9 @@ def main(argv=None) -> int:
             continue
         pred_dir = args.pred_dir / key if args.pred_dir else None
         scores, seconds, takes[key] = run_engine(engine, wavs, face, pred_dir)
-        agg = lipmetrics.aggregate(scores)
         results[name] = scores
-        rows.append(lipmetrics.markdown_row(name, agg))
+        add_row(name, scores)
         notes.append(f"- {name}: {seconds:.2f} s for {len(wavs)} utterances")
-        print(rows[-1], flush=True)
 
     seed_difference = pair_difference = None
     if "diffusion" in takes and "diffusion1" in takes:
@@ -300,11 +303,9 @@ def main(argv=None) -> int:
         if args.diversity_seeds > 2:
             seeds = [takes["diffusion"], takes["diffusion1"]]
             for seed in range(2, args.diversity_seeds):   # each take is scored too: every seed should meet the bars
-                name = f"diffusion model seed {seed}, no transcript"
                 scores, _, outputs = run_engine(make_neural("diffusion", seed)(args.fps), wavs, face, None)
                 seeds.append(outputs)
-                rows.append(lipmetrics.markdown_row(name, lipmetrics.aggregate(scores)))
-                print(rows[-1], flush=True)
+                add_row(f"diffusion model seed {seed}, no transcript", scores)
             pair_difference = mean_pair_difference(seeds)
             notes.append(f"- diffusion seeds 0..{args.diversity_seeds - 1}: the same difference averaged over all "
                          f"{len(seeds) * (len(seeds) - 1) // 2} pairs {pair_difference:.3f}")

@@ -6,12 +6,13 @@ import re
 from benchmarks import quality
 
 
-def test_every_diversity_seed_gets_its_own_scored_row(shared_data, tmp_path, capsys):
+def test_every_diversity_seed_gets_its_own_scored_row(shared_data, tmp_path):
     out = tmp_path / "quality"
     assert quality.main(["--shared-data", str(shared_data), "--engines", "diffusion,diffusion1", "--limit", "3",
                          "--diversity-seeds", "4", "--plots", "0", "--out", str(out)]) == 0
     table = (out / "quality.md").read_text()
-    rows = {int(seed): line for seed, line in re.findall(r"^(?=\| diffusion model seed (\d+),)(.*)$", table, re.M)}
+    rows = {int(found[1]): line for line in table.splitlines()
+            if (found := re.match(r"\| diffusion model seed (\d+),", line))}
     assert sorted(rows) == [0, 1, 2, 3]
     for line in rows.values():
         cells = [cell.strip() for cell in line.strip("|").split("|")]
