@@ -6,7 +6,10 @@ import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty,
                        PointerProperty, StringProperty)
 
-from .inference import arkit, emotion, generation, mapping, phonetic, phones
+from .inference import arkit, emotion, generation, limits, mapping, phonetic, phones
+
+FRAME_LIMITS = {"min": limits.MIN_FRAME, "max": limits.MAX_FRAME}
+SEED_LIMITS = {"min": limits.MIN_SEED, "max": limits.MAX_SEED}
 
 ENGINE_ITEMS = (
     ("regression", "Regression", "The regression model: one deterministic pass (fast)"),
@@ -70,7 +73,7 @@ class LIPKIT_PG_take(bpy.types.PropertyGroup):
 class LIPKIT_PG_constraint(bpy.types.PropertyGroup):
     """A value the animator fixes: `channel` is `value` at scene frame `frame`."""
 
-    frame: IntProperty(name="Frame")
+    frame: IntProperty(name="Frame", **FRAME_LIMITS)
     channel: StringProperty(name="Channel", description="ARKit channel")
     value: FloatProperty(name="Value", min=0.0, max=1.0)
     enabled: BoolProperty(name="Enabled", default=True, description="Use this constraint when regenerating")
@@ -101,9 +104,10 @@ class LIPKIT_PG_shot(bpy.types.PropertyGroup):
     strip: StringProperty(name="Strip", description="The sound strip of the line (empty: the audio file)")
     audio: StringProperty(name="Audio", subtype="FILE_PATH", description="The audio file of the line")
     character: StringProperty(name="Character", description="Object or collection that says the line")
-    start_frame: IntProperty(name="Start Frame", default=1, description="Scene frame an audio file starts on")
+    start_frame: IntProperty(name="Start Frame", default=1, description="Scene frame an audio file starts on",
+                             **FRAME_LIMITS)
     engine: EnumProperty(name="Engine", items=ENGINE_ITEMS, default="regression")
-    seed: IntProperty(name="Seed", min=0)
+    seed: IntProperty(name="Seed", **SEED_LIMITS)
     emotion: StringProperty(name="Emotion", description="Emotion mix, e.g. happy=0.6, sad=0.2")
     transcript: StringProperty(name="Transcript", description="What is said (phonetic engine)")
     take: StringProperty(name="Take", description="Name of the take (empty: the shot name)")
@@ -119,16 +123,17 @@ class LIPKIT_PG_scene(bpy.types.PropertyGroup):
         ("FILE", "File", "A sound file, added as a strip at the chosen frame")), default="STRIP")
     strip: StringProperty(name="Strip", description="The sound strip to lip-sync")
     sound_file: StringProperty(name="File", subtype="FILE_PATH", description="A sound file Blender can play")
-    file_frame: IntProperty(name="At Frame", default=1, description="Scene frame the file starts on")
+    file_frame: IntProperty(name="At Frame", default=1, description="Scene frame the file starts on", **FRAME_LIMITS)
     engine: EnumProperty(name="Engine", items=ENGINE_ITEMS, default="regression")
     transcript: StringProperty(name="Transcript", description="What is said (phonetic engine)")
     transcript_file: StringProperty(name="Transcript File", subtype="FILE_PATH",
                                     description="A text file with what is said (used when the text is empty)")
     recognition: EnumProperty(name="Recognition", items=RECOGNITION_ITEMS, default=phones.DEFAULT_RECOGNITION,
                               description="How the phonetic engine finds phones when there is no transcript")
-    seed: IntProperty(name="Seed", default=0, min=0, description="Same seed, same take; another seed, another take")
-    steps: IntProperty(name="Steps", default=0, min=0, max=1000, description="Diffusion steps (0: the model's)")
-    guidance: FloatProperty(name="Guidance", default=-1.0, min=-1.0, max=20.0,
+    seed: IntProperty(name="Seed", default=0, description="Same seed, same take; another seed, another take",
+                      **SEED_LIMITS)
+    steps: IntProperty(name="Steps", default=0, min=0, max=limits.MAX_STEPS, description="Diffusion steps (0: the model's)")
+    guidance: FloatProperty(name="Guidance", default=-1.0, min=-1.0, max=limits.MAX_GUIDANCE,
                             description="Emotion guidance for diffusion (negative: the model's)")
     emotion_intensity: FloatProperty(name="Intensity", default=1.0, min=0.0, max=1.0,
                                      description="Scales every emotion slider")
@@ -146,8 +151,8 @@ class LIPKIT_PG_scene(bpy.types.PropertyGroup):
         ("TYPED", "Frames", "Typed start and end frames")), default="TYPED")
     marker_start: StringProperty(name="From Marker")
     marker_end: StringProperty(name="To Marker")
-    range_start: IntProperty(name="Start", default=1)
-    range_end: IntProperty(name="End", default=50)
+    range_start: IntProperty(name="Start", default=1, **FRAME_LIMITS)
+    range_end: IntProperty(name="End", default=50, **FRAME_LIMITS)
     shots: CollectionProperty(type=LIPKIT_PG_shot)
     shot_index: IntProperty(name="Active Shot")
     character_separator: StringProperty(

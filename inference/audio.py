@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import struct
 import wave
 from dataclasses import dataclass
 from typing import Iterable, Iterator
@@ -46,6 +47,16 @@ CLIP_LEVEL = 0.999           # |sample| at or above this (of full scale) counts 
 CLIPPED_FRACTION = 0.001     # warn when more than this share of samples is clipped
 
 SUPPORTED_WAV_WIDTHS = (1, 2, 3, 4)
+
+# Header values are checked against these before anything is allocated: a header that claims 1 Hz,
+# 4 GHz or 65535 channels describes no dialogue, and trusting it costs gigabytes.
+MIN_RATE = 4000
+MAX_RATE = 384000
+MAX_CHANNELS = 64
+MAX_DURATION_S = 2 * 3600.0
+# A compressed file's header may claim any length: room is reserved for at most this many frames per
+# byte of file (low-bitrate Opus speech is about 64), and grows only as real samples arrive.
+MAX_FRAMES_PER_BYTE = 64
 
 
 @dataclass(frozen=True)
@@ -196,38 +207,76 @@ def _as_float(block: np.ndarray) -> np.ndarray:
     raise AudioError(f"unsupported sample type {block.dtype}")
 
 
+class _Output:
+    """A float32 buffer filled chunk by chunk: `capacity` reserved up front, grown only as real
+    samples arrive, and never past `limit` samples (`AudioError`)."""
+
+    def __init__(self, capacity: int, limit: int, label: str):
+        self.buffer = np.empty(max(0, min(capacity, limit)), dtype=np.float32)
+        self.size, self.limit, self.label = 0, limit, label
+
+    def put(self, chunk: np.ndarray) -> None:
+        need = self.size + len(chunk)
+        if need > self.limit:
+            raise AudioError(f"{self.label} is longer than {MAX_DURATION_S / 3600:g} hours: "
+                             "split the dialogue into shorter clips.")
+        if need > len(self.buffer):
+            grown = np.empty(min(self.limit, max(need, 2 * len(self.buffer))), dtype=np.float32)
+            grown[:self.size] = self.buffer[:self.size]
+            self.buffer = grown
+        self.buffer[self.size:need] = chunk
+        self.size = need
+
+    def result(self, length: int) -> np.ndarray:
+        length = min(length, self.size)
+        if length < len(self.buffer) // 2:        # mostly unused room: give it back
+            return self.buffer[:length].copy()
+        return self.buffer[:length]
+
+
+def check_rate(sample_rate, label: str = "the audio") -> int:
+    """The sample rate as an int within `MIN_RATE`..`MAX_RATE`, or `AudioError`."""
+    try:
+        rate = int(sample_rate)
+    except (TypeError, ValueError, OverflowError):
+        rate = 0
+    if not MIN_RATE <= rate <= MAX_RATE or rate != sample_rate:
+        raise AudioError(f"{label} claims a sample rate of {sample_rate} Hz; Lipkit reads "
+                         f"{MIN_RATE}-{MAX_RATE} Hz audio (the file may be damaged).")
+    return rate
+
+
+def check_channels(channels, label: str = "the audio") -> int:
+    if not 1 <= int(channels) <= MAX_CHANNELS:
+        raise AudioError(f"{label} claims {channels} channels; Lipkit reads 1-{MAX_CHANNELS} "
+                         "(the file may be damaged).")
+    return int(channels)
+
+
 def _convert_blocks(blocks: Iterable[np.ndarray], sample_rate: int, n_frames: int,
-                    stats: _Stats) -> np.ndarray:
-    """Mix down, clean and resample a stream of raw blocks (total `n_frames` frames) into one array."""
-    if sample_rate <= 0:
-        raise AudioError(f"invalid sample rate {sample_rate} Hz")
+                    stats: _Stats, label: str = "the audio") -> np.ndarray:
+    """Mix down, clean and resample a stream of raw blocks (about `n_frames` frames) into one array.
+
+    `n_frames` only sizes the first allocation: the result is as long as the blocks really are, up
+    to `MAX_DURATION_S`.
+    """
+    sample_rate = check_rate(sample_rate, label)
+    limit = int(MAX_DURATION_S * TARGET_RATE)
     if sample_rate == TARGET_RATE:
-        out = np.empty(n_frames, dtype=np.float32)
-        pos = 0
+        out = _Output(n_frames, limit, label)
         for block in blocks:
-            mono = _mono(stats.clean(_as_float(block)))
-            out[pos:pos + len(mono)] = mono
-            pos += len(mono)
-        return out[:pos]
+            out.put(_mono(stats.clean(_as_float(block))))
+        return out.result(out.size)
     resampler = _StreamResampler(sample_rate, TARGET_RATE)
-    n_out = resampler.output_length(n_frames)
-    out = np.zeros(n_out, dtype=np.float32)
-    pos = 0
-
-    def put(chunks):
-        nonlocal pos
-        for chunk in chunks:
-            take = min(len(chunk), n_out - pos)
-            out[pos:pos + take] = chunk[:take]
-            pos += take
-
+    out = _Output(resampler.output_length(n_frames), limit, label)
     n_in = 0
     for block in blocks:
         n_in += len(block)
-        put(resampler.push(_mono(stats.clean(_as_float(block)))))
-    put(resampler.flush())
-    # fewer frames than the header said (a WAV streamed to a pipe): keep what they make
-    return out[:min(pos, resampler.output_length(n_in))]
+        for chunk in resampler.push(_mono(stats.clean(_as_float(block)))):
+            out.put(chunk)
+    for chunk in resampler.flush():
+        out.put(chunk[:max(0, resampler.output_length(n_in) - out.size)])
+    return out.result(resampler.output_length(n_in))
 
 
 def _array_blocks(samples: np.ndarray) -> Iterator[np.ndarray]:
@@ -242,7 +291,7 @@ def to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     warnings as well.
     """
     samples = np.asarray(samples)
-    return _convert_blocks(_array_blocks(samples), int(sample_rate), len(samples), _Stats())
+    return _convert_blocks(_array_blocks(samples), sample_rate, len(samples), _Stats())
 
 
 def is_silent(samples: np.ndarray) -> bool:
@@ -269,10 +318,15 @@ def _warnings(samples: np.ndarray, stats: _Stats, source: str) -> tuple[str, ...
 
 
 def _finish(blocks: Iterable[np.ndarray], sample_rate: int, n_frames: int, source: str) -> Audio:
+    label = os.path.basename(source) or "the audio"
+    rate = check_rate(sample_rate, label)
     if n_frames <= 0:
         raise AudioError(f"{os.path.basename(source) or 'The audio'} contains no samples (zero length).")
+    if n_frames > MAX_DURATION_S * rate:
+        raise AudioError(f"{label} is longer than {MAX_DURATION_S / 3600:g} hours "
+                         f"({n_frames / rate / 3600:.1f} h claimed): split the dialogue into shorter clips.")
     stats = _Stats()
-    samples = _convert_blocks(blocks, sample_rate, n_frames, stats)
+    samples = _convert_blocks(blocks, rate, n_frames, stats, label)
     if len(samples) == 0:
         raise AudioError(f"{os.path.basename(source) or 'The audio'} contains no samples (zero length).")
     return Audio(samples=samples, sample_rate=TARGET_RATE, source=source,
@@ -290,7 +344,9 @@ def audio_from_array(samples: np.ndarray, sample_rate: int, source: str = "") ->
         raise AudioError(f"audio must be [samples] or [samples, channels], got shape {samples.shape}")
     if samples.ndim == 2 and samples.shape[1] == 0:
         raise AudioError("the audio has no channels")
-    return _finish(_array_blocks(samples), int(sample_rate), len(samples), source)
+    if samples.ndim == 2:
+        check_channels(samples.shape[1], os.path.basename(source) or "the audio")
+    return _finish(_array_blocks(samples), sample_rate, len(samples), source)
 
 
 # --------------------------------------------------------------------------- reading files
@@ -323,22 +379,27 @@ def _wav_blocks(handle: wave.Wave_read, width: int, channels: int) -> Iterator[n
 
 def _load_wav(path: str) -> Audio | None:
     """Read a PCM WAV with `wave`; None when `wave` cannot (float WAV, WAVE_FORMAT_EXTENSIBLE...)."""
+    name = os.path.basename(path)
     try:
         handle = wave.open(path, "rb")
     except (wave.Error, EOFError):
         return None
+    except (struct.error, ValueError, OverflowError) as exc:   # a header too short or out of range
+        raise AudioError(f"{name} is damaged: its WAV header cannot be read ({exc}).") from exc
     with handle:
         width, channels = handle.getsampwidth(), handle.getnchannels()
         rate, n_frames = handle.getframerate(), handle.getnframes()
         if width not in SUPPORTED_WAV_WIDTHS or channels < 1:
             return None
+        check_rate(rate, name)
+        check_channels(channels, name)
         # A WAV written to a pipe (espeak-ng --stdout, sox -) has a placeholder length in its header:
         # the file's size bounds what can really be there.
         n_frames = min(n_frames, os.path.getsize(path) // (width * channels))
         try:
             return _finish(_wav_blocks(handle, width, channels), rate, n_frames, path)
-        except (wave.Error, EOFError, ValueError) as exc:
-            raise AudioError(f"{os.path.basename(path)} is damaged and cannot be read ({exc}).") from exc
+        except (wave.Error, EOFError, ValueError, struct.error) as exc:
+            raise AudioError(f"{name} is damaged and cannot be read ({exc}).") from exc
 
 
 def _load_soundfile(path: str) -> Audio:
@@ -347,13 +408,19 @@ def _load_soundfile(path: str) -> Audio:
     except ImportError as exc:
         raise AudioError(f"{os.path.basename(path)}: this format cannot be read here; "
                          "convert it to 16-bit PCM WAV.") from exc
+    name = os.path.basename(path)
     try:
         with soundfile.SoundFile(path) as handle:
-            rate, n_frames = handle.samplerate, handle.frames
-            blocks = handle.blocks(blocksize=READ_BLOCK_FRAMES, dtype="float32", always_2d=True)
+            rate = check_rate(handle.samplerate, name)
+            channels = check_channels(handle.channels, name)
+            # the header's frame count reserves memory only as far as the file's size makes plausible
+            n_frames = min(handle.frames, os.path.getsize(path) * MAX_FRAMES_PER_BYTE)
+            blocks = handle.blocks(blocksize=max(1024, READ_BLOCK_FRAMES // channels), dtype="float32",
+                                   always_2d=True)
             return _finish(blocks, rate, n_frames, path)
-    except (RuntimeError, OSError, ValueError) as exc:  # soundfile's LibsndfileError is a RuntimeError
-        raise AudioError(f"{os.path.basename(path)} is not a readable audio file ({exc}).") from exc
+    except (RuntimeError, OSError, ValueError, EOFError) as exc:  # LibsndfileError is a RuntimeError
+        raise AudioError(f"{os.path.basename(path)} is not a readable audio file ({exc}); Lipkit reads WAV, "
+                         "FLAC, OGG and MP3: convert it to one of them.") from exc
 
 
 def load_audio(path) -> Audio:

@@ -7,8 +7,13 @@ cache instead of running an engine. Cache entries and outputs are written whole 
 (a `.partial` file renamed into place), so a batch stopped or failing half-way loses nothing that
 finished and leaves nothing half-written.
 
+A cached entry is checked as a fresh result is (finite values, the 52 channels, the frame rate and
+frame count the shot asks for); one that fails is made again. Outputs are strict JSON.
+
 Shots run one after another in this process (the models open once, `models` keeps the sessions),
-or in `workers` processes, each opening the models once. `should_stop()` is asked before each shot:
+or in `workers` processes, each opening the models once; a worker ends when its parent process
+does, even when the parent was killed (SIGKILL), so no orphan writes shots afterwards. A shot that
+fails in any way (a bad file, a damaged model description, memory) fails alone. `should_stop()` is asked before each shot:
 the batch then stops after the shot under way ("stopped after i of N").
 
 Without Blender (`python -m inference batch`) each shot writes `<out>/<shot>.json` (the same curves
@@ -19,11 +24,13 @@ operator writes takes and keeps the cache in the extension's user folder.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
 import zipfile
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -32,11 +39,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import generation, models, neural, phonetic
+from . import arkit, generation, models, neural, phonetic
 from .audio import Audio, load_audio
 from .curves import Curves
 from .emotion import mix_to_weights
 from .errors import LipkitError
+from .files import write_atomically
 from .layers import HeadMotion
 from .shotlist import Shot, output_path
 
@@ -108,8 +116,29 @@ def cache_file(folder: Path, key: str) -> Path:
     return Path(folder) / f"{key}.npz"
 
 
-def load_cached(folder: Path, key: str) -> phonetic.Performance | None:
-    """The cached performance for `key`, or None (absent or unreadable: it is then made again)."""
+def check_performance(performance: phonetic.Performance, fps: float, num_frames: int | None = None) -> None:
+    """ValueError unless `performance` holds finite curves for the 52 ARKit channels at `fps`
+    (and `num_frames` frames, when given), and finite head rotations [T, 3] when it has any."""
+    curves = performance.curves
+    if sorted(curves.channels) != sorted(arkit.NAMES):
+        raise ValueError("the curves are not the 52 ARKit channels")
+    if not np.isclose(curves.fps, fps, rtol=0, atol=1e-9):
+        raise ValueError(f"the curves are at {curves.fps:g} fps, not {fps:g}")
+    if num_frames is not None and curves.num_frames != num_frames:
+        raise ValueError(f"the curves have {curves.num_frames} frames, not {num_frames}")
+    if not np.all(np.isfinite(curves.values)):
+        raise ValueError("the curves hold invalid (NaN or infinite) values")
+    head = performance.head
+    if head is not None:
+        rotations = np.asarray(head.rotations)
+        if rotations.ndim != 2 or rotations.shape[1] != 3 or not np.all(np.isfinite(rotations)):
+            raise ValueError("the head motion holds invalid values")
+
+
+def load_cached(folder: Path, key: str, fps: float | None = None,
+                num_frames: int | None = None) -> phonetic.Performance | None:
+    """The cached performance for `key`, or None (absent, unreadable or not what the shot asks
+    for: it is then made again)."""
     path = cache_file(folder, key)
     if not path.is_file():
         return None
@@ -119,27 +148,28 @@ def load_cached(folder: Path, key: str) -> phonetic.Performance | None:
             curves = Curves(float(stored["fps"]), stored["values"], tuple(stored["channels"].tolist()), 0.0,
                             meta["curves"])
             head = HeadMotion(float(stored["fps"]), stored["head"]) if meta["has_head"] else None
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        log.warning("ignoring the unreadable cache entry %s: %s", path, exc)
+            performance = phonetic.Performance(curves, head, (), tuple(str(w) for w in meta["warnings"]))
+        if fps is not None:
+            check_performance(performance, fps, num_frames)
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+        log.warning("ignoring the unusable cache entry %s: %s", path, exc)
         return None
-    return phonetic.Performance(curves, head, (), tuple(meta["warnings"]))
+    return performance
 
 
 def store_cached(folder: Path, key: str, performance: phonetic.Performance) -> None:
     """Cache `performance` under `key`, whole or not at all; OSError when the folder cannot take it."""
     folder = Path(folder)
+    if folder.is_symlink():
+        raise OSError(f"the cache folder {folder} is a symbolic link; Lipkit does not write through links")
     folder.mkdir(parents=True, exist_ok=True)
     curves = performance.curves
     meta = {"curves": curves.meta, "warnings": list(performance.warnings), "has_head": performance.head is not None}
     head = performance.head.rotations if performance.head is not None else np.zeros((0, 3), np.float32)
-    partial = cache_file(folder, key).with_suffix(".partial")
-    try:
-        with open(partial, "wb") as handle:
-            np.savez(handle, values=curves.values, channels=np.array(curves.channels), fps=curves.fps, head=head,
-                     meta=json.dumps(meta, default=str))
-        os.replace(partial, cache_file(folder, key))
-    finally:
-        partial.unlink(missing_ok=True)
+    buffer = io.BytesIO()
+    np.savez(buffer, values=curves.values, channels=np.array(curves.channels), fps=curves.fps, head=head,
+             meta=json.dumps(meta, default=str))
+    write_atomically(cache_file(folder, key), buffer.getvalue())
 
 
 def perform_cached(audio: Audio, request: generation.Request, cache_dir, progress=None,
@@ -149,10 +179,12 @@ def perform_cached(audio: Audio, request: generation.Request, cache_dir, progres
     A cache that cannot be written costs a warning on the performance, never the result.
     """
     key = cache_key(audio, request)
-    cached = load_cached(cache_dir, key)
+    count = generation.num_frames(audio, request.fps)
+    cached = load_cached(cache_dir, key, request.fps, count)
     if cached is not None:
         return cached, True, key
     performance = generation.run(audio, request, progress, should_cancel)
+    check_performance(performance, request.fps)
     try:
         store_cached(cache_dir, key, performance)
     except OSError as exc:
@@ -161,22 +193,27 @@ def perform_cached(audio: Audio, request: generation.Request, cache_dir, progres
     return performance, False, key
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` so that the file is either absent, as before, or complete."""
-    partial = path.with_name(path.name + ".partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    finally:
-        if partial.is_file():
-            partial.unlink()
-
-
 def curves_document(curves: Curves) -> dict:
     """The curves file of the headless commands: {"fps", "channels", "frames"}."""
     document = curves.to_json_dict()
     document.pop("start")
     return document
+
+
+def curves_json(curves: Curves) -> str:
+    """The curves file as strict JSON text (ValueError for NaN or infinite values, never a "NaN")."""
+    return json.dumps(curves_document(curves), allow_nan=False)
+
+
+def failure_message(exc: BaseException, shot: str = "") -> str:
+    """What a shot's failure says: the message of an expected problem, else the error named (and
+    its traceback logged), so that one shot's failure never ends a batch."""
+    if isinstance(exc, (LipkitError, ValueError, OSError)):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory (the audio file may claim more audio than it holds)"
+    log.error("shot %s failed unexpectedly", shot, exc_info=exc)
+    return f"unexpected error ({type(exc).__name__}: {exc})"
 
 
 def run_file_shot(shot: Shot, settings: Settings, out_dir: Path, cache_dir: Path) -> Outcome:
@@ -187,16 +224,42 @@ def run_file_shot(shot: Shot, settings: Settings, out_dir: Path, cache_dir: Path
         audio = load_audio(shot.audio)
         request = request_for(shot, generation.num_frames(audio, settings.fps), settings)
         performance, cached, _ = perform_cached(audio, request, cache_dir)
-        write_atomically(target, json.dumps(curves_document(performance.curves)))
-    except (LipkitError, ValueError, OSError) as exc:
-        return Outcome(shot.row, shot.name, FAILED, time.perf_counter() - began, error=str(exc))
+        write_atomically(target, curves_json(performance.curves))
+    except Exception as exc:  # noqa: BLE001 - one shot's failure, whatever it is, is that shot's alone
+        return Outcome(shot.row, shot.name, FAILED, time.perf_counter() - began, error=failure_message(exc, shot.name))
     return Outcome(shot.row, shot.name, CACHED if cached else DONE, time.perf_counter() - began,
                    tuple(performance.warnings), output=str(target))
 
 
-def _ignore_interrupts():
-    """Worker processes leave Ctrl+C to the parent, which stops the batch after the shots under way."""
+PARENT_POLL_S = 0.2
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with_parent(parent: int) -> None:
+    """End this worker as soon as `parent` is gone (killed included): Linux tells the kernel to send
+    SIGKILL; everywhere a watcher thread also polls the parent's id, which changes when it dies."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:       # the parent died before the request took effect
+        os._exit(1)
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="lipkit-parent-watch", daemon=True).start()
+
+
+def _start_worker(parent: int):
+    """Worker processes leave Ctrl+C to the parent, which stops the batch after the shots under way,
+    and end with the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_parent(parent)
 
 
 def threads_per_worker(workers: int) -> int:
@@ -231,7 +294,8 @@ def run_file_shots(shots, settings: Settings, out_dir: Path, workers: int = 1, o
     else:
         settings = replace(settings, cpu_threads=settings.cpu_threads or threads_per_worker(workers))
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts) as pool:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                                 initargs=(os.getpid(),)) as pool:
             pending = {}
             queue = list(enumerate(shots))
             while queue or pending:

@@ -7,7 +7,9 @@ phonetic runs pocketsphinx and articulation rules (`--recognition` picks how it 
 without a transcript). `--constraints FILE.json` fixes channel values
 at output frames; every engine meets them exactly.
 Each failed input gets one line on stderr and the exit code is 1; the other inputs still run.
-Files appear only complete. Bad options (and a bad constraints file) are usage errors, exit code 2.
+Files appear only complete, and an input's files all or none; no write follows a symlink. Bad
+options (a number out of its range in `limits`, an output folder that cannot be written, a bad
+constraints file) are usage errors, exit code 2.
 
 `python -m inference batch SHOTS --out DIR [--workers N] [--report FILE]` runs a shot list (CSV or
 JSON, see `shotlist`): `DIR/<shot>.json` per shot, results cached in `DIR/.lipkit-cache`, a JSON
@@ -26,16 +28,15 @@ import argparse
 import dataclasses
 import json
 import logging
-import math
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
 
-from . import batch, exchange, generation, neural, phonetic, shotlist
+from . import batch, exchange, files, generation, limits, neural, phonetic, shotlist
 from .audio import load_audio
-from .batch import write_atomically
+from .files import write_all_or_none, write_atomically
 from .constraints import constraint_grid, read_constraints
 from .curves import num_frames_for
 from .emotion import mix_to_weights, parse_emotion_mix
@@ -90,10 +91,20 @@ def transcript_for(audio_path: Path, option: str | None) -> str | None:
         candidate = source / f"{audio_path.stem}.txt"
         if not candidate.is_file():
             raise LipkitError(f"no transcript {candidate} for {audio_path.name}")
-        return candidate.read_text(encoding="utf-8")
+        return _read_transcript(candidate)
     if source.is_file():
-        return source.read_text(encoding="utf-8")
+        return _read_transcript(source)
     return option
+
+
+MAX_TRANSCRIPT_BYTES = 1 << 20
+
+
+def _read_transcript(path: Path) -> str:
+    try:
+        return files.read_text(path, MAX_TRANSCRIPT_BYTES, "transcript")
+    except ValueError as exc:
+        raise LipkitError(str(exc)) from exc
 
 
 def animate(path: Path, args, emotion: dict, layers: tuple[str, ...], constraints) -> phonetic.Performance:
@@ -113,12 +124,11 @@ def animate(path: Path, args, emotion: dict, layers: tuple[str, ...], constraint
 def run_one(path: Path, args, emotion: dict, layers: tuple[str, ...], constraints) -> list[str]:
     """Animate one input and write its files; returns its warnings."""
     result = animate(path, args, emotion, layers, constraints)
-    texts = {args.out / f"{path.stem}.json": json.dumps(batch.curves_document(result.curves))}
+    texts = {args.out / f"{path.stem}.json": batch.curves_json(result.curves)}
     if args.format == "llf":
         rotations = result.head.rotations if result.head is not None else None
         texts[args.out / f"{path.stem}.csv"] = exchange.llf_csv_text(result.curves, rotations)
-    for target, text in texts.items():
-        write_atomically(target, text)
+    write_all_or_none(texts)
     return list(result.warnings)
 
 
@@ -130,10 +140,23 @@ def check_engine_options(parser: argparse.ArgumentParser, args) -> None:
         parser.error("--transcript applies to the phonetic engine only")
     if args.engine != "phonetic" and args.recognition is not None:
         parser.error("--recognition applies to the phonetic engine only")
-    if args.steps is not None and args.steps < 1:
-        parser.error("--steps must be 1 or more")
-    if args.guidance is not None and not (math.isfinite(args.guidance) and args.guidance >= 0):
-        parser.error("--guidance must be a number >= 0")
+    try:
+        limits.check_fps(args.fps, "--fps")
+        limits.check_seed(args.seed, "--seed")
+        if args.steps is not None:
+            limits.check_steps(args.steps, "--steps")
+        if args.guidance is not None:
+            limits.check_guidance(args.guidance, "--guidance")
+    except ValueError as exc:
+        parser.error(str(exc))
+
+
+def prepare_out(parser: argparse.ArgumentParser, folder: Path) -> None:
+    """The output folder made and writable, or a usage error saying why not."""
+    try:
+        files.prepare_folder(folder)
+    except OSError as exc:
+        parser.error(f"--out: {exc}")
 
 
 def main(argv=None) -> int:
@@ -149,13 +172,12 @@ def main(argv=None) -> int:
         constraints = read_constraints(args.constraints) if args.constraints else ()
     except ValueError as exc:
         parser.error(str(exc))
-    if not args.fps > 0:
-        parser.error("--fps must be positive")
     check_engine_options(parser, args)
-    stems = [path.stem for path in args.audio]
-    duplicates = sorted({stem for stem in stems if stems.count(stem) > 1})
+    stems = [path.stem.casefold() for path in args.audio]
+    duplicates = sorted({path.stem for path in args.audio if stems.count(path.stem.casefold()) > 1})
     if duplicates:
-        parser.error(f"inputs would overwrite each other's output: {', '.join(duplicates)}")
+        parser.error(f"inputs would overwrite each other's output (names differing only in case collide "
+                     f"on Windows and macOS): {', '.join(duplicates)}")
     model_warnings: tuple[str, ...] = ()
     if args.engine in neural.ENGINES and "lips" in layers:
         try:
@@ -169,7 +191,7 @@ def main(argv=None) -> int:
         model_warnings = loaded.warnings
         for warning in model_warnings:
             print(f"warning: {warning}", file=sys.stderr)
-    args.out.mkdir(parents=True, exist_ok=True)
+    prepare_out(parser, args.out)
 
     failures = 0
     for path in args.audio:
@@ -181,6 +203,9 @@ def main(argv=None) -> int:
         except (LipkitError, ValueError, OSError) as exc:
             failures += 1
             print(f"FAILED: {path}: {exc}", file=sys.stderr)
+        except MemoryError:
+            failures += 1
+            print(f"FAILED: {path}: out of memory (the file may claim more audio than it holds)", file=sys.stderr)
     if failures:
         print(f"{failures} of {len(args.audio)} inputs failed", file=sys.stderr)
         return EXIT_FAILED
@@ -257,10 +282,11 @@ def batch_main(argv) -> int:
     parser = build_batch_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    if args.workers < 1:
-        parser.error("--workers must be 1 or more")
-    if not args.fps > 0:
-        parser.error("--fps must be positive")
+    try:
+        limits.check_workers(args.workers, "--workers")
+        limits.check_fps(args.fps, "--fps")
+    except ValueError as exc:
+        parser.error(str(exc))
     try:
         layers = phonetic.check_layers(name.strip() for name in args.layers.split(",") if name.strip())
         listed = shotlist.load_shot_list(args.shots, args.project)
@@ -273,11 +299,7 @@ def batch_main(argv) -> int:
         print(f"FAILED: row {error.row} {error.shot}: {error.message}", file=sys.stderr)
     settings = batch.Settings(args.fps, layers, args.provider.upper())
     began = time.perf_counter()
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        print(f"FAILED: cannot make the output folder {args.out}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    prepare_out(parser, args.out)
     with StopOnInterrupt() as interrupt:
         outcomes, stopped = batch.run_file_shots(listed.shots, settings, args.out, args.workers,
                                                  on_outcome=print_outcome, should_stop=interrupt.event.is_set)

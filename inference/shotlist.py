@@ -6,22 +6,25 @@ shot, audio, character, start_frame, engine, seed, emotion, transcript, take. On
 and the first shot row 2; in JSON (a list of objects, or {"shots": [...]}) the first shot is row 1.
 
 Every row is checked before anything runs. A broken row (missing audio, an unknown engine or
-character, a duplicate shot name, a path outside the project folder, a bad seed or emotion mix)
-becomes a `RowError` with its row number; the other rows still make a `Shot`. Problems with the
-file itself (unreadable, not CSV/JSON, an unknown column) are a `ShotListError`.
+character, a duplicate shot name, a path outside the project folder, a seed or start frame outside
+`limits`, a bad emotion mix) becomes a `RowError` with its row number; the other rows still make a
+`Shot`. Problems with the file itself (unreadable, over `MAX_SHOT_LIST_BYTES`, not CSV/JSON, JSON
+nested too deep, a CSV field over 128 KiB, an unknown column) are a `ShotListError`.
 
 Relative audio paths resolve against the project folder (the .blend's folder in Blender, the shot
 list's folder without Blender), and must stay inside it. Shot names become output file names, so
-they cannot hold path separators: nothing is ever written outside the chosen output folder.
+they cannot hold path separators: nothing is ever written outside the chosen output folder. Names
+that would collide on Windows or macOS (differing only in case, reserved device names, a trailing
+dot, the report's name) are refused too.
 """
 
 from __future__ import annotations
 
-import csv
-import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import files, limits
 from .emotion import parse_emotion_mix
 from .errors import LipkitError
 from .generation import ENGINES
@@ -34,6 +37,12 @@ DEFAULT_START_FRAME = 1
 CSV_FIRST_ROW = 2   # the header is row 1
 JSON_FIRST_ROW = 1
 FORBIDDEN_NAME_CHARACTERS = set('/\\:*?"<>|') | {chr(code) for code in range(32)}
+# Windows refuses these as file names, with any extension and in any case ("con.txt", "Nul").
+RESERVED_NAME = re.compile(r"^(con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3])(\..*)?$", re.IGNORECASE)
+# Names of the files a batch writes beside the shots (the report), which a shot must not take.
+TAKEN_NAMES = ("batch-report",)
+MAX_NAME_LENGTH = 120
+MAX_SHOT_LIST_BYTES = 16 << 20
 
 
 class ShotListError(LipkitError):
@@ -85,9 +94,9 @@ def read_records(path: Path) -> list[tuple[int, dict]]:
     """(row number, {column: value}) for each row of a .csv or .json shot list."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ShotListError(f"cannot read the shot list {path}: {exc}") from exc
+        text = files.read_text(path, MAX_SHOT_LIST_BYTES, "shot list")
+    except ValueError as exc:
+        raise ShotListError(str(exc)) from exc
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return csv_records(text, path.name)
@@ -107,7 +116,10 @@ def _check_columns(names, label: str) -> None:
 
 
 def csv_records(text: str, label: str = "shot list") -> list[tuple[int, dict]]:
-    rows = list(csv.reader(text.splitlines()))
+    try:
+        rows = files.csv_rows(text, label)
+    except ValueError as exc:
+        raise ShotListError(str(exc)) from exc
     if not rows:
         raise ShotListError(f"{label} is empty: it needs a header row ({', '.join(COLUMNS)})")
     header = [column_name(name) for name in rows[0]]
@@ -122,9 +134,9 @@ def csv_records(text: str, label: str = "shot list") -> list[tuple[int, dict]]:
 
 def json_records(text: str, label: str = "shot list") -> list[tuple[int, dict]]:
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ShotListError(f"{label} is not valid JSON ({exc})") from exc
+        document = files.parse_json(text, label)
+    except ValueError as exc:
+        raise ShotListError(str(exc)) from exc
     rows = document.get("shots") if isinstance(document, dict) else document
     if not isinstance(rows, list):
         raise ShotListError(f'{label}: expected a list of shots, or {{"shots": [...]}}')
@@ -139,27 +151,52 @@ def _text(value) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _integer(value, what: str, default: int) -> int:
+def _integer(value, what: str, default: int, low: int, high: int) -> int:
+    """A whole number within [low, high] from a cell or a JSON value; `default` when empty."""
     if value is None or _text(value) == "":
         return default
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ValueError(f"{what} must be a whole number, got {value!r}")
-    try:
-        return int(_text(value)) if not isinstance(value, (int, float)) else int(value)
-    except ValueError:
-        raise ValueError(f"{what} must be a whole number, got {_text(value)!r}") from None
+    if isinstance(value, str):
+        value = _text(value)
+        try:
+            value = int(value)
+        except ValueError:
+            raise ValueError(f"{what} must be a whole number, got {value!r}") from None
+    return limits.check_int(value, low, high, what)
 
 
 def check_name(name: str) -> str:
-    """A shot name usable as a file name in the output folder; ValueError otherwise."""
+    """A shot name usable as a file name in the output folder on every system; ValueError otherwise.
+
+    Refused: path characters, a leading dot, a trailing dot or space (Windows drops them), Windows'
+    reserved device names (`CON`, `nul.txt`, `COM1`), the report's name, and names over
+    `MAX_NAME_LENGTH` characters. Names that differ only in case collide too: see `name_key`.
+    """
     if not name:
         raise ValueError("the shot has no name")
     bad = sorted(set(name) & FORBIDDEN_NAME_CHARACTERS)
-    if bad or name in (".", "..") or name.startswith("."):
-        shown = " ".join(repr(char) for char in bad) or "a leading dot"
-        raise ValueError(f"shot name {name!r} cannot be a file name ({shown}): "
+    problem = ""
+    if bad:
+        problem = " ".join(repr(char) for char in bad)
+    elif name.startswith("."):
+        problem = "a leading dot"
+    elif name.endswith((".", " ")):
+        problem = "a trailing dot or space, which Windows drops"
+    elif RESERVED_NAME.match(name):
+        problem = "a name Windows reserves for a device"
+    elif name.casefold() in TAKEN_NAMES:
+        problem = "the name of the batch report"
+    elif len(name) > MAX_NAME_LENGTH:
+        problem = f"longer than {MAX_NAME_LENGTH} characters"
+    if problem:
+        shown = name if len(name) <= MAX_NAME_LENGTH else name[:40] + "..."
+        raise ValueError(f"shot name {shown!r} cannot be a file name ({problem}): "
                          "use letters, digits, spaces, '-' and '_'")
     return name
+
+
+def name_key(name: str) -> str:
+    """What two shot names must not share: Windows and macOS file names ignore case."""
+    return name.casefold()
 
 
 def emotion_mix(value) -> dict[str, float]:
@@ -199,15 +236,14 @@ def check_record(number: int, record, project: Path, characters=None) -> Shot:
     engine = _text(record.get("engine")) or DEFAULT_ENGINE
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
-    seed = _integer(record.get("seed"), "seed", 0)
-    if seed < 0:
-        raise ValueError(f"seed must be 0 or more, got {seed}")
+    seed = _integer(record.get("seed"), "seed", 0, limits.MIN_SEED, limits.MAX_SEED)
+    start_frame = _integer(record.get("start_frame"), "start frame", DEFAULT_START_FRAME,
+                           limits.MIN_FRAME, limits.MAX_FRAME)
     character = _text(record.get("character"))
     if characters is not None and character not in characters:
         raise ValueError(f"unknown character {character!r}: no object or collection of that name"
                          if character else "no character: name the object or collection to animate")
-    return Shot(number, name, resolve_audio(record.get("audio"), project), character,
-                _integer(record.get("start_frame"), "start frame", DEFAULT_START_FRAME), engine, seed,
+    return Shot(number, name, resolve_audio(record.get("audio"), project), character, start_frame, engine, seed,
                 emotion_mix(record.get("emotion")), _text(record.get("transcript")), _text(record.get("take")))
 
 
@@ -218,14 +254,17 @@ def validate(records, project: Path, characters=None) -> ShotList:
         label = _text(record.get("shot")) if isinstance(record, dict) else ""
         try:
             shot = check_record(number, record, Path(project), characters)
-        except ValueError as exc:
+        except (ValueError, OSError) as exc:   # OSError: a path the system cannot even look up
             errors.append(RowError(number, label, str(exc)))
             continue
-        if shot.name in first_row:
+        key = name_key(shot.name)
+        if key in first_row:
+            first, first_name = first_row[key]
+            same = "" if first_name == shot.name else f" as {first_name!r}: names differing only in case collide"
             errors.append(RowError(number, shot.name, f"duplicate shot name {shot.name!r} "
-                                                      f"(first on row {first_row[shot.name]})"))
+                                                      f"(first on row {first}{same})"))
             continue
-        first_row[shot.name] = number
+        first_row[key] = (number, shot.name)
         shots.append(shot)
     return ShotList(tuple(shots), tuple(errors))
 

@@ -23,11 +23,11 @@ from bpy.props import StringProperty
 
 from .. import properties
 from ..animation import character, takes
-from ..inference import batch, cli, generation, phonetic, shotlist
+from ..inference import batch, cli, files, generation, phonetic, shotlist
 from ..inference.errors import LipkitError, TakeError
 from . import jobs, sound as sound_mod
 from .boundary import LipkitOperator
-from .generate_ops import write_result
+from .generate_ops import checked_fps, write_result
 
 CHARACTER_PROPERTY = "lipkit_character"
 SUMMARY_TEXT = "Lipkit Batch"
@@ -94,23 +94,34 @@ def scan_sequencer(scene) -> int:
 
 def load_shot_list(scene, path) -> list:
     """Fill the shot list from a CSV or JSON file, in row order; broken rows stay listed with their
-    problem (switched off). Returns the row errors."""
+    problem (switched off). Returns the row errors. The whole file is read and checked before the
+    list changes, and a row Blender cannot hold becomes a row error: the list is never half-loaded."""
     records = shotlist.read_records(Path(path))
     listed = shotlist.validate(records, project_folder(), character_names())
     settings = scene.lipkit
     settings.shots.clear()
+    errors = list(listed.errors)
     for entry in sorted(listed.shots + listed.errors, key=lambda entry: entry.row):
         item = settings.shots.add()
         item.row = entry.row
         if isinstance(entry, shotlist.RowError):
-            item.name, item.error, item.enabled = entry.shot, entry.message, False
+            item.name, item.error, item.enabled = entry.shot[:shotlist.MAX_NAME_LENGTH], entry.message, False
             continue
-        item.name, item.audio, item.character, item.start_frame = (entry.name, str(entry.audio), entry.character,
-                                                                   entry.start_frame)
-        item.engine, item.seed, item.transcript, item.take = entry.engine, entry.seed, entry.transcript, entry.take
-        item.emotion = ", ".join(f"{name}={value:g}" for name, value in entry.emotion.items())
+        try:
+            fill_item(item, entry)
+        except (ValueError, TypeError, OverflowError) as exc:
+            error = shotlist.RowError(entry.row, entry.name, f"Blender cannot hold this row: {exc}")
+            item.error, item.enabled = error.message, False
+            errors.append(error)
     settings.shot_index = 0
-    return list(listed.errors)
+    return sorted(errors, key=lambda error: error.row)
+
+
+def fill_item(item, shot: shotlist.Shot) -> None:
+    item.name, item.audio, item.character, item.start_frame = (shot.name, str(shot.audio), shot.character,
+                                                               shot.start_frame)
+    item.engine, item.seed, item.transcript, item.take = shot.engine, shot.seed, shot.transcript, shot.take
+    item.emotion = ", ".join(f"{name}={value:g}" for name, value in shot.emotion.items())
 
 
 @dataclass
@@ -133,8 +144,9 @@ def check_item(item, seen: dict) -> None:
     if item.error:
         raise LipkitError(item.error)
     shotlist.check_name(item.name)
-    if item.name in seen:
-        raise LipkitError(f"duplicate shot name '{item.name}' (first on row {seen[item.name]})")
+    if shotlist.name_key(item.name) in seen:
+        raise LipkitError(f"duplicate shot name '{item.name}' (first on row {seen[shotlist.name_key(item.name)]}; "
+                          "names differing only in case collide)")
     shotlist.emotion_mix(item.emotion)
     if character_head(item.character) is None:
         raise LipkitError(f"unknown character '{item.character}': no mesh object or collection with a mesh"
@@ -145,7 +157,7 @@ def batch_settings(context) -> batch.Settings:
     scene = context.scene
     prefs = addon_preferences(context)
     layers = tuple(layer for layer in phonetic.LAYERS if getattr(scene.lipkit, properties.LAYER_PROPERTIES[layer]))
-    return batch.Settings(takes.scene_fps(scene), layers, prefs.execution_provider, prefs.cpu_threads)
+    return batch.Settings(checked_fps(scene), layers, prefs.execution_provider, prefs.cpu_threads)
 
 
 def plan_shot(context, index: int, item, settings: batch.Settings) -> ShotPlan:
@@ -209,7 +221,7 @@ class BatchRun:
             except (LipkitError, ValueError) as exc:
                 self.outcomes.append(batch.Outcome(item.row, item.name, batch.INVALID, error=str(exc)))
                 continue
-            seen[item.name] = item.row
+            seen[shotlist.name_key(item.name)] = item.row
             self.queue.append(index)
         self.total = len(self.queue)
         self.finished = 0
@@ -226,9 +238,9 @@ class BatchRun:
             try:
                 plan = plan_shot(self.context, index, item, self.settings)
                 note = reuse_take(plan)
-            except (LipkitError, ValueError, OSError) as exc:
+            except Exception as exc:  # noqa: BLE001 - a shot that cannot be planned fails alone
                 self.record(index, batch.Outcome(item.row, item.name, batch.FAILED, time.perf_counter() - began,
-                                                 error=str(exc)))
+                                                 error=batch.failure_message(exc, item.name)))
                 continue
             if note is None:
                 return plan
@@ -252,8 +264,9 @@ class BatchRun:
             write_result(self.context, plan.head, plan.objects, plan.pairs, plan.sound, performance, plan.request,
                          lambda _level, message: warnings.append(message),
                          extra={"batch_shot": plan.name, "cache_key": key})
-        except (LipkitError, ValueError, OSError) as exc:
-            outcome = batch.Outcome(plan.row, plan.name, batch.FAILED, time.perf_counter() - began, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - a shot that cannot be written fails alone
+            outcome = batch.Outcome(plan.row, plan.name, batch.FAILED, time.perf_counter() - began,
+                                    error=batch.failure_message(exc, plan.name))
         else:
             outcome = batch.Outcome(plan.row, plan.name, batch.CACHED if cached else batch.DONE,
                                     time.perf_counter() - began, tuple(warnings))
@@ -270,7 +283,7 @@ class BatchRun:
             began = time.perf_counter()
             try:
                 result = self.work(plan)(None, None)
-            except LipkitError as exc:
+            except Exception as exc:  # noqa: BLE001 - handed to write(), which records the shot as failed
                 self.write(plan, None, began, exc)
             else:
                 self.write(plan, result, began)
@@ -288,7 +301,7 @@ class BatchRun:
         text = json.dumps(document, indent=1)
         write_text(REPORT_TEXT, text)
         if self.report_path:
-            batch.write_atomically(Path(bpy.path.abspath(self.report_path)), text)
+            files.write_atomically(Path(bpy.path.abspath(self.report_path)), text)
         return document
 
 
@@ -369,7 +382,7 @@ class LIPKIT_OT_batch(LipkitOperator, bpy.types.Operator):
         if self._plan is not None and self._job.done:
             try:
                 result, error = self._job.result(), None
-            except LipkitError as exc:
+            except Exception as exc:  # noqa: BLE001 - handed to write(), which records the shot as failed
                 result, error = None, exc
             self.guard(self._run.write, self._plan, result, self._began, error)
             self._plan = None

@@ -15,7 +15,7 @@ from bpy.props import EnumProperty, FloatProperty, IntProperty
 
 from .. import properties
 from ..animation import character, head_motion, takes
-from ..inference import arkit, editing, emotion, generation, phonetic, timeline
+from ..inference import arkit, editing, emotion, generation, limits, mapping, phonetic, timeline
 from ..inference.curves import Curves
 from ..inference.errors import LipkitError, TakeError
 from . import jobs, sound as sound_mod
@@ -33,6 +33,26 @@ class Plan:
     pairs: dict
     sound: sound_mod.Sound
     request: generation.Request
+
+
+def checked_fps(scene) -> float:
+    """The scene's frame rate (fps / fps_base), refused outside `limits` (a take would be absurd)."""
+    try:
+        return limits.check_fps(takes.scene_fps(scene), "the scene's frame rate")
+    except ValueError as exc:
+        raise LipkitError(f"{exc}: set it in Output Properties > Format > Frame Rate") from exc
+
+
+def ambiguity_warning(head) -> str:
+    """A warning naming the channels Detect Mapping found ambiguous (left out of every take), or ''."""
+    ambiguous = [item for item in head.lipkit.channels if item.status == mapping.AMBIGUOUS]
+    if not ambiguous:
+        return ""
+    listed = "; ".join(f"{item.channel} ({item.candidates})" if item.candidates else item.channel
+                       for item in ambiguous[:_LISTED])
+    more = f" and {len(ambiguous) - _LISTED} more" if len(ambiguous) > _LISTED else ""
+    return (f"{len(ambiguous)} ambiguous channel(s) left out of the take: {listed}{more}; "
+            "pick a shape key for each in the Mapping list")
 
 
 def character_setup(context):
@@ -76,7 +96,7 @@ def build_request(context, engine: str, seed: int, steps: int, guidance: float, 
     diffusion = engine == "diffusion"
     layers = tuple(layer for layer in phonetic.LAYERS if getattr(settings, properties.LAYER_PROPERTIES[layer]))
     return generation.Request(
-        engine, takes.scene_fps(scene), seed, layers,
+        engine, checked_fps(scene), seed, layers,
         transcript=transcript_text(settings) if engine == "phonetic" else "",
         recognition=settings.recognition,
         steps=(steps or None) if diffusion else None,
@@ -118,7 +138,7 @@ def write_result(context, head, objects, pairs, sound, performance, request, rep
     if performance.head is not None and settings.head_object is not None:
         head_motion.write(settings.head_object, settings.head_bone, performance.head, context.scene,
                           window.first_frame, action.name)
-    for warning in performance.warnings:
+    for warning in performance.warnings + ((ambiguity_warning(head),) if ambiguity_warning(head) else ()):
         report({"WARNING"}, warning)
     return action
 
@@ -127,9 +147,9 @@ class EngineSettings:
     """Operator properties shared by every generating operator (shown in Adjust Last Operation)."""
 
     engine: EnumProperty(name="Engine", items=properties.ENGINE_ITEMS)
-    seed: IntProperty(name="Seed", min=0)
-    steps: IntProperty(name="Steps", min=0, max=1000, description="Diffusion steps (0: the model's)")
-    guidance: FloatProperty(name="Guidance", min=-1.0, max=20.0, default=-1.0,
+    seed: IntProperty(name="Seed", min=limits.MIN_SEED, max=limits.MAX_SEED)
+    steps: IntProperty(name="Steps", min=0, max=limits.MAX_STEPS, description="Diffusion steps (0: the model's)")
+    guidance: FloatProperty(name="Guidance", min=-1.0, max=limits.MAX_GUIDANCE, default=-1.0,
                             description="Diffusion emotion guidance (negative: the model's)")
 
     def fill_from_scene(self, context):
@@ -155,7 +175,7 @@ class LIPKIT_OT_generate(EngineSettings, LipkitOperator, bpy.types.Operator):
         self.fill_from_scene(context)
         head, objects, pairs = character_setup(context)
         sound = pick_sound(context, self.report)
-        count = generation.num_frames(sound.audio, takes.scene_fps(context.scene))
+        count = generation.num_frames(sound.audio, checked_fps(context.scene))
         request = build_request(context, self.engine, self.seed, self.steps, self.guidance,
                                 sound.window.first_frame, count)
         return Plan(head, objects, pairs, sound, request)
@@ -314,8 +334,8 @@ def resolve_range(scene, mode: str, start: int, end: int, marker_start: str, mar
 class RangeSettings:
     range_mode: EnumProperty(name="Range", items=(
         ("PREVIEW", "Preview Range", ""), ("MARKERS", "Markers", ""), ("TYPED", "Frames", "")), default="TYPED")
-    range_start: IntProperty(name="Start")
-    range_end: IntProperty(name="End")
+    range_start: IntProperty(name="Start", min=limits.MIN_FRAME, max=limits.MAX_FRAME)
+    range_end: IntProperty(name="End", min=limits.MIN_FRAME, max=limits.MAX_FRAME)
     fade: IntProperty(name="Seam Frames", default=editing.DEFAULT_FADE_FRAMES, min=0, max=100,
                       description="Frames over which the new part blends in at each end of the range")
 

@@ -1,5 +1,6 @@
-"""The sound a generation follows: a sequencer sound strip (or a file, added as one), decoded by
-Blender's own decoder `aud` (every format Blender plays), cut to what the strip plays.
+"""The sound a generation follows: a sequencer sound strip (or a file, added as one), checked by
+Lipkit's own loader (`inference.audio`: WAV, FLAC, OGG, MP3 and what else libsndfile reads), then
+decoded by Blender's own decoder `aud`, cut to what the strip plays.
 
 Where this Blender has no `aud` (builds without Audaspace, such as the 4.2 `bpy` wheel) the file is
 read by `inference.audio`, and a file cannot be added as a strip: it is then followed directly
@@ -49,17 +50,29 @@ def strips_collection_name(editor) -> str:
 
 
 def decode(path: str) -> audio_mod.Audio:
-    """The whole file as 16 kHz mono, through `aud` when this Blender has it."""
+    """The whole file as 16 kHz mono, through `aud` when this Blender has it.
+
+    Every file is first read by Lipkit's own loader, which refuses empty, damaged and junk files
+    and lying headers with an `AudioError`: `aud` throws a C++ exception on such files that Python
+    cannot catch, and Blender aborts. Formats the loader cannot read are refused for that reason.
+    """
     if not os.path.isfile(path):
         raise AudioError(f"the sound file {path} is missing: relink it (File > External Data) or pick another")
+    try:
+        checked = audio_mod.load_audio(path)
+    except MemoryError as exc:
+        raise AudioError(f"{os.path.basename(path)} is too large to decode in this machine's memory") from exc
     if aud is None:
-        return audio_mod.load_audio(path)
+        return checked
     try:
         sound = aud.Sound(path)
         samples = sound.data()
+        rate = sound.specs[0]
+    except MemoryError as exc:
+        raise AudioError(f"{os.path.basename(path)} is too large to decode in this machine's memory") from exc
     except Exception as exc:  # noqa: BLE001 - aud raises plain errors for unreadable files
         raise AudioError(f"Blender cannot decode {os.path.basename(path)}: {exc}") from exc
-    return audio_mod.audio_from_array(samples, int(sound.specs[0]), source=path)
+    return audio_mod.audio_from_array(samples, rate, source=path)
 
 
 def _check_strip(strip):

@@ -66,14 +66,14 @@ def test_a_failed_input_is_reported_and_the_others_still_run(clip, tmp_path, shi
 @pytest.mark.parametrize("args, words", [
     (["--emotion", "joyful=0.5"], "joyful"),
     (["--layers", "lips,wings"], "wings"),
-    (["--fps", "0"], "--fps must be positive"),
+    (["--fps", "0"], "--fps must be from 1 to 240, got 0"),
     (["--steps", "4"], "--steps and --guidance apply to the diffusion engine only"),
     (["--engine", "phonetic", "--guidance", "2"], "--steps and --guidance apply to the diffusion engine only"),
     (["--transcript", "Bob met Pam"], "--transcript applies to the phonetic engine only"),
     (["--recognition", "phones"], "--recognition applies to the phonetic engine only"),
     (["--engine", "diffusion", "--recognition", "words"], "--recognition applies to the phonetic engine only"),
     (["--engine", "phonetic", "--recognition", "guess"], "invalid choice: 'guess'"),
-    (["--engine", "diffusion", "--steps", "0"], "--steps must be 1 or more"),
+    (["--engine", "diffusion", "--steps", "0"], "--steps must be from 1 to 1000, got 0"),
     (["--provider", "tpu"], "invalid choice: 'tpu'"),
 ])
 def test_bad_options_are_usage_errors(clip, tmp_path, args, words):
