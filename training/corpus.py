@@ -7,7 +7,9 @@ Sources (only data whose licence lets us ship the weights; TIMIT is never read h
   of the known text;
 - fsdd, pocketsphinx test data, LJSpeech (transcribed part): real speech, forced alignment;
 - librispeech clips and the untranscribed LJSpeech clips: real speech, recognised (words decoded,
-  then aligned: `phones.recognize_phones` in its default "words" mode).
+  then aligned: `phones.recognize_phones` in its default "words" mode);
+- speech_commands: real one-word clips from hundreds of speakers and microphones, each aligned to its
+  word; the speakers `held_out_speaker` picks are never read here.
 
 Each source is one shard `<cache>/corpus/<source>.npz` (16 kHz int16 audio concatenated, offsets)
 plus `<source>.json` (per utterance: phones, voice, text). `build` skips shards already there.
@@ -15,6 +17,7 @@ plus `<source>.json` (per utterance: phones, voice, text). `build` skips shards 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -47,6 +50,8 @@ ESPEAK_VOICES = ("en-us", "en", "en-gb-x-rp", "en-gb-scotland", "en-gb-x-gbclan"
 ESPEAK_VARIANTS = ("", "+m1", "+m2", "+m3", "+m4", "+m5", "+m6", "+m7", "+f1", "+f2", "+f3", "+f4", "+f5",
                    "+klatt", "+klatt2", "+klatt3", "+croak", "+whisper", "+Andy", "+Denis", "+Michael",
                    "+Alicia", "+anika", "+belinda", "+steph", "+robert")
+# Speech Commands: one speaker in HELD_OUT_EVERY (by hash) is never trained on; `benchmarks.commands` tests on them.
+HELD_OUT_EVERY = 8
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 CREDITS = {
@@ -57,7 +62,13 @@ CREDITS = {
     "pocketsphinx": "pocketsphinx test data (CMU), BSD-2-Clause",
     "ljspeech": "LJSpeech (Keith Ito, 2017), public domain",
     "librispeech": "LibriSpeech (Panayotov et al., 2015), CC BY 4.0",
+    "speech_commands": "Speech Commands dataset, Pete Warden, Google (CC BY 4.0)",
 }
+
+
+# The speech embedding of each utterance is computed once (`build_embeddings`) on the clean audio with
+# EMBEDDING_PAD_S of silence either side, at model frames: frame i is at i / MODEL_FPS - EMBEDDING_PAD_S.
+EMBEDDING_PAD_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,7 @@ class Utterance:
     source: str
     voice: str
     text: str = ""
+    embedding: np.ndarray | None = None  # float16 [frames, 96], see EMBEDDING_PAD_S
 
     @property
     def duration(self) -> float:
@@ -244,7 +256,34 @@ def real_jobs(shared: Path) -> dict[str, list[tuple[str, str, str]]]:
     libri = sorted((speech / "librispeech_clips").rglob("*.flac"))
     if libri:
         jobs["librispeech"] = [(str(p), "", p.stem.split("-")[0]) for p in libri]
+    commands = [clip for clip in speech_commands_clips(shared) if not held_out_speaker(clip[2])]
+    if commands:
+        jobs["speech_commands"] = commands
     return jobs
+
+
+def held_out_speaker(speaker: str) -> bool:
+    """Whether a Speech Commands speaker is kept out of training (one in HELD_OUT_EVERY, by a hash of
+    the speaker id, so the split never depends on which clips happen to be present)."""
+    return int(hashlib.sha256(speaker.encode()).hexdigest(), 16) % HELD_OUT_EVERY == 0
+
+
+def speech_commands_clips(shared: Path) -> list[tuple[str, str, str]]:
+    """(path, word, speaker) of every Speech Commands speech clip: the word is the folder's name, or in
+    `_unknown_` the file name's first field; `_silence_` holds no speech and is left out."""
+    root = shared / "speech" / "speech_commands"
+    clips = []
+    for path in sorted(root.glob("*/*/*.flac")):
+        folder = path.parent.name
+        if folder == "_silence_":
+            continue
+        fields = path.stem.split("_")
+        if folder == "_unknown_":
+            word, speaker = fields[0], fields[1]
+        else:
+            word, speaker = folder, fields[0]
+        clips.append((str(path), word, speaker))
+    return clips
 
 
 # ------------------------------------------------------------------ shards
@@ -252,6 +291,7 @@ def real_jobs(shared: Path) -> dict[str, list[tuple[str, str, str]]]:
 
 def save_shard(path: Path, records: list[dict], source: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    embedding_path(path.with_suffix(".npz")).unlink(missing_ok=True)   # it belongs to the shard's old audio
     audio = [np.asarray(r["samples"], np.int16) for r in records]
     offsets = np.cumsum([0] + [a.size for a in audio]).astype(np.int64)
     meta = [{"phones": [[p, round(s, 5), round(e, 5)] for p, s, e in r["phones"]], "voice": r["voice"],
@@ -261,20 +301,55 @@ def save_shard(path: Path, records: list[dict], source: str) -> None:
     path.with_suffix(".json").write_text(json.dumps({"source": source, "utterances": meta}))
 
 
+def embedding_path(shard: Path) -> Path:
+    return shard.with_name(shard.stem + ".embedding.npz")
+
+
 def load_shard(path: Path) -> list[Utterance]:
     data = np.load(path.with_suffix(".npz"))
     meta = json.loads(path.with_suffix(".json").read_text())
     audio, offsets = data["audio"], data["offsets"]
+    embedded = embedding_path(path.with_suffix(".npz"))
+    vectors = None
+    if embedded.exists():
+        stored = np.load(embedded)
+        vectors, rows = stored["embedding"], stored["offsets"]
     utterances = []
     for i, entry in enumerate(meta["utterances"]):
         phones = tuple(PhoneInterval(p, float(s), float(e)) for p, s, e in entry["phones"])
         utterances.append(Utterance(audio[offsets[i]:offsets[i + 1]], phones, meta["source"], entry["voice"],
-                                    entry.get("text", "")))
+                                    entry.get("text", ""), None if vectors is None else vectors[rows[i]:rows[i + 1]]))
     return utterances
 
 
+def utterance_embedding(samples: np.ndarray, frontend) -> np.ndarray:
+    """The speech embedding [frames, 96] (float16) of int16 samples padded by EMBEDDING_PAD_S of silence."""
+    from inference import embedding
+
+    pad = np.zeros(int(EMBEDDING_PAD_S * SAMPLE_RATE), np.float32)
+    padded = np.concatenate([pad, samples.astype(np.float32) / 32768.0, pad])
+    return embedding.embed(padded, frontend=frontend).astype(np.float16)
+
+
+def build_embeddings(cache: Path = DEFAULT_CACHE, rebuild: bool = False, weights_dir=None) -> None:
+    """`<source>.embedding.npz` beside each shard that lacks one (or all, with `rebuild`)."""
+    from inference import embedding
+
+    frontend = embedding.load_frontend(weights_dir, "CPU")
+    for shard in sorted((cache / "corpus").glob("*.npz")):
+        if shard.name.endswith(".embedding.npz") or (embedding_path(shard).exists() and not rebuild):
+            continue
+        utterances = load_shard(shard)
+        log.info("embedding %s: %d utterances", shard.stem, len(utterances))
+        vectors = [utterance_embedding(utt.samples, frontend) for utt in utterances]
+        rows = np.cumsum([0] + [v.shape[0] for v in vectors]).astype(np.int64)
+        np.savez(embedding_path(shard), embedding=np.concatenate(vectors) if vectors else np.zeros((0, 96), np.float16),
+                 offsets=rows)
+
+
 def load_corpus(cache: Path = DEFAULT_CACHE) -> dict[str, list[Utterance]]:
-    return {path.stem: load_shard(path) for path in sorted((cache / "corpus").glob("*.npz"))}
+    return {path.stem: load_shard(path) for path in sorted((cache / "corpus").glob("*.npz"))
+            if not path.name.endswith(".embedding.npz")}
 
 
 def build(cache: Path = DEFAULT_CACHE, shared: Path = DEFAULT_SHARED, festival_per_voice: int = 700,
@@ -300,4 +375,5 @@ def build(cache: Path = DEFAULT_CACHE, shared: Path = DEFAULT_SHARED, festival_p
             save_shard(shard, records, source)
         counts[source] = len(json.loads(shard.with_suffix(".json").read_text())["utterances"])
         log.info("%s: %d utterances", source, counts[source])
+    build_embeddings(cache)
     return counts

@@ -17,7 +17,7 @@ from inference.features import HOP, MODEL_FPS, MODEL_STRIDE, log_mel, num_featur
 from inference.phonemes import SILENCE, PhoneInterval
 
 from . import augment, targets
-from .corpus import SAMPLE_RATE, Utterance
+from .corpus import EMBEDDING_PAD_S, SAMPLE_RATE, Utterance
 
 WINDOW_S = 4.0
 FRAME_SAMPLES = HOP * MODEL_STRIDE
@@ -25,15 +25,20 @@ WINDOW_SAMPLES = int(WINDOW_S * SAMPLE_RATE)
 WINDOW_FEATURES = num_feature_frames(WINDOW_SAMPLES)
 WINDOW_FRAMES = num_model_frames(WINDOW_FEATURES)
 
-# Real read speech (LibriSpeech) is closest to what animators bring; its phones are recognised
-# words, aligned. pocketsphinx's test data is only 10 clips, so it is drawn rarely.
-SOURCE_WEIGHTS = {"festival": 0.27, "espeak": 0.18, "librispeech": 0.35, "fsdd": 0.08, "ljspeech": 0.07,
-                  "pocketsphinx": 0.05}
+# Real speech is closest to what animators bring: LibriSpeech (read, phones from recognised words,
+# aligned) and Speech Commands (hundreds of speakers and microphones, each clip aligned to its
+# word). pocketsphinx's test data is only 10 clips, so it is drawn rarely.
+SOURCE_WEIGHTS = {"festival": 0.20, "espeak": 0.12, "librispeech": 0.30, "speech_commands": 0.20, "fsdd": 0.06,
+                  "ljspeech": 0.07, "pocketsphinx": 0.05}
+
+
+EMBEDDING_DIM = 96
 
 
 @dataclass
 class Batch:
     features: np.ndarray   # [B, F, 64]
+    embedding: np.ndarray  # [B, T, 96]: the speech embedding at model frames
     emotion: np.ndarray    # [B, T, 8]
     targets: np.ndarray    # [B, T, 52]
     seal: np.ndarray       # [B, T]
@@ -60,14 +65,30 @@ def _pauses(phones: list[PhoneInterval], crop: int) -> list[tuple[int, int]]:
             if end > 0 and start < WINDOW_SAMPLES]
 
 
+def window_embedding(embedding: np.ndarray | None, first_sample: int, factor: float) -> np.ndarray:
+    """The speech embedding [WINDOW_FRAMES, 96] of a window whose frame 0 is `first_sample` samples
+    into the utterance as sped up by `factor`, read off the utterance's stored embedding (clean
+    audio, EMBEDDING_PAD_S of silence either side) by linear interpolation; beyond its ends the
+    embedding of silence it ends with. Zeros for an utterance without one (e.g. the smoke test's)."""
+    if embedding is None:
+        return np.zeros((WINDOW_FRAMES, EMBEDDING_DIM), np.float32)
+    times = (first_sample + np.arange(WINDOW_FRAMES) * FRAME_SAMPLES) * factor / SAMPLE_RATE
+    position = np.clip(times * MODEL_FPS + EMBEDDING_PAD_S * MODEL_FPS, 0, len(embedding) - 1)
+    low = np.floor(position).astype(int)
+    high = np.minimum(low + 1, len(embedding) - 1)
+    weight = (position - low)[:, None].astype(np.float32)
+    return (embedding[low].astype(np.float32) * (1 - weight) + embedding[high].astype(np.float32) * weight)
+
+
 def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = True,
                 style: bool = True, augment_features: bool = True
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(features [F, 64], emotion [T, 8], targets [T, 52], seal [T], style [NUM_STYLE]) for one
-    random window of `utt`.
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(features [F, 64], embedding [T, 96], emotion [T, 8], targets [T, 52], seal [T],
+    style [NUM_STYLE]) for one random window of `utt`.
 
     `augment_audio` changes the speed and the waveform (breaths in the pauses among it);
-    `augment_features` (with it) also warps, equalises and masks the log-mel features.
+    `augment_features` (with it) also warps, equalises and masks the log-mel features. The
+    embedding follows the speed change; it is the clean audio's (see `window_embedding`).
     """
     samples = utt.samples.astype(np.float32) / 32768.0
     factor = float(rng.uniform(0.85, 1.15)) if augment_audio and rng.random() < 0.5 else 1.0
@@ -102,7 +123,9 @@ def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = 
     if augment_audio and augment_features:
         features = augment.augment_features(features, rng)
     assert features.shape[0] == WINDOW_FEATURES and window_targets.shape[0] == WINDOW_FRAMES
-    return features, weights, window_targets, seal[first:first + WINDOW_FRAMES], targets.style_vector(take)
+    embedding = window_embedding(utt.embedding, crop - before, factor)
+    return (features, embedding, weights, window_targets, seal[first:first + WINDOW_FRAMES],
+            targets.style_vector(take))
 
 
 class Sampler:

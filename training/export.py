@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from inference import arkit, emotion, features
+from inference import arkit, emotion, embedding, features
 from inference.models import file_sha256
 
 from . import models, targets
@@ -46,14 +46,18 @@ def export_regression(model: models.RegressionModel, out_dir: Path, training: di
     out_dir.mkdir(parents=True, exist_ok=True)
     sample_features = torch.randn(1, 401, models.NUM_MELS)
     sample_emotion = torch.zeros(1, 201, models.NUM_EMOTIONS)
-    torch.onnx.export(model, (sample_features, sample_emotion), str(path), input_names=["features", "emotion"],
+    sample_embedding = torch.zeros(1, 201, models.EMBEDDING_DIM)
+    torch.onnx.export(model, (sample_features, sample_emotion, sample_embedding), str(path),
+                      input_names=["features", "emotion", "embedding"],
                       output_names=["curves", "audio_hidden"], opset_version=OPSET, dynamo=False,
-                      dynamic_axes={"features": {1: "F"}, "emotion": {1: "T"}, "curves": {1: "T"},
-                                    "audio_hidden": {1: "T"}})
+                      dynamic_axes={"features": {1: "F"}, "emotion": {1: "T"}, "embedding": {1: "T"},
+                                    "curves": {1: "T"}, "audio_hidden": {1: "T"}})
     sidecar = _common("regression", path, model, training)
-    sidecar.update({"inputs": {"features": [1, "F", models.NUM_MELS], "emotion": [1, "T", models.NUM_EMOTIONS]},
+    sidecar.update({"inputs": {"features": [1, "F", models.NUM_MELS], "emotion": [1, "T", models.NUM_EMOTIONS],
+                               "embedding": [1, "T", models.EMBEDDING_DIM]},
                     "outputs": {"curves": [1, "T", models.NUM_CHANNELS], "audio_hidden": [1, "T", model.hidden]},
-                    "hidden": model.hidden, "receptive_field": model.receptive_field})
+                    "hidden": model.hidden, "receptive_field": model.receptive_field,
+                    "frontend": frontend_record()})
     (out_dir / "regression.json").write_text(json.dumps(sidecar, indent=1) + "\n")
     return path
 
@@ -87,6 +91,13 @@ def export_diffusion(denoiser: models.Denoiser, audio_hidden: int, out_dir: Path
     })
     (out_dir / "diffusion.json").write_text(json.dumps(sidecar, indent=1) + "\n")
     return path
+
+
+def frontend_record() -> dict:
+    """The sidecar's "frontend": the frozen speech embedding the model reads, pinned by sha256."""
+    return {"kind": "speech_embedding", "package": f"{embedding.PACKAGE}@{embedding.PACKAGE_VERSION}",
+            "files": dict(embedding.FILES), "hop_ms": 1000 * embedding.HOP_FRAMES * embedding.MEL_HOP
+            / features.SAMPLE_RATE, "dim": embedding.DIM, "licence": "Apache-2.0", "credit": embedding.CREDIT}
 
 
 def training_record(steps: int, counts: dict[str, int], hours: dict[str, float], denoiser_alone: int = 0) -> dict:

@@ -1,8 +1,11 @@
 """The two networks (torch): a regression model and a diffusion denoiser, both 1-D convolutional.
 
-RegressionModel: log-mel [B, F, 64] at 100 fps -> a stride-2 stem -> dilated residual blocks ->
-`audio_hidden` [B, T, H] at 50 fps (emotion-free) -> a head that also sees the emotion weights
-[B, T, 8] -> `curves` [B, T, 52], clamped to 0..1 in eval mode.
+RegressionModel: log-mel [B, F, 64] at 100 fps -> a stride-2 stem, plus the speech embedding
+[B, T, 96] at 50 fps (`inference.embedding`, normalised, through a 1x1 convolution) ->
+dilated residual blocks -> `audio_hidden` [B, T, H] at 50 fps (emotion-free) -> a head that also
+sees the emotion weights [B, T, 8] -> `curves` [B, T, 52], clamped to 0..1 in eval mode. The
+log-mel keeps frame-exact timing; the embedding, from a network trained on large amounts of real
+speech, tells the blocks what is being said in voices the synthetic corpus never had.
 
 Denoiser: predicts the clean curves x0 (data space 2c - 1) from noisy curves, the diffusion
 timestep, the regression model's `audio_hidden`, the emotion weights (all -1 = no emotion
@@ -31,6 +34,7 @@ from inference import arkit
 from inference.articulation import CONTROL_CHANNELS, PARTING_CONTROLS, SEAL_MARGIN, SEAL_PRESS
 
 NUM_MELS = 64
+EMBEDDING_DIM = 96
 NUM_CHANNELS = 52
 NUM_EMOTIONS = 8
 NUM_STYLE = 6
@@ -105,16 +109,22 @@ def receptive_field(dilations) -> int:
 class RegressionModel(nn.Module):
     DILATIONS = (1, 2, 4, 8, 1, 2, 4, 8)
 
-    def __init__(self, hidden: int = 192, feature_mean=None, feature_std=None):
+    def __init__(self, hidden: int = 192, feature_mean=None, feature_std=None, embedding_mean=None,
+                 embedding_std=None):
         super().__init__()
         self.hidden = hidden
         self.seal_decision = SEAL_DECISION
-        self.register_buffer("feature_mean", torch.zeros(NUM_MELS) if feature_mean is None
-                             else torch.as_tensor(feature_mean, dtype=torch.float32))
-        self.register_buffer("feature_std", torch.ones(NUM_MELS) if feature_std is None
-                             else torch.as_tensor(feature_std, dtype=torch.float32))
+
+        def statistic(value, size, default):
+            return torch.full((size,), default) if value is None else torch.as_tensor(value, dtype=torch.float32)
+
+        self.register_buffer("feature_mean", statistic(feature_mean, NUM_MELS, 0.0))
+        self.register_buffer("feature_std", statistic(feature_std, NUM_MELS, 1.0))
+        self.register_buffer("embedding_mean", statistic(embedding_mean, EMBEDDING_DIM, 0.0))
+        self.register_buffer("embedding_std", statistic(embedding_std, EMBEDDING_DIM, 1.0))
         self.stem = nn.Sequential(nn.Conv1d(NUM_MELS, hidden, 5, padding=2), nn.GELU(),
                                   nn.Conv1d(hidden, hidden, 3, stride=2, padding=1))
+        self.embedding_in = nn.Sequential(nn.Conv1d(EMBEDDING_DIM, hidden, 1), nn.GELU(), nn.Conv1d(hidden, hidden, 1))
         self.blocks = nn.ModuleList(ResidualBlock(hidden, d) for d in self.DILATIONS)
         self.out_norm = ChannelNorm(hidden)
         self.head = nn.Sequential(nn.Conv1d(hidden + NUM_EMOTIONS, hidden, 3, padding=1), nn.GELU(),
@@ -125,23 +135,25 @@ class RegressionModel(nn.Module):
         # stem: 2 feature frames of the k=5 conv + 1 model frame of the stride-2 conv; head: 1
         return receptive_field(self.DILATIONS) + 2 + 1
 
-    def encode(self, features):
+    def encode(self, features, embedding):
         x = ((features - self.feature_mean) / self.feature_std).transpose(1, 2)
         x = self.stem(x)
+        speech = ((embedding - self.embedding_mean) / self.embedding_std).transpose(1, 2)
+        x = x + self.embedding_in(speech[:, :, : x.shape[2]])
         for block in self.blocks:
             x = block(x)
         return self.out_norm(x)                                   # [B, H, T]
 
-    def predict(self, features, emotion):
+    def predict(self, features, emotion, embedding):
         """(curves [B, 52, T] before the clamp, seal logit [B, T], audio_hidden [B, H, T])."""
-        hidden = self.encode(features)
+        hidden = self.encode(features, embedding)
         emotion = emotion.transpose(1, 2)[:, :, : hidden.shape[2]]
         raw = self.head(torch.cat([hidden, emotion], dim=1))
         curves = seal_decode(raw[:, :NUM_CHANNELS], raw[:, NUM_CHANNELS], None if self.training else self.seal_decision)
         return curves, raw[:, NUM_CHANNELS], hidden
 
-    def forward(self, features, emotion):
-        curves, _, hidden = self.predict(features, emotion)
+    def forward(self, features, emotion, embedding):
+        curves, _, hidden = self.predict(features, emotion, embedding)
         if not self.training:
             # Linear while training: a sigmoid saturates on channels that are mostly 0 (the lip seal)
             # and stops learning them; the clamp to 0..1 is part of the exported graph.

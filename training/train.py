@@ -69,14 +69,17 @@ class Windows(IterableDataset):
         sampler = dataset.Sampler(self.corpus, self.seed, augment_features=self.augment_features)
         while True:
             batch = sampler.batch(self.batch_size)
-            yield (torch.from_numpy(batch.features), torch.from_numpy(batch.emotion),
+            yield (torch.from_numpy(batch.features), torch.from_numpy(batch.embedding), torch.from_numpy(batch.emotion),
                    torch.from_numpy(batch.targets), torch.from_numpy(batch.seal), torch.from_numpy(batch.style))
 
 
-def feature_statistics(corpus, seed: int, batches: int = 20) -> tuple[np.ndarray, np.ndarray]:
+def feature_statistics(corpus, seed: int, batches: int = 20) -> tuple[np.ndarray, ...]:
+    """(feature mean, std, embedding mean, std) over random training windows."""
     sampler = dataset.Sampler(corpus, seed + 7919)
-    features = np.concatenate([sampler.batch(16).features.reshape(-1, models.NUM_MELS) for _ in range(batches)])
-    return features.mean(axis=0), features.std(axis=0) + 1e-3
+    drawn = [sampler.batch(16) for _ in range(batches)]
+    features = np.concatenate([batch.features.reshape(-1, models.NUM_MELS) for batch in drawn])
+    embedding = np.concatenate([batch.embedding.reshape(-1, models.EMBEDDING_DIM) for batch in drawn])
+    return features.mean(axis=0), features.std(axis=0) + 1e-3, embedding.mean(axis=0), embedding.std(axis=0) + 1e-3
 
 
 def learning_rate(step: int, progress: float, peak: float, warmup: int = 200) -> float:
@@ -150,8 +153,7 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
         state, step, elapsed = None, 0, 0.0
         log.info("fine-tuning from %s (%d steps)", init_from, base_steps)
     else:
-        mean, std = feature_statistics(corpus, seed)
-        regression, denoiser, state, step = (models.RegressionModel(hidden, mean, std),
+        regression, denoiser, state, step = (models.RegressionModel(hidden, *feature_statistics(corpus, seed)),
                                              models.Denoiser(hidden, channels), None, 0)
         elapsed = 0.0
     if state is not None:
@@ -176,16 +178,16 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
     denoiser.train()
     budget = minutes * 60
     while step < steps and elapsed + time.monotonic() - started < budget:
-        features, emotion, target, seal, style = next(batches)
+        features, embedding, emotion, target, seal, style = next(batches)
         progress = max(step / steps, (elapsed + time.monotonic() - started) / budget)
         for group in optimiser.param_groups:
             group["lr"] = learning_rate(step, progress, lr)
         if diffusion_only:
             with torch.no_grad():
-                audio_hidden = regression.encode(features)
+                audio_hidden = regression.encode(features, embedding)
             loss_regression = torch.zeros(())
         else:
-            prediction, seal_logit, audio_hidden = regression.predict(features, emotion)
+            prediction, seal_logit, audio_hidden = regression.predict(features, emotion, embedding)
             loss_regression = (curve_loss(prediction.transpose(1, 2), target, weights)
                                + SEAL_WEIGHT * seal_loss(seal_logit, seal))
         loss_diffusion = diffusion_loss(denoiser, audio_hidden.transpose(1, 2).detach(), emotion, target, seal,

@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch", reason="torch is only in the training envir
 from inference import arkit  # noqa: E402
 from inference.features import MODEL_FPS, log_mel, num_model_frames  # noqa: E402
 from inference.phonemes import PhoneInterval  # noqa: E402
-from training import dataset, models, targets  # noqa: E402
+from training import augment, dataset, models, targets  # noqa: E402
 from training.corpus import Utterance  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -41,11 +41,13 @@ def test_models_depend_only_on_frames_within_their_receptive_field():
     features = torch.randn(1, 400, 64)
     frames = num_model_frames(400)
     emotion = torch.rand(1, frames, 8)
+    speech = torch.randn(1, frames, models.EMBEDDING_DIM)
     with torch.no_grad():
-        full, hidden = regression(features, emotion)
+        full, hidden = regression(features, emotion, speech)
         # frames further than the receptive field from a crop's edges are unchanged by the crop
         start, stop = 60, 260                       # feature frames (even start keeps the stride)
-        crop, _ = regression(features[:, start:stop], emotion[:, start // 2:stop // 2])
+        crop, _ = regression(features[:, start:stop], emotion[:, start // 2:stop // 2],
+                             speech[:, start // 2:stop // 2])
         margin = regression.receptive_field
         np.testing.assert_allclose(crop[0, margin:-margin], full[0, start // 2 + margin:stop // 2 - margin],
                                    atol=1e-5)
@@ -70,7 +72,7 @@ def _utterance(seconds=1.5):
 
 def test_window_targets_line_up_with_the_audio():
     utt = _utterance()
-    features, emotion, target, seal, _ = dataset.make_window(utt, np.random.default_rng(3), augment_audio=False,
+    features, _, emotion, target, seal, _ = dataset.make_window(utt, np.random.default_rng(3), augment_audio=False,
                                                           style=False)
     assert features.shape == (dataset.WINDOW_FEATURES, 64)
     assert target.shape == (dataset.WINDOW_FRAMES, 52) and emotion.shape == (dataset.WINDOW_FRAMES, 8)
@@ -84,6 +86,35 @@ def test_window_targets_line_up_with_the_audio():
     assert closure[first_model_frame + int(0.65 * MODEL_FPS)] == 0.0
     # the seal the models learn is 1 on the closure and 0 on the open vowel
     assert seal[inside] > 0.99 and seal[first_model_frame + int(0.65 * MODEL_FPS)] == 0.0
+
+
+def test_window_embedding_is_the_speech_embedding_of_the_window_audio():
+    """The stored clean-audio embedding, read off for a window (speed changed or not), matches the
+    front-end run on that window's own audio away from the window's edges."""
+    from dataclasses import replace
+
+    from inference import embedding
+    from training.corpus import utterance_embedding
+
+    frontend = embedding.load_frontend(provider="CPU")
+    seconds = 6.0
+    # a tone whose pitch glides: its embedding changes along the utterance, so a misplaced read shows
+    t = np.arange(int(seconds * 16000)) / 16000
+    samples = (np.sin(2 * np.pi * (200 * t + 60 * t ** 2)) * (0.5 + 0.5 * np.sin(2 * np.pi * 1.3 * t)) * 8000)
+    utt = replace(_utterance(seconds), samples=samples.astype(np.int16))
+    utt = replace(utt, embedding=utterance_embedding(utt.samples, frontend))
+    for factor in (1.0, 1.12, 0.88):
+        first = int(round(1.1 * 16000 / factor))          # the window starts 1.1 s into the original
+        stored = dataset.window_embedding(utt.embedding, first, factor)
+        audio = augment.change_speed(utt.samples.astype(np.float32) / 32768, factor)
+        direct = embedding.embed(audio[first:first + dataset.WINDOW_SAMPLES], frontend=frontend)
+        # frames 0.6 s from the window's edges (beyond half the 775 ms window), read with a lag
+        errors = [np.abs(stored[30 + lag:170 + lag] - direct[30:170]).mean() for lag in range(-10, 11)]
+        if factor == 1.0:
+            assert errors[10] < 0.3 * errors[0] and errors[10] < 0.3 * errors[-1], errors
+        else:   # the speed change also shifts the pitch, which the clean embedding does not hear: only the timing
+            assert abs(int(np.argmin(errors)) - 10) <= 1, (factor, errors)
+    assert np.all(dataset.window_embedding(None, 0, 1.0) == 0)
 
 
 def test_style_scales_jaw_and_seal_together():
@@ -246,7 +277,8 @@ def test_a_lower_seal_decision_closes_lips_the_default_leaves_open(tmp_path):
         head.bias[arkit.INDEX["jawOpen"]] = 0.3
     rng = np.random.default_rng(0)
     feeds = {"features": rng.standard_normal((1, 41, models.NUM_MELS)).astype(np.float32),
-             "emotion": np.zeros((1, 21, models.NUM_EMOTIONS), np.float32)}
+             "emotion": np.zeros((1, 21, models.NUM_EMOTIONS), np.float32),
+             "embedding": np.zeros((1, 21, models.EMBEDDING_DIM), np.float32)}
     closes = {}
     for name, decision in (("default", models.SEAL_DECISION), ("low", seal_decision("0.1,0.3"))):
         regression.seal_decision = decision
