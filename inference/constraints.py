@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import arkit
+from . import arkit, files
 from .curves import Curves
 
 CORRECTION_MIN_SECONDS = 0.1
@@ -39,6 +39,7 @@ CORRECTION_MAX_SECONDS = 0.5
 # A constraint time closer than this (in model frames) to a model frame lies on that frame.
 _SAME_FRAME_TOLERANCE = 1e-6
 ENTRY_KEYS = ("frame", "channel", "value")
+MAX_CONSTRAINTS_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,16 @@ class Constraints:
 # --------------------------------------------------------------------------- reading
 
 
+def _shown(value, limit: int = 60) -> str:
+    """`value` as JSON for a message, cut to `limit` characters."""
+    text = json.dumps(value, default=str)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _check_entry(index: int, entry) -> Constraint:
     where = f"constraints[{index}]"
     if not isinstance(entry, dict):
-        raise ValueError(f"{where}: expected an object with {', '.join(ENTRY_KEYS)}, got {json.dumps(entry)}")
+        raise ValueError(f"{where}: expected an object with {', '.join(ENTRY_KEYS)}, got {_shown(entry)}")
     missing = [key for key in ENTRY_KEYS if key not in entry]
     if missing:
         raise ValueError(f"{where}: missing {', '.join(missing)}")
@@ -95,11 +102,11 @@ def _check_entry(index: int, entry) -> Constraint:
         raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}")
     frame, channel, value = entry["frame"], entry["channel"], entry["value"]
     if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
-        raise ValueError(f"{where}: frame must be a whole number >= 0, got {json.dumps(frame)}")
-    if channel not in arkit.INDEX:
-        raise ValueError(f"{where}: {json.dumps(channel)} is not an ARKit channel name (e.g. jawOpen)")
+        raise ValueError(f"{where}: frame must be a whole number >= 0, got {_shown(frame)}")
+    if not isinstance(channel, str) or channel not in arkit.INDEX:
+        raise ValueError(f"{where}: {_shown(channel)} is not an ARKit channel name (e.g. jawOpen)")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and 0 <= value <= 1):
-        raise ValueError(f"{where}: value must be a number within 0-1, got {json.dumps(value)}")
+        raise ValueError(f"{where}: value must be a number within 0-1, got {_shown(value)}")
     return Constraint(frame, channel, float(value))
 
 
@@ -124,12 +131,7 @@ def parse_constraints(data) -> tuple[Constraint, ...]:
 def read_constraints(path) -> tuple[Constraint, ...]:
     """Constraints from a JSON file; ValueError names the file and the problem."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read the constraints file ({exc})") from exc
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+    data = files.parse_json(files.read_text(path, MAX_CONSTRAINTS_BYTES, "constraints file"), str(path))
     try:
         return parse_constraints(data)
     except ValueError as exc:

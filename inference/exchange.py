@@ -8,15 +8,13 @@ names with the same rules as rigs. Non-ARKit columns are ignored and reported.
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import arkit, mapping
+from . import arkit, files, limits, mapping
 from .curves import Curves
 
 TIME_COLUMNS = ("time", "seconds", "t")
@@ -25,6 +23,7 @@ _MAX_STEP_SPREAD = 0.05
 # Rates measured from rounded time stamps snap to a standard rate this close (relative).
 STANDARD_FPS = (24000 / 1001, 24.0, 25.0, 30000 / 1001, 30.0, 48.0, 50.0, 60000 / 1001, 60.0)
 _SNAP_TOLERANCE = 2e-4
+MAX_CURVES_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -36,23 +35,31 @@ class LoadedCurves:
 def read_curves_file(path, fps: float | None = None) -> LoadedCurves:
     """Curves (ARKit channel order) from a .json or .csv file; ValueError says what is wrong."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cannot read curves file {path}: {exc}") from exc
+    if path.suffix.lower() not in (".json", ".csv"):
+        raise ValueError(f"{path.name}: curves files must be .json or .csv")
+    text = files.read_text(path, MAX_CURVES_BYTES, "curves file")
     if path.suffix.lower() == ".json":
-        try:
-            curves = Curves.from_json_dict(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path.name} is not valid JSON ({exc})") from exc
-        return _to_arkit(curves, path.name)
-    if path.suffix.lower() == ".csv":
-        return _to_arkit(_curves_from_csv(text, fps, path.name), path.name)
-    raise ValueError(f"{path.name}: curves files must be .json or .csv")
+        document = files.parse_json(text, path.name)
+        if not isinstance(document, dict):
+            raise ValueError(f"{path.name}: not a Lipkit curves document (expected an object with fps, channels, frames)")
+        curves = _checked(Curves.from_json_dict(document), path.name)
+    else:
+        curves = _checked(_curves_from_csv(text, fps, path.name), path.name)
+    return _to_arkit(curves, path.name)
+
+
+def _checked(curves: Curves, label: str) -> Curves:
+    """`curves` when its frame rate is within `limits` and every value is a finite number."""
+    limits.check_fps(curves.fps, f"{label}: the frame rate")
+    if not np.all(np.isfinite(curves.values)):
+        raise ValueError(f"{label}: the curves hold invalid (NaN or infinite) values")
+    if not all(isinstance(name, str) for name in curves.channels):
+        raise ValueError(f"{label}: channel names must be text")
+    return curves
 
 
 def _curves_from_csv(text: str, fps: float | None, label: str) -> Curves:
-    rows = [row for row in csv.reader(text.splitlines()) if row]
+    rows = [row for row in files.csv_rows(text, label) if row]
     if len(rows) < 2:
         raise ValueError(f"{label}: a CSV needs a header and at least one frame")
     header = [name.strip() for name in rows[0]]

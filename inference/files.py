@@ -106,7 +106,7 @@ def read_text(path, limit: int, what: str) -> str:
             raw = handle.read(limit + 1)
         return raw.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cannot read the {what} {path}: {exc}") from exc
+        raise ValueError(f"{path}: cannot read the {what} ({exc})") from exc
 
 
 def json_depth(text: str) -> int:
@@ -138,7 +138,7 @@ def parse_json(text: str, label: str):
     try:
         return json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
-        raise ValueError(f"{label} is not valid JSON ({exc})") from exc
+        raise ValueError(f"{label}: not valid JSON ({exc})") from exc
 
 
 def csv_rows(text: str, label: str) -> list[list[str]]:

@@ -2,13 +2,14 @@
 boundary: the headless commands (a usage error, exit code 2), shot lists (a row error) and the
 operators and properties in Blender (property limits, and a report for what a scene holds).
 
-Each `check_*` returns the value (as int/float) or raises `ValueError` with a sentence naming the
-setting, its range and the value given.
+Each `check_*` takes a number (int or float, never text or a bool) and returns it (as int/float)
+or raises `ValueError` with a sentence naming the setting, its range and the value given.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 
 # Frame rates: the slowest and fastest output a person animates at (Blender's own fps field stops at 120).
 MIN_FPS = 1.0
@@ -32,7 +33,7 @@ MAX_CONSTRAINT_FRAME = int(3600 * MAX_FPS)
 
 
 def _whole(value, what: str) -> int:
-    if isinstance(value, bool) or (isinstance(value, float) and not (math.isfinite(value) and value.is_integer())):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or (isinstance(value, float) and not (math.isfinite(value) and value.is_integer())):
         raise ValueError(f"{what} must be a whole number, got {value!r}")
     try:
         return int(value)
@@ -41,7 +42,7 @@ def _whole(value, what: str) -> int:
 
 
 def _number(value, what: str) -> float:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{what} must be a number, got {value!r}")
     try:
         number = float(value)

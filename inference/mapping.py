@@ -20,7 +20,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from . import arkit
+from . import arkit, files
 from .errors import MappingError
 
 MATCHED = "MATCHED"
@@ -158,9 +158,9 @@ def preset_to_json(pairs: dict[str, str], rig_name: str = "") -> str:
 def preset_from_json(text: str) -> dict[str, str]:
     """channel -> shape key from a preset document; MappingError says what is wrong with it."""
     try:
-        doc = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MappingError(f"the mapping preset is not valid JSON ({exc})") from exc
+        doc = files.parse_json(text, "the mapping preset")
+    except ValueError as exc:
+        raise MappingError(str(exc)) from exc
     if not isinstance(doc, dict) or doc.get("format") != PRESET_FORMAT:
         raise MappingError("not a Lipkit mapping preset (missing \"format\": \"lipkit-mapping\")")
     if doc.get("version") != PRESET_VERSION:

@@ -232,6 +232,9 @@ def check_record(number: int, record, project: Path, characters=None) -> Shot:
     unknown = [name for name in record if name not in COLUMNS]
     if unknown:
         raise ValueError(f"unknown field(s) {', '.join(map(repr, unknown))}")
+    for column, value in record.items():
+        if column != "emotion" and isinstance(value, (list, dict)):
+            raise ValueError(f"{column} must be text or a number, not a JSON {type(value).__name__}")
     name = check_name(_text(record.get("shot")))
     engine = _text(record.get("engine")) or DEFAULT_ENGINE
     if engine not in ENGINES:

@@ -1,6 +1,7 @@
 """The one error boundary: operators implement `run`, and problems become reports here.
 
-Expected problems (`LipkitError`, bad files) are reported as errors and cancel the operator.
+Expected problems (`LipkitError`, bad files) are reported as errors and cancel the operator; so
+is running out of memory (`MemoryError`), a failure of that one input, not of Blender.
 Anything unexpected is logged with its traceback and reported too; with the environment variable
 LIPKIT_RAISE set (the test suite sets it) it is re-raised so that tests see it.
 """
@@ -25,6 +26,10 @@ class LipkitOperator:
             return work(*args)
         except LipkitError as exc:
             self.report({"ERROR"}, str(exc))
+        except MemoryError:
+            log.error("Lipkit: %s ran out of memory", self.bl_idname)
+            self.report({"ERROR"}, f"Lipkit: {self.bl_label} ran out of memory; nothing was written "
+                                   "(a sound file may claim more audio than it holds)")
         except Exception as exc:  # noqa: BLE001 - the boundary: report instead of a bare traceback
             log.exception("Lipkit: %s failed", self.bl_idname)
             self.report({"ERROR"}, f"Lipkit: unexpected error in {self.bl_label}: {exc} (details in the console)")
