@@ -54,3 +54,64 @@ def test_a_shot_list_with_numbers_out_of_range_loads_every_row(addon, tmp_path):
     assert "start frame must be from -1048574 to 1048574" in shots[1].error
     assert (shots[6].start_frame, shots[6].seed) == (5, 7)
     assert list(bpy.data.texts.keys()) == before
+
+
+def test_colliding_shot_names_are_refused_per_row(addon, tmp_path):
+    setup_scene()
+    head = mapped_head()
+    head.name = "Alice"
+    (tmp_path / "line.wav").write_bytes(LINE.read_bytes())
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "scene.blend"))
+    names = ["s1", "S1", "CON", "nul", "com1", "con.txt", "take.", "batch-report", "fine"]
+    rows = [f"{name},line.wav,Alice,1,0" for name in names]
+    (tmp_path / "shots.csv").write_text("shot,audio,character,start frame,seed\n" + "\n".join(rows) + "\n")
+    assert bpy.ops.lipkit.shots_load(filepath=str(tmp_path / "shots.csv")) == {"FINISHED"}
+    errors = {shot.name: shot.error for shot in bpy.context.scene.lipkit.shots}
+    assert not errors["s1"] and not errors["fine"]
+    assert "first on row 2" in errors["S1"]
+    assert all(errors[name] for name in names[2:-1])
+    # names edited in the list afterwards are checked again when the batch runs
+    shots = bpy.context.scene.lipkit.shots
+    shots[-1].name = "FINE."
+    shots[1].name, shots[1].error, shots[1].enabled = "S1", "", True
+    make_active(head)
+    assert bpy.ops.lipkit.batch(cache_dir=str(tmp_path / "cache")) == {"FINISHED"}
+    document = json.loads(bpy.data.texts["Lipkit Batch.json"].as_string())
+    status = {row["shot"]: (row["status"], row["error"]) for row in document["results"]}
+    assert status["s1"][0] == "done"
+    assert status["S1"][0] == "invalid" and "case" in status["S1"][1]
+    assert status["FINE."][0] == "invalid" and "trailing dot" in status["FINE."][1]
+
+
+def test_generate_warns_about_ambiguous_channels(addon, capfd):
+    scene = setup_scene()
+    arkit = __import__("bpy_helpers").submodule("inference.arkit")
+    names = [name for name in arkit.NAMES if name != "jawOpen"] + ["jaw_open", "Jaw Open"]
+    head = mapped_head(names)
+    assert next(item for item in head.lipkit.channels if item.channel == "jawOpen").status == "AMBIGUOUS"
+    use_sound(scene, 1)
+    capfd.readouterr()
+    generate(scene)
+    printed = capfd.readouterr()
+    text = printed.out + printed.err
+    assert "1 ambiguous channel(s) left out of the take: jawOpen (" in text, text[-2000:]
+    item = next(item for item in head.lipkit.channels if item.channel == "jawOpen")
+    item.shape_key = "jaw_open"                  # the animator picks one: no warning any more
+    generate(scene)
+    printed = capfd.readouterr()
+    assert "ambiguous" not in printed.out + printed.err
+
+
+def test_a_scene_frame_rate_out_of_range_is_refused(addon):
+    scene = setup_scene()
+    mapped_head()
+    use_sound(scene, 1)
+    scene.render.fps, scene.render.fps_base = 120, 0.0001
+    before = set(bpy.data.actions.keys())
+    try:
+        bpy.ops.lipkit.generate()
+    except RuntimeError as exc:
+        assert "the scene's frame rate must be from 1 to 240" in str(exc)
+    else:
+        raise AssertionError("a 1.2 MHz scene was lip-synced")
+    assert set(bpy.data.actions.keys()) == before
