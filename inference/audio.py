@@ -384,7 +384,7 @@ def _load_wav(path: str) -> Audio | None:
         handle = wave.open(path, "rb")
     except (wave.Error, EOFError):
         return None
-    except (struct.error, ValueError, OverflowError) as exc:   # a header too short or out of range
+    except (struct.error, ValueError, OverflowError, RuntimeError) as exc:   # a header cut short or out of range
         raise AudioError(f"{name} is damaged: its WAV header cannot be read ({exc}).") from exc
     with handle:
         width, channels = handle.getsampwidth(), handle.getnchannels()
@@ -398,7 +398,7 @@ def _load_wav(path: str) -> Audio | None:
         n_frames = min(n_frames, os.path.getsize(path) // (width * channels))
         try:
             return _finish(_wav_blocks(handle, width, channels), rate, n_frames, path)
-        except (wave.Error, EOFError, ValueError, struct.error) as exc:
+        except (wave.Error, EOFError, ValueError, struct.error, RuntimeError) as exc:
             raise AudioError(f"{name} is damaged and cannot be read ({exc}).") from exc
 
 
