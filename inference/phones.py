@@ -9,8 +9,9 @@
 - `align_phones(samples, transcript)`: forced alignment of known words (pocketsphinx 5's
   `set_align_text` word pass, then the `set_alignment` phone pass). Transcripts are normalised
   (case, punctuation, digits spelled out); words missing from CMUdict get a pronunciation from
-  `g2p.letter_to_sound`. If the words cannot be aligned to the audio it falls back to recognition
-  and says so in the warnings.
+  `g2p.letter_to_sound`. A failed alignment is retried with wider beams, then sentence by sentence
+  between the clip's pauses; what still fails is recognised instead, and the warnings say which
+  part failed and what was used. pocketsphinx's own console logging is off (`DECODER_LOG_LEVEL`).
 
 Both return a `PhoneResult`: `intervals` (tuple of `PhoneInterval`, contiguous from 0 to the end of
 the audio, pocketsphinx's SIL and fillers such as +NSN+ / +SPN+ / +BREATH+ as `SILENCE`) and
@@ -107,6 +108,16 @@ ALIGNMENT_SETTINGS: dict[str, object] = {
     "silprob": 0.3,
     "bestpath": False,
 }
+# When the words pass fails ("Final result does not match the grammar": the path through the
+# transcript was pruned), alignment is tried again with far wider beams. On espeak-ng speech of 8
+# sentences at 120, 160 and 200 wpm, aligned one clip each, the settings above failed 6 of 24;
+# beams of 1e-100 (wbeam 1e-80) 2 of 24; these 0 of 24. They are slower, so only a retry.
+ALIGNMENT_RETRY_SETTINGS: dict[str, object] = {**ALIGNMENT_SETTINGS, "beam": 1e-200, "pbeam": 1e-200, "wbeam": 1e-150}
+ALIGNERS = ("alignment", "alignment_wide")
+# pocketsphinx's C library prints failed searches as "ERROR: ..." lines on the console; those are
+# expected here (a retry follows) and would look like a crash, so only fatal ones are printed.
+DECODER_LOG_LEVEL = "FATAL"
+SENTENCE_END = re.compile(r"[.!?;:]+(?:\s+|$)")
 
 _ARPABET = frozenset(ARPABET)
 
@@ -117,7 +128,7 @@ class PhoneResult:
 
     intervals: tuple[PhoneInterval, ...]
     warnings: tuple[str, ...] = ()
-    method: str = "recognition"        # "recognition" | "alignment" | "silence"
+    method: str = "recognition"        # "recognition" | "alignment" | "partial alignment" | "silence"
     words: tuple[tuple[str, float, float], ...] = field(default=())  # (word, start, end) when aligned
 
     def __iter__(self) -> Iterator[PhoneInterval]:
@@ -142,10 +153,11 @@ def _model_path(sub: str) -> str:
 
 
 def _decoder(kind: str):
-    """A cached pocketsphinx Decoder ("recognition", "words" or "alignment"); call under `_lock`."""
+    """A cached pocketsphinx Decoder ("recognition", "words", "alignment" or "alignment_wide");
+    call under `_lock`."""
     if kind not in _decoders:
         from pocketsphinx import Decoder
-        common = {"hmm": _model_path(MODEL_DIR), "loglevel": "ERROR", "samprate": SAMPLE_RATE}
+        common = {"hmm": _model_path(MODEL_DIR), "loglevel": DECODER_LOG_LEVEL, "samprate": SAMPLE_RATE}
         if kind == "recognition":
             _decoders[kind] = Decoder(allphone=_model_path(PHONE_LM), dict=_model_path(DICTIONARY),
                                       **common, **RECOGNITION_SETTINGS)
@@ -153,7 +165,8 @@ def _decoder(kind: str):
             _decoders[kind] = Decoder(lm=_model_path(WORD_LM), dict=_model_path(DICTIONARY),
                                       **common, **WORD_SETTINGS)
         else:
-            _decoders[kind] = Decoder(dict=_model_path(DICTIONARY), **common, **ALIGNMENT_SETTINGS)
+            settings = ALIGNMENT_RETRY_SETTINGS if kind == "alignment_wide" else ALIGNMENT_SETTINGS
+            _decoders[kind] = Decoder(dict=_model_path(DICTIONARY), **common, **settings)
     return _decoders[kind]
 
 
@@ -359,10 +372,10 @@ def _transcribe_chunk(samples: np.ndarray, offset: float):
     decoder = _decoder("words")
     _decode(decoder, pcm)
     words = _hypothesis_words(decoder)
-    alignment = _align(_decoder("alignment"), pcm, words) if words else None
-    if alignment is None:
+    aligned = _align_words(samples, words, offset) if words else None
+    if aligned is None:
         return _recognize_chunk(_decoder("recognition"), samples, offset), []
-    return _timed(alignment, offset)
+    return aligned
 
 
 def recognize_phones(samples: np.ndarray, progress: Callable[[int, int], None] | None = None,
@@ -473,12 +486,73 @@ def _align(decoder, pcm: bytes, words: list[str]):
         return None
 
 
+def _align_words(samples: np.ndarray, words: list[str], offset: float = 0.0):
+    """(phones, words) of `words` aligned to `samples`, trying each of `ALIGNERS` (the default
+    beams, then wider ones) until one succeeds; None when none does. Call under `_lock`."""
+    pcm = _pcm16(samples)
+    for kind in ALIGNERS:
+        decoder = _decoder(kind)
+        usable, _ = _ensure_in_dictionary(decoder, words)
+        alignment = _align(decoder, pcm, usable) if usable else None
+        if alignment is not None:
+            phones, aligned_words = _timed(alignment, offset)
+            if phones:
+                return phones, aligned_words
+    return None
+
+
+def split_sentences(transcript: str) -> list[list[str]]:
+    """The transcript's sentences (split at . ! ? ; :), each normalised; empty ones dropped."""
+    sentences = [normalize_transcript(part) for part in SENTENCE_END.split(transcript or "")]
+    return [words for words in sentences if words]
+
+
+def sentence_cuts(samples: np.ndarray, count: int) -> list[int] | None:
+    """Sample positions cutting the clip into `count` parts in the middle of its `count - 1` longest
+    inner pauses (in time order); None when the clip has fewer pauses than that."""
+    duration = len(samples) / SAMPLE_RATE
+    inner = [(a, b) for a, b in quiet_stretches(samples) if a > 0.0 and b < duration]
+    if len(inner) < count - 1:
+        return None
+    longest = sorted(sorted(inner, key=lambda pause: pause[1] - pause[0], reverse=True)[:count - 1])
+    return [int((a + b) / 2 * SAMPLE_RATE) for a, b in longest]
+
+
+def _preview(words: list[str], limit: int = 6) -> str:
+    return " ".join(words[:limit]) + (" ..." if len(words) > limit else "")
+
+
+def _align_by_sentence(samples: np.ndarray, transcript: str):
+    """Sentence by sentence between the clip's pauses: (phones, words, failed parts), failed parts
+    as (sentence number, its words, start, end sample); None when the clip cannot be split so.
+    Call under `_lock`."""
+    sentences = split_sentences(transcript)
+    cuts = sentence_cuts(samples, len(sentences)) if len(sentences) > 1 else None
+    if cuts is None:
+        return None
+    bounds = [0] + cuts + [len(samples)]
+    phones, words, failed = [], [], []
+    for number, (sentence, start, end) in enumerate(zip(sentences, bounds[:-1], bounds[1:]), start=1):
+        aligned = _align_words(samples[start:end], sentence, start / SAMPLE_RATE)
+        if aligned is None:
+            failed.append((number, sentence, start, end))
+            continue
+        phones.extend(aligned[0])
+        words.extend(aligned[1])
+    if len(failed) == len(sentences):
+        return None
+    return phones, words, failed
+
+
 def align_phones(samples: np.ndarray, transcript: str, progress: Callable[[int, int], None] | None = None,
                  should_cancel: Callable[[], bool] | None = None) -> PhoneResult:
     """Phones of `transcript` force-aligned to float32 mono 16 kHz `samples`, tiling the whole clip.
 
+    Alignment is tried on the whole clip (default beams, then wider ones: `ALIGNERS`), then sentence
+    by sentence between the clip's pauses; a sentence that still fails has its words recognised
+    there, and the warnings say which sentence and what was used instead.
     Never raises for a bad transcript: an empty one, one that does not match the audio, or a clip
-    longer than `MAX_ALIGN_S` gives recognised phones with a warning saying why.
+    longer than `MAX_ALIGN_S` gives recognised words with a warning saying why.
     """
     samples = _validate(samples)
     duration = len(samples) / SAMPLE_RATE
@@ -489,29 +563,44 @@ def align_phones(samples: np.ndarray, transcript: str, progress: Callable[[int, 
         result = recognize_phones(samples, progress, should_cancel)
         return PhoneResult(result.intervals, (reason,) + result.warnings, result.method)
 
+    recognised = "the words were recognised from the audio instead (less exact lip closures)"
     if not words:
-        return fallback("The transcript has no words; phones were recognised from the audio instead.")
+        return fallback(f"The transcript has no words; {recognised}.")
     if _nothing_to_decode(samples):
         return _silence_result(duration, NO_SPEECH_WARNING + " The transcript was not used.")
     if duration > MAX_ALIGN_S:
         return fallback(f"The clip is longer than {MAX_ALIGN_S / 60:.0f} minutes, too long to align "
-                        "in one piece; phones were recognised instead. Split the dialogue into shorter clips "
+                        f"in one piece; {recognised}. Split the dialogue into shorter clips "
                         "to use the transcript.")
     _check_cancel(should_cancel)
     warnings: list[str] = []
+    failed: list = []
     with _lock:
-        decoder = _decoder("alignment")
-        usable, guessed = _ensure_in_dictionary(decoder, words)
+        _, guessed = _ensure_in_dictionary(_decoder(ALIGNERS[0]), words)
         if guessed:
             warnings.append("Not in the dictionary, pronounced by rule: " + ", ".join(dict.fromkeys(guessed)) + ".")
-        alignment = _align(decoder, _pcm16(samples), usable) if usable else None
-        if alignment is not None:
-            raw, aligned_words = _timed(alignment)
+        aligned = _align_words(samples, words)
+        if aligned is None:
+            by_sentence = _align_by_sentence(samples, transcript)
+            if by_sentence is not None:
+                aligned, failed = by_sentence[:2], by_sentence[2]
+    if aligned is None:
+        result = fallback("The transcript does not match the audio: alignment failed on the whole clip "
+                          f"(also with wider beams) and sentence by sentence; {recognised}.")
+        return PhoneResult(result.intervals, tuple(warnings) + result.warnings, result.method)
+    raw, aligned_words = aligned
+    method = "alignment"
+    for number, sentence, start, end in failed:
+        _check_cancel(should_cancel)
+        part = recognize_phones(samples[start:end])
+        offset = start / SAMPLE_RATE
+        raw.extend((p.phone, p.start + offset, p.end + offset) for p in part.intervals if p.phone != SILENCE)
+        warnings.append(f"Sentence {number} of the transcript (\"{_preview(sentence)}\") could not be aligned to "
+                        f"{offset:.1f}-{end / SAMPLE_RATE:.1f} s of the audio; its words were recognised there "
+                        "instead (less exact lip closures). The other sentences are aligned.")
+        method = "partial alignment"
     if progress is not None:
         progress(1, 1)
-    if alignment is None or not raw:
-        result = fallback("The transcript does not match the audio (alignment failed); "
-                          "phones were recognised from the audio instead.")
-        return PhoneResult(result.intervals, tuple(warnings) + result.warnings, result.method)
+    raw = sorted(raw, key=lambda item: item[1])
     raw = trim_aligned_edges(raw, quiet_stretches(samples), duration)
-    return PhoneResult(_contiguous(raw, duration), tuple(warnings), "alignment", tuple(aligned_words))
+    return PhoneResult(_contiguous(raw, duration), tuple(warnings), method, tuple(aligned_words))
