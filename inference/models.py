@@ -48,6 +48,33 @@ ORT_LOG_ERRORS_ONLY = 3
 
 REQUIRED_KEYS = ("name", "version", "file", "sha256", "bytes", "inputs", "outputs", "sample_rate",
                  "feature_rate", "fps", "stride", "channels", "emotion_categories", "receptive_field")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_names(value) -> bool:
+    return isinstance(value, list) and all(isinstance(name, str) for name in value)
+
+
+def _is_shapes(value) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(shape, list) and all(_is_int(size) or isinstance(size, str) for size in shape) for shape in value.values())
+
+
+# What each required sidecar value must be, checked before any is used.
+SIDECAR_TYPES = {
+    "name": lambda v: isinstance(v, str), "version": lambda v: isinstance(v, str), "file": lambda v: isinstance(v, str),
+    "sha256": lambda v: isinstance(v, str), "bytes": lambda v: _is_int(v) and v >= 0,
+    "inputs": _is_shapes, "outputs": _is_shapes, "sample_rate": _is_number, "feature_rate": _is_number,
+    "fps": _is_number, "stride": _is_int, "channels": _is_names, "emotion_categories": _is_names,
+    "receptive_field": lambda v: _is_int(v) and v >= 0,
+}
 # Time-axis letters in sidecar shapes -> input frames per model frame.
 FEATURE_AXIS = "F"
 MODEL_AXIS = "T"
@@ -137,6 +164,8 @@ def read_sidecar(path: Path) -> dict:
     _require(isinstance(sidecar, dict), path, "the model description is not a JSON object")
     missing = [key for key in REQUIRED_KEYS if key not in sidecar]
     _require(not missing, path, f"the model description lacks {', '.join(missing)}")
+    wrong = [key for key, check in SIDECAR_TYPES.items() if not check(sidecar[key])]
+    _require(not wrong, path, f"the model description has values of the wrong type for {', '.join(wrong)}")
     rates = {"sample_rate": features.SAMPLE_RATE, "feature_rate": features.FEATURE_RATE,
              "fps": features.MODEL_FPS, "stride": features.MODEL_STRIDE}
     for key, expected in rates.items():
@@ -144,9 +173,6 @@ def read_sidecar(path: Path) -> dict:
     _require(sorted(sidecar["channels"]) == sorted(arkit.NAMES), path, "channels are not the 52 ARKit names")
     _require(sorted(sidecar["emotion_categories"]) == sorted(emotion.CATEGORIES), path,
              f"emotion_categories are not {', '.join(emotion.CATEGORIES)}")
-    for group in ("inputs", "outputs"):
-        _require(isinstance(sidecar[group], dict) and all(isinstance(shape, list) for shape in sidecar[group].values()),
-                 path, f"'{group}' must map tensor names to shapes")
     _require(all(MODEL_AXIS in shape for shape in sidecar["outputs"].values()), path,
              f"every output needs a time axis '{MODEL_AXIS}'")
     _require(sidecar.get("features", FEATURE_SETTINGS) == FEATURE_SETTINGS, path,

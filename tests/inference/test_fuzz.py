@@ -205,9 +205,6 @@ def sidecar():
     return json.loads(path.read_text())
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="models.read_sidecar trusts the types of a sidecar's values (issue 22, class 6); "
-                          "inference/models.py belongs to issue 21")
 @FUZZ
 @example(replacements={"channels": 5})
 @given(replacements=st.dictionaries(st.sampled_from(models.REQUIRED_KEYS + ("features",)), JSON_VALUES, max_size=3))
