@@ -28,8 +28,12 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import onnxruntime
-from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
+
+# onnxruntime's telemetry keeps a database under the user's home (~/.cache/Microsoft/DeveloperTools)
+# from the moment it is imported, unless this is set first; the user's own setting wins.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+import onnxruntime  # noqa: E402
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_state  # noqa: E402
 
 from . import arkit, emotion, features
 from .errors import CancelledError, ModelError

@@ -192,3 +192,20 @@ def test_windowed_runs_can_be_cancelled(weights):
                             should_cancel=lambda: asked.append(1) or len(asked) > 2)
     assert len(asked) == 3 and len(cut) == 2
     assert cut[1].keep_start > 0 and cut[1].stop < 200
+
+
+def test_running_the_models_writes_nothing_in_the_users_home(tmp_path):
+    """onnxruntime's telemetry database stays off: a generation leaves HOME (and XDG_CACHE_HOME) empty."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {key: value for key, value in os.environ.items() if key not in ("XDG_CACHE_HOME", "ORT_DISABLE_TELEMETRY")}
+    env["HOME"] = str(home)
+    repo = Path(__file__).resolve().parents[2]
+    code = ("from inference import neural; from inference.audio import load_audio; "
+            "neural.perform(load_audio('samples/line.wav'), engine='diffusion', steps=2)")
+    subprocess.run([sys.executable, "-c", code], cwd=repo, env=env, check=True, capture_output=True, timeout=300)
+    assert [str(path.relative_to(home)) for path in home.rglob("*")] == []
