@@ -5,13 +5,16 @@ from it), so the same seed always gives the same motion and each layer can be mu
 each returns its own `Curves` holding only its channels (or a `HeadMotion`), and `combine` adds
 chosen layers onto a mouth `Curves`. Frame i of every output lies at `start + i / fps` seconds.
 
-- `blink_events` / `blinks`: eyeBlinkLeft/Right, ~17 blinks a minute, lognormal intervals with a
-  refractory minimum, an asymmetric 160-260 ms shape (fast close, short hold, slower open), pulled
-  towards pauses when prosody is given. A blink's *duration* is the time the lid is at least half
-  closed (eyeBlink >= `BLINK_HALF_CLOSURE` = 0.5); by construction every blink keeps that for at
-  least `BLINK_MIN_HALF_SECONDS` (80 ms; ~87 ms for the shortest, faintest blink).
-- `gaze`: fixations of lognormal length joined by fast saccades (30-60 ms), both eyes together
-  (looking to the character's left = eyeLookOutLeft + eyeLookInRight, as ARKit defines them).
+- `blink_events` / `blinks`: eyeBlinkLeft/Right, about 19 blinks a minute like real faces: spontaneous
+  blinks at lognormal intervals with a refractory minimum, pulled towards pauses when prosody is
+  given, plus blinks with the larger gaze shifts when the gaze layer's seed is given; each blink
+  draws its length and depth (two in five are partial) and a few are doubled; a fast close and a slower,
+  tailing reopening. `blink_excursions` measures blinks the way real captures were measured: peak
+  and time at least half closed of each excursion above 0.3. The sources of the numbers are
+  written beside them.
+- `gaze`: fixations of lognormal length joined by saccades whose length follows the main sequence,
+  both eyes together (looking to the character's left = eyeLookOutLeft + eyeLookInRight, as ARKit
+  defines them).
 - `brows`: browInnerUp / browOuterUpLeft/Right raises on prosodic accents, scaled by strength.
 - `head_motion`: yaw, pitch, roll (radians) = nods on accents + slow smooth drift.
 """
@@ -30,48 +33,97 @@ from .prosody import Accents, Prosody, pause_times
 log = logging.getLogger(__name__)
 
 # --- blinks -------------------------------------------------------------------------------------
+# Sources. [B97] Bentivoglio et al. 1997, "Analysis of blink rate patterns in normal subjects",
+# Movement Disorders 12(6): 17 blinks/min at rest, 26 in conversation, 4.5 reading.
+# [E91] Evinger, Manning & Sibony 1991, "Eyelid movements: mechanisms and normal data", IOVS 32(2):
+# the lid closes fast and reopens two to three times more slowly. [E94] Evinger et al. 1994, "Not
+# looking while leaping: the linkage of blinking and saccadic gaze shifts", Exp Brain Res 100: gaze
+# shifts often carry a blink, which starts with the saccade. [LLF] The 10 real Live Link Face
+# captures of issue 23 (5.5 min, 60 fps; a blink is an excursion of eyeBlinkLeft above 0.3): 18.5
+# blinks/min (24 with shallow ones), time above 0.5 median 67 ms (IQR 50-100), peaks median 0.65
+# with 88 % below 0.85. ARKit capture under-reads the lids, so the *shape* of the peak and length
+# distributions comes from [LLF], their depth does not: most blinks here still close fully.
 BLINK_CHANNELS: tuple[str, ...] = ("eyeBlinkLeft", "eyeBlinkRight")
-BLINK_RATE_PER_MINUTE = 17.0
-# Lognormal inter-blink intervals: sigma of log(interval); the median follows from the rate.
-BLINK_INTERVAL_SIGMA = 0.55
+# Blinks a minute in all ([LLF] 18.5; between [B97]'s rest and conversation rates); the second
+# blinks of doubles come on top. With gaze coupling the spontaneous blinks make up the rest after
+# the gaze-shift blinks, down to at least this share of the rate; about this share of gaze-shift
+# blinks fall within the refractory time of a spontaneous one and are dropped (measured over
+# seeds 0-29 of benchmarks/layers.py).
+BLINK_RATE_PER_MINUTE = 17.5
+BLINK_MIN_TIMER_SHARE = 0.5
+BLINK_GAZE_OVERLAP = 0.35
+# Lognormal inter-blink intervals (positively skewed, as in [B97]'s records): sigma of log(interval)
+# chosen; the median follows from the rate. A blink is never followed by another within the
+# refractory time, except as the second half of a double blink.
+BLINK_INTERVAL_SIGMA = 0.6
 BLINK_REFRACTORY_SECONDS = 0.8
 BLINK_MAX_INTERVAL_SECONDS = 12.0
-# Blink shape: total length (lognormal median, clipped), split into close, hold, open.
-BLINK_MEDIAN_SECONDS = 0.18
-BLINK_DURATION_SIGMA = 0.15
-BLINK_MIN_SECONDS = 0.16
-BLINK_MAX_SECONDS = 0.26
-BLINK_CLOSE_FRACTION = 0.30
-BLINK_HOLD_FRACTION = 0.12
-BLINK_PEAK_RANGE = (0.95, 1.0)
-# Both eyes together, with a tiny natural asymmetry.
-BLINK_EYE_LAG_SECONDS = 0.006
-BLINK_EYE_GAIN_SPREAD = 0.02
-# Duration is measured as the time the lid is at least half closed (eyeBlink >= 0.5).
+# Whole length of one blink (lid leaves rest to lid back at rest): lognormal, median and spread
+# fitted so that the time above 0.5 lands on [LLF]'s median 67 ms and IQR 50-100 ms (see
+# benchmarks/layers.py); clipped to the range of spontaneous blinks.
+BLINK_MEDIAN_SECONDS = 0.19
+BLINK_DURATION_SIGMA = 0.3
+BLINK_MIN_SECONDS = 0.11
+BLINK_MAX_SECONDS = 0.40
+# Shape: close, hold, reopen as fractions of the length; reopening 2.5x the closing [E91].
+BLINK_CLOSE_FRACTION = 0.27
+BLINK_HOLD_FRACTION = 0.06
+# Depth: a complete blink closes to 0.9-1.0; a partial one (this share) stops at 0.5-0.85. [LLF]
+# has most peaks below 0.85 but under-reads; 40 % keeps the partial blinks visible and frequent.
+BLINK_PARTIAL_SHARE = 0.4
+BLINK_COMPLETE_PEAK = (0.9, 1.0)
+BLINK_PARTIAL_PEAK = (0.5, 0.85)
+# Occasional double blinks ([LLF] has them): this share of blinks is followed, after the lid has
+# reopened, by a second one this many seconds later.
+BLINK_DOUBLE_SHARE = 0.06
+BLINK_DOUBLE_GAP_SECONDS = (0.05, 0.15)
+# Both eyes together, with a tiny natural asymmetry (a few ms, a few %): left/right stay correlated
+# above 0.95 like real lids.
+BLINK_EYE_LAG_SECONDS = 0.005
+BLINK_EYE_GAIN_SPREAD = 0.03
+# Durations are measured as the time the lid is at least half closed (eyeBlink >= 0.5) [LLF].
 BLINK_HALF_CLOSURE = 0.5
-BLINK_MIN_HALF_SECONDS = 0.08
-# With prosody: a blink this close to a pause start moves onto it, with this probability.
+# A blink is an excursion of eyeBlink above this [LLF].
+BLINK_EXCURSION_LEVEL = 0.3
+# With prosody: a blink this close to a pause start moves onto it, with this probability (blinks
+# cluster at pauses and phrase ends; both numbers chosen).
 BLINK_PAUSE_SNAP_SECONDS = 2.0
 BLINK_PAUSE_SNAP_PROBABILITY = 0.8
 BLINK_PAUSE_DELAY_SECONDS = 0.05
+# With the gaze layer's seed: a gaze shift at least this large (channel units) carries a blink with
+# this probability, starting this long before the saccade [E94]; larger shifts blink more [E94],
+# the threshold and probability are chosen.
+BLINK_GAZE_MIN_AMPLITUDE = 0.15
+BLINK_GAZE_PROBABILITY = 0.4
+BLINK_GAZE_LEAD_SECONDS = 0.01
 
 # --- gaze ---------------------------------------------------------------------------------------
 GAZE_CHANNELS: tuple[str, ...] = (
     "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft", "eyeLookDownLeft",
     "eyeLookInRight", "eyeLookOutRight", "eyeLookUpRight", "eyeLookDownRight",
 )
+# Fixations of lognormal length (median, sigma of log, limits chosen: about one gaze shift a second
+# while talking, within the fixation lengths of face-to-face conversation).
 GAZE_FIXATION_MEDIAN_SECONDS = 1.1
 GAZE_FIXATION_SIGMA = 0.6
 GAZE_FIXATION_MIN_SECONDS = 0.25
 GAZE_FIXATION_MAX_SECONDS = 5.0
-# Target spread in channel units (1.0 = the shape key's full look) and a hard limit.
+# Target spread in channel units (1.0 = the shape key's full look) and a hard limit (chosen: small
+# looks around the listener); this share of shifts returns to the listener (straight ahead).
 GAZE_HORIZONTAL_SPREAD = 0.12
 GAZE_VERTICAL_SPREAD = 0.07
 GAZE_LIMIT = 0.35
 GAZE_RETURN_PROBABILITY = 0.35
-# Saccade length grows with amplitude (the main sequence), from 30 to 60 ms.
-GAZE_SACCADE_MIN_SECONDS = 0.03
-GAZE_SACCADE_MAX_SECONDS = 0.06
+GAZE_RETURN_SPREAD = 0.02
+# Saccade length grows with amplitude, the main sequence: about 21 ms + 2.2 ms per degree
+# (Carpenter 1988, "Movements of the Eyes"). ARKit does not say how far a full eyeLook turns the
+# eye; 30 degrees per channel unit is our reading.
+GAZE_DEGREES_PER_UNIT = 30.0
+GAZE_SACCADE_BASE_SECONDS = 0.021
+GAZE_SACCADE_SECONDS_PER_DEGREE = 0.0022
+# The longest saccade: corner to opposite corner of the GAZE_LIMIT square.
+GAZE_SACCADE_MAX_SECONDS = (GAZE_SACCADE_BASE_SECONDS
+                            + GAZE_SACCADE_SECONDS_PER_DEGREE * GAZE_DEGREES_PER_UNIT * 2 * np.sqrt(2) * GAZE_LIMIT)
 
 # --- brows --------------------------------------------------------------------------------------
 BROW_CHANNELS: tuple[str, ...] = ("browInnerUp", "browOuterUpLeft", "browOuterUpRight")
@@ -107,14 +159,6 @@ class Blink:
     peak: float
     lag: float = 0.0
     gain_right: float = 1.0
-
-    @property
-    def half_closure_seconds(self) -> float:
-        """Time (s) the closure is >= `BLINK_HALF_CLOSURE`, from the shape (smoothstep ramps)."""
-        level = min(BLINK_HALF_CLOSURE / self.peak, 1.0)
-        # Inverse smoothstep: the ramp fraction at which the closure reaches `level`.
-        below = 0.5 - np.sin(np.arcsin(1.0 - 2.0 * level) / 3.0)
-        return float(self.duration * (BLINK_HOLD_FRACTION + (1.0 - BLINK_HOLD_FRACTION) * (1.0 - below)))
 
 
 @dataclass(frozen=True)
@@ -168,55 +212,101 @@ def _envelope(times: np.ndarray, peak_time: float, attack: float, decay: float) 
 
 # --- blinks -------------------------------------------------------------------------------------
 
-def blink_events(duration: float, seed: int, prosody: Prosody | None = None,
-                 rate_per_minute: float = BLINK_RATE_PER_MINUTE, start: float = 0.0) -> list[Blink]:
-    """Blinks in [start, start + duration): lognormal intervals, snapped towards pauses if given."""
-    if rate_per_minute <= 0 or duration <= 0:
-        return []
-    rng = _rng(seed)
+def _timer_onsets(duration: float, rng: np.random.Generator, pauses: np.ndarray, rate_per_minute: float,
+                  start: float) -> list[float]:
+    """Spontaneous blink onsets in [start, start + duration): lognormal intervals, snapped to pauses."""
     mean_interval = 60.0 / rate_per_minute
     # Mean of a lognormal is exp(mu + sigma^2 / 2); the refractory part is added after.
     body = max(mean_interval - BLINK_REFRACTORY_SECONDS, 0.1)
     mu = np.log(body) - BLINK_INTERVAL_SIGMA ** 2 / 2.0
-    pauses = pause_times(prosody) if prosody is not None else np.zeros(0)
-    blinks: list[Blink] = []
+    onsets: list[float] = []
     # The first blink comes somewhere in the first interval, not at t=0.
     t = start + rng.uniform(0.2, 1.0) * mean_interval
     end = start + duration
     while t < end:
-        length = float(np.clip(BLINK_MEDIAN_SECONDS * np.exp(rng.normal(0.0, BLINK_DURATION_SIGMA)),
-                               BLINK_MIN_SECONDS, BLINK_MAX_SECONDS))
-        peak = float(rng.uniform(*BLINK_PEAK_RANGE))
-        lag = float(rng.uniform(-BLINK_EYE_LAG_SECONDS, BLINK_EYE_LAG_SECONDS))
-        gain_right = float(1.0 + rng.uniform(-BLINK_EYE_GAIN_SPREAD, BLINK_EYE_GAIN_SPREAD))
-        snap = rng.uniform() < BLINK_PAUSE_SNAP_PROBABILITY
-        if len(pauses) and snap:
-            nearest = pauses[np.argmin(np.abs(pauses - t))]
-            target = nearest + BLINK_PAUSE_DELAY_SECONDS
-            earliest = blinks[-1].time + blinks[-1].duration + BLINK_REFRACTORY_SECONDS if blinks else start
+        if len(pauses) and rng.uniform() < BLINK_PAUSE_SNAP_PROBABILITY:
+            target = pauses[np.argmin(np.abs(pauses - t))] + BLINK_PAUSE_DELAY_SECONDS
+            earliest = onsets[-1] + BLINK_REFRACTORY_SECONDS if onsets else start
             if abs(target - t) <= BLINK_PAUSE_SNAP_SECONDS and target >= earliest:
                 t = float(target)
-        if t + length > end:
+        onsets.append(float(t))
+        t += min(BLINK_REFRACTORY_SECONDS + float(np.exp(rng.normal(mu, BLINK_INTERVAL_SIGMA))),
+                 BLINK_MAX_INTERVAL_SECONDS)
+    return onsets
+
+
+def _gaze_onsets(duration: float, gaze_seed: int, rng: np.random.Generator, start: float) -> list[float]:
+    """Onsets of the blinks that go with the gaze layer's larger saccades (the gaze of `gaze_seed`)."""
+    fixations = gaze_targets(duration, gaze_seed)
+    onsets = []
+    for (_, h0, v0), (when, h1, v1) in zip(fixations, fixations[1:]):
+        large = np.hypot(h1 - h0, v1 - v0) >= BLINK_GAZE_MIN_AMPLITUDE
+        if rng.uniform() < BLINK_GAZE_PROBABILITY and large:
+            onsets.append(start + when - BLINK_GAZE_LEAD_SECONDS)
+    return onsets
+
+
+def _draw_blink(rng: np.random.Generator, time: float) -> Blink:
+    """One blink at `time` with its length, depth and eye asymmetry drawn."""
+    length = float(np.clip(BLINK_MEDIAN_SECONDS * np.exp(rng.normal(0.0, BLINK_DURATION_SIGMA)),
+                           BLINK_MIN_SECONDS, BLINK_MAX_SECONDS))
+    partial = rng.uniform() < BLINK_PARTIAL_SHARE
+    peak = float(rng.uniform(*(BLINK_PARTIAL_PEAK if partial else BLINK_COMPLETE_PEAK)))
+    lag = float(rng.uniform(-BLINK_EYE_LAG_SECONDS, BLINK_EYE_LAG_SECONDS))
+    gain_right = float(1.0 + rng.uniform(-BLINK_EYE_GAIN_SPREAD, BLINK_EYE_GAIN_SPREAD))
+    return Blink(float(time), length, peak, lag, gain_right)
+
+
+def blink_events(duration: float, seed: int, prosody: Prosody | None = None,
+                 rate_per_minute: float = BLINK_RATE_PER_MINUTE, start: float = 0.0,
+                 gaze_seed: int | None = None) -> list[Blink]:
+    """Blinks in [start, start + duration), in time order.
+
+    Spontaneous blinks at lognormal intervals (snapped towards pauses when `prosody` is given), plus
+    one with some of the larger saccades of the gaze layer drawn from `gaze_seed` when it is given;
+    each with its own length and depth, some followed by a second (a double blink).
+    """
+    if rate_per_minute <= 0 or duration <= 0:
+        return []
+    timer, coupling, shapes = (np.random.default_rng([int(seed), stream]) for stream in range(3))
+    pauses = pause_times(prosody) if prosody is not None else np.zeros(0)
+    gazing = _gaze_onsets(duration, gaze_seed, coupling, start) if gaze_seed is not None else []
+    gaze_rate = (1.0 - BLINK_GAZE_OVERLAP) * len(gazing) * 60.0 / duration
+    timer_rate = max(rate_per_minute - gaze_rate, BLINK_MIN_TIMER_SHARE * rate_per_minute)
+    onsets = sorted(_timer_onsets(duration, timer, pauses, timer_rate, start) + gazing)
+    end = start + duration
+    events: list[Blink] = []
+    last_onset = -np.inf
+    for onset in onsets:
+        if onset < last_onset + BLINK_REFRACTORY_SECONDS or onset < start:
+            continue
+        blink = _draw_blink(shapes, onset)
+        if blink.time + blink.duration > end:
             break
-        blinks.append(Blink(float(t), length, peak, lag, gain_right))
-        interval = BLINK_REFRACTORY_SECONDS + float(np.exp(rng.normal(mu, BLINK_INTERVAL_SIGMA)))
-        t += min(interval, BLINK_MAX_INTERVAL_SECONDS)
-    return blinks
+        events.append(blink)
+        last_onset = onset
+        if shapes.uniform() < BLINK_DOUBLE_SHARE:
+            second = _draw_blink(shapes, blink.time + blink.duration + shapes.uniform(*BLINK_DOUBLE_GAP_SECONDS))
+            if second.time + second.duration <= end:
+                events.append(second)
+                last_onset = second.time
+    return events
 
 
 def _blink_shape(times: np.ndarray, blink: Blink, offset: float) -> np.ndarray:
-    """Closure 0..1 of one blink at `times`: smoothstep close, hold, slower smoothstep open."""
+    """Closure 0..1 of one blink at `times`: a smoothstep close, a short hold, then a reopening that
+    starts fast and eases into a long tail (the square of a smoothstep fall)."""
     close = blink.duration * BLINK_CLOSE_FRACTION
     hold = blink.duration * BLINK_HOLD_FRACTION
     opening = blink.duration - close - hold
     t = times - (blink.time + offset)
     closing = _smoothstep(t / close)
-    reopening = 1.0 - _smoothstep((t - close - hold) / opening)
+    reopening = (1.0 - _smoothstep((t - close - hold) / opening)) ** 2
     return np.where(t < close + hold, closing, reopening) * (t >= 0) * (t <= blink.duration)
 
 
 def render_blinks(events: list[Blink], num_frames: int, fps: float, start: float = 0.0) -> Curves:
-    """eyeBlinkLeft/Right Curves of these blinks; each blink's frame nearest its hold is fully closed."""
+    """eyeBlinkLeft/Right Curves of these blinks; each blink's frame nearest its hold reaches its peak."""
     times = _times(num_frames, fps, start)
     values = np.zeros((len(times), 2), np.float32)
     for blink in events:
@@ -225,7 +315,7 @@ def render_blinks(events: list[Blink], num_frames: int, fps: float, start: float
         window = times[lo:hi]
         left = _blink_shape(window, blink, 0.0) * blink.peak
         right = _blink_shape(window, blink, blink.lag) * blink.peak * blink.gain_right
-        # At low frame rates the hold may fall between frames: close the nearest frame anyway.
+        # At low frame rates the hold may fall between frames: give the nearest frame the peak anyway.
         middle = blink.time + blink.duration * (BLINK_CLOSE_FRACTION + BLINK_HOLD_FRACTION / 2.0)
         nearest = int(np.rint((middle - start) * fps))
         values[lo:hi, 0] = np.maximum(values[lo:hi, 0], left)
@@ -237,22 +327,26 @@ def render_blinks(events: list[Blink], num_frames: int, fps: float, start: float
 
 
 def blinks(num_frames: int, fps: float, seed: int, prosody: Prosody | None = None,
-           rate_per_minute: float = BLINK_RATE_PER_MINUTE, start: float = 0.0) -> Curves:
-    """The blink layer: eyeBlinkLeft/Right over `num_frames` frames at `fps`."""
+           rate_per_minute: float = BLINK_RATE_PER_MINUTE, start: float = 0.0,
+           gaze_seed: int | None = None) -> Curves:
+    """The blink layer: eyeBlinkLeft/Right over `num_frames` frames at `fps` (see `blink_events`)."""
     duration = num_frames / fps
-    events = blink_events(duration, seed, prosody, rate_per_minute, start)
+    events = blink_events(duration, seed, prosody, rate_per_minute, start, gaze_seed)
     log.debug("blinks: %d in %.1f s", len(events), duration)
     return render_blinks(events, num_frames, fps, start)
 
 
-def measure_blinks(curve: np.ndarray, fps: float, threshold: float = BLINK_HALF_CLOSURE) -> np.ndarray:
-    """Durations (s) of the blinks in one eyeBlink curve: each run of frames >= `threshold`.
-
-    Measured on samples, so the resolution is 1 / fps: render at a high fps to measure shapes.
-    """
-    above = np.concatenate([[False], np.asarray(curve) >= threshold, [False]])
+def blink_excursions(curve: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """(peak, seconds at least half closed) of each blink in one eyeBlink curve, as [LLF] counts them:
+    a blink is a run of frames above `BLINK_EXCURSION_LEVEL`; its time above `BLINK_HALF_CLOSURE` is
+    counted in frames, so its resolution is 1 / fps."""
+    curve = np.asarray(curve, np.float64)
+    above = np.concatenate([[False], curve > BLINK_EXCURSION_LEVEL, [False]])
     edges = np.flatnonzero(above[1:] != above[:-1])
-    return (edges[1::2] - edges[0::2]) / float(fps)
+    runs = [curve[lo:hi] for lo, hi in zip(edges[0::2], edges[1::2])]
+    peaks = np.array([run.max() for run in runs])
+    half = np.array([np.count_nonzero(run >= BLINK_HALF_CLOSURE) for run in runs]) / float(fps)
+    return peaks, half
 
 
 # --- gaze ---------------------------------------------------------------------------------------
@@ -268,20 +362,20 @@ def gaze_targets(duration: float, seed: int) -> list[tuple[float, float, float]]
         if t >= duration:
             return fixations
         if rng.uniform() < GAZE_RETURN_PROBABILITY:
-            h, v = rng.normal(0.0, 0.02), rng.normal(0.0, 0.02)
+            h, v = rng.normal(0.0, GAZE_RETURN_SPREAD), rng.normal(0.0, GAZE_RETURN_SPREAD)
         else:
             h, v = rng.normal(0.0, GAZE_HORIZONTAL_SPREAD), rng.normal(0.0, GAZE_VERTICAL_SPREAD)
         fixations.append((t, float(np.clip(h, -GAZE_LIMIT, GAZE_LIMIT)), float(np.clip(v, -GAZE_LIMIT, GAZE_LIMIT))))
 
 
 def saccade_seconds(amplitude: float) -> float:
-    """Saccade length for a jump of `amplitude` (channel units), 30 ms (tiny) to 60 ms (GAZE_LIMIT)."""
-    share = min(abs(amplitude) / GAZE_LIMIT, 1.0)
-    return GAZE_SACCADE_MIN_SECONDS + share * (GAZE_SACCADE_MAX_SECONDS - GAZE_SACCADE_MIN_SECONDS)
+    """Saccade length (s) for a jump of `amplitude` (channel units), by the main sequence."""
+    degrees = abs(amplitude) * GAZE_DEGREES_PER_UNIT
+    return GAZE_SACCADE_BASE_SECONDS + GAZE_SACCADE_SECONDS_PER_DEGREE * degrees
 
 
 def gaze_direction(num_frames: int, fps: float, seed: int, start: float = 0.0) -> np.ndarray:
-    """[T, 2] float64 (horizontal, vertical) gaze: fixations held, saccades eased in 30-60 ms."""
+    """[T, 2] float64 (horizontal, vertical) gaze: fixations held, saccades eased by the main sequence."""
     times = _times(num_frames, fps, start) - start
     fixations = gaze_targets(num_frames / fps, seed)
     out = np.zeros((len(times), 2))

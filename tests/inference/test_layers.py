@@ -4,6 +4,7 @@
 import numpy as np
 import pytest
 
+from benchmarks import layers as layers_benchmark
 from inference import arkit, layers, prosody
 from inference.curves import Curves
 from speech_synth import festival_speech
@@ -35,21 +36,47 @@ def test_same_seed_same_layers_and_different_seeds_differ():
         assert not np.array_equal(make(7), make(8))
 
 
-def test_blink_rate_and_duration_over_five_minutes():
+def test_blinks_match_real_faces_over_five_minutes():
+    """The bars of issue 23, measured as the real captures were (60 fps, excursions above 0.3)."""
     for seed in (0, 1, 2):
-        curves = layers.blinks(int(FIVE_MINUTES * FINE_FPS), FINE_FPS, seed)
-        for channel in layers.BLINK_CHANNELS:
-            durations = layers.measure_blinks(curves.channel(channel), FINE_FPS)
-            rate = len(durations) / (FIVE_MINUTES / 60)
-            assert 12 <= rate <= 25, (seed, channel, rate)
-            # Time at least half closed, measured to 1/240 s: never under 80 ms, never a stare.
-            assert durations.min() >= layers.BLINK_MIN_HALF_SECONDS, (seed, durations.min())
-            assert durations.max() <= 0.25
-        events = layers.blink_events(FIVE_MINUTES, seed)
-        assert min(blink.half_closure_seconds for blink in events) >= layers.BLINK_MIN_HALF_SECONDS
-        intervals = np.diff([blink.time for blink in events])
-        assert intervals.min() >= layers.BLINK_REFRACTORY_SECONDS
-        assert np.std(intervals) > 0.3 * np.mean(intervals)  # irregular, not a metronome
+        figures = layers_benchmark.blink_figures(seed)
+        assert layers_benchmark.misses(figures) == [], (seed, figures)
+        for gaze_seed in (None, seed + 1000):
+            events = layers.blink_events(FIVE_MINUTES, seed, gaze_seed=gaze_seed)
+            intervals = np.diff([blink.time for blink in events])
+            assert np.std(intervals) > 0.3 * np.mean(intervals)  # irregular, not a metronome
+            assert 15 <= len(events) / 5 <= 23
+
+
+def test_blinks_vary_in_depth_and_length_with_partial_and_double_blinks():
+    events = [blink for seed in range(4) for blink in layers.blink_events(FIVE_MINUTES, seed)]
+    peaks = np.array([blink.peak for blink in events])
+    lengths = np.array([blink.duration for blink in events])
+    assert 0.25 <= np.mean(peaks < 0.85) <= 0.6 and np.mean(peaks >= 0.9) >= 0.4  # partial and complete
+    assert np.percentile(lengths, 90) > 1.5 * np.percentile(lengths, 10)
+    # Double blinks: a second blink within half a second of the first one's end, now and then.
+    gaps = np.array([b.time - (a.time + a.duration) for a, b in zip(events, events[1:])])
+    doubles = np.mean((gaps >= 0) & (gaps < 0.2))
+    assert 0.02 <= doubles <= 0.12, doubles
+    # Measured on the curve at 60 fps: the time at least half closed varies too.
+    _, half = layers.blink_excursions(layers.blinks(int(FIVE_MINUTES * 60), 60, 0).channel("eyeBlinkLeft"), 60)
+    assert np.percentile(half, 75) - np.percentile(half, 25) >= 1 / 60
+
+
+def test_blinks_come_with_large_gaze_shifts():
+    hits = total = 0
+    baseline_hits = 0
+    for seed in range(6):
+        fixations = layers.gaze_targets(FIVE_MINUTES, seed + 1000)
+        shifts = np.array([when for (_, h0, v0), (when, h1, v1) in zip(fixations, fixations[1:])
+                           if np.hypot(h1 - h0, v1 - v0) >= layers.BLINK_GAZE_MIN_AMPLITUDE])
+        coupled = np.array([b.time for b in layers.blink_events(FIVE_MINUTES, seed, gaze_seed=seed + 1000)])
+        alone = np.array([b.time for b in layers.blink_events(FIVE_MINUTES, seed)])
+        near = lambda starts: int(np.sum(np.min(np.abs(shifts[:, None] - starts[None, :]), axis=1) < 0.05))  # noqa: E731
+        hits += near(coupled)
+        baseline_hits += near(alone)
+        total += len(shifts)
+    assert hits / total > 0.25 and hits > 3 * baseline_hits, (hits, baseline_hits, total)
 
 
 def test_blinks_close_fast_and_open_slowly_with_both_eyes():
@@ -59,21 +86,21 @@ def test_blinks_close_fast_and_open_slowly_with_both_eyes():
         frames = slice(int(blink.time * FINE_FPS), int((blink.time + blink.duration) * FINE_FPS) + 2)
         shape = left[frames]
         peak = int(np.argmax(shape))
-        above = np.flatnonzero(shape >= 0.1)
+        above = np.flatnonzero(shape >= 0.1 * blink.peak)
         closing, opening = peak - above[0], above[-1] - peak
-        assert opening > closing
-        assert shape.max() >= 0.95
+        assert opening > 1.5 * closing
+        assert abs(shape.max() - blink.peak) < 0.02
         # Both eyes together: a tiny lag and gain difference at most.
         assert np.max(np.abs(left[frames] - right[frames])) < 0.35
-        assert abs(left[frames].max() - right[frames].max()) <= 0.03
+        assert abs(left[frames].max() - right[frames].max()) <= 0.04
 
 
-def test_every_blink_fully_closes_even_at_24_fps():
+def test_every_blink_reaches_its_depth_even_at_24_fps():
     curves = layers.blinks(24 * 120, 24, seed=5)
     events = layers.blink_events(120.0, 5)
     for blink in events:
         frames = slice(int(blink.time * 24), int(np.ceil((blink.time + blink.duration) * 24)) + 1)
-        assert curves.channel("eyeBlinkLeft")[frames].max() >= 0.95
+        assert curves.channel("eyeBlinkLeft")[frames].max() >= blink.peak - 1e-6
 
 
 def test_blinks_prefer_pauses_when_prosody_is_given(dialogue):
@@ -115,6 +142,8 @@ def test_gaze_fixations_hold_and_saccades_are_fast():
     runs = (edges[1::2] - edges[0::2]) / fps
     assert len(runs) >= 20  # about one saccade a second
     assert runs.max() <= layers.GAZE_SACCADE_MAX_SECONDS + 2 / fps
+    # The main sequence: larger jumps take longer.
+    assert layers.saccade_seconds(0.3) > layers.saccade_seconds(0.05) > layers.GAZE_SACCADE_BASE_SECONDS
     assert np.mean(speed < 1e-3) > 0.9  # mostly fixating
     fixations = layers.gaze_targets(60.0, 6)
     lengths = np.diff([f[0] for f in fixations])
