@@ -9,7 +9,8 @@ models there). The metrics (BIL, BIL40, BILmin, OPEN, ROUND, RFA, REST, SYNC r/l
 defined in the shared evaluation README and re-implemented in `benchmarks.lipmetrics`. Output: a
 markdown table (printed and written to `<out>/quality.md`), PNG plots of lip aperture against the
 phone labels, and with `--pred-dir` per-utterance curve JSONs that lipsync_eval.py can score.
-With both diffusion rows it also prints how much takes differ: seeds 0 and 1, and the mean over all
+Each row's BIL40 is also given per speaker (the notes under the table), since a choice that fits
+a few speakers should not pass for one that holds for every voice. With both diffusion rows it also prints how much takes differ: seeds 0 and 1, and the mean over all
 pairs of seeds 0..N-1 (`--diversity-seeds`); seeds 2..N-1 get a row each too (not in `--pred-dir`,
 the plots or `--record`, which stay with seeds 0 and 1).
 """
@@ -192,6 +193,16 @@ def run_engine(engine: Engine, wavs: list[Path], face, pred_dir: Path | None):
     return scores, seconds, outputs
 
 
+def speaker_bil40(scores, wavs: list[Path]) -> dict[str, float]:
+    """BIL40 % per speaker (the folder of each utterance), pooled over that speaker's bilabials."""
+    pooled: dict[str, list[int]] = {}
+    for score, wav in zip(scores, wavs):
+        counts = pooled.setdefault(wav.parent.name, [0, 0])
+        counts[0] += score.bil40_hits
+        counts[1] += score.bil_n
+    return {speaker: 100.0 * hits / n for speaker, (hits, n) in sorted(pooled.items()) if n}
+
+
 def mouth_difference(first: list[Curves], second: list[Curves]) -> float:
     """Mean absolute difference over the mouth and jaw channels of two takes of the same clips."""
     mouth = [name for name in arkit.NAMES if name.startswith(("mouth", "jaw"))]
@@ -279,6 +290,10 @@ def main(argv=None) -> int:
     def add_row(name: str, scores) -> None:
         rows.append(lipmetrics.markdown_row(name, lipmetrics.aggregate(scores)))
         print(rows[-1], flush=True)
+        speakers = speaker_bil40(scores, wavs)
+        if speakers:
+            notes.append(f"- {name}: BIL40 per speaker " + ", ".join(f"{k} {v:.0f}" for k, v in speakers.items())
+                         + f" (lowest {min(speakers.values()):.1f})")
 
     for key, name, factory in ENGINES:
         if key not in wanted:

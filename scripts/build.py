@@ -44,6 +44,10 @@ FORBIDDEN_IN_ZIP = re.compile(r"(^|/)(numpy[-/_]|training/|tests/|benchmarks/|\.
 # Copied to the stage only to be excluded there again: skip them outright (large or not ours).
 NOT_STAGED = (".git", ".venv", "out", "build", "dist", "__pycache__", ".pytest_cache")
 
+# The speech-embedding front-end every zip carries (scripts/fetch_frontend.py puts it in weights/).
+FRONTEND_FOLDER = "speech_embedding"
+FRONTEND_FILES = ("melspectrogram.onnx", "embedding_model.onnx")
+
 log = logging.getLogger("lipkit.build")
 
 
@@ -121,9 +125,18 @@ def forbidden_entries(zip_path: Path) -> list[str]:
         return [name for name in archive.namelist() if FORBIDDEN_IN_ZIP.search(name)]
 
 
+def missing_frontend(zip_path: Path) -> list[str]:
+    """The front-end files (weights/speech_embedding/...) a zip lacks."""
+    with zipfile.ZipFile(zip_path) as archive:
+        names = set(archive.namelist())
+    wanted = [f"weights/{FRONTEND_FOLDER}/{name}" for name in FRONTEND_FILES]
+    return [name for name in wanted if not any(entry.endswith(name) for entry in names)]
+
+
 def build(platforms: list[str], out: Path, cache: Path) -> list[Path]:
     """Build, validate and check one zip per platform into `out`; their paths."""
-    subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "fetch_frontend.py")], check=True)
+    if subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "fetch_frontend.py")]).returncode != 0:
+        raise SystemExit("build: the speech-embedding front-end is missing and could not be fetched (see above)")
     pins = pinned(PINS_FILE.read_text(encoding="utf-8"))
     wheels = {platform: [wheel for python in PYTHON_VERSIONS for wheel in download_wheels(pins, platform, python, cache)]
               for platform in platforms}
@@ -141,6 +154,8 @@ def build(platforms: list[str], out: Path, cache: Path) -> list[Path]:
         log.info(run_blender_ext("validate", str(zip_path)))
         if bad := forbidden_entries(zip_path):
             raise SystemExit(f"build: {zip_path.name} contains what must not ship: {bad[:5]}")
+        if missing := missing_frontend(zip_path):
+            raise SystemExit(f"build: {zip_path.name} lacks the speech-embedding front-end: {missing}")
     return zips
 
 

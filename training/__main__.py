@@ -1,6 +1,6 @@
 """`python -m training`: build the corpus, train both models, export them to weights/.
 
-    python -m training all [--minutes 95] [--steps N]
+    python -m training all [--minutes 80] [--steps N]
     python -m training data | train | export
     python -m training train --run tuned --init-from RUN_OR_CHECKPOINT --lr 1e-3   # fine-tune
     python -m training train --run takes --init-from RUN --diffusion-only      # the denoiser alone
@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", type=Path, default=corpus_mod.DEFAULT_CACHE)
     parser.add_argument("--shared", type=Path, default=corpus_mod.DEFAULT_SHARED)
     parser.add_argument("--out", type=Path, default=export.WEIGHTS_DIR)
-    parser.add_argument("--minutes", type=float, default=95.0, help="wall-time limit of the training run")
+    parser.add_argument("--minutes", type=float, default=80.0, help="wall-time limit of the training run")
     parser.add_argument("--steps", type=int, default=20000)
     parser.add_argument("--workers", type=int, default=1, help="batch-making processes")
     parser.add_argument("--run", default="main", help="run name: <cache>/runs/<run>/checkpoint.pt")

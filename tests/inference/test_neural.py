@@ -53,14 +53,19 @@ def test_features_of_a_stretch_equal_those_of_the_whole():
 
 
 def test_windowed_regression_equals_one_pass(long_speech):
-    model = neural.load_engine("regression").regression
+    engine = neural.load_engine("regression")
+    model = engine.regression
     num_frames = features.num_model_frames(features.num_feature_frames(len(long_speech.samples)))
     feeling = emotion_ramp(num_frames)
     window = small_window(model)
     assert len(models.plan_windows(num_frames, window, window // 2 - 8)) >= 5
-    one_pass = neural.regress(model, long_speech.samples, feeling, window_frames=num_frames)
-    windowed = neural.regress(model, long_speech.samples, feeling, window_frames=window)
-    whole = model.run({"features": features.log_mel(long_speech.samples)[None], "emotion": feeling[None]})
+    speech = neural.speech_for(engine, long_speech.samples)
+    one_pass = neural.regress(model, long_speech.samples, feeling, window_frames=num_frames, speech=speech)
+    windowed = neural.regress(model, long_speech.samples, feeling, window_frames=window, speech=speech)
+    feeds = {"features": features.log_mel(long_speech.samples)[None], "emotion": feeling[None]}
+    if speech is not None:
+        feeds[neural.EMBEDDING_INPUT] = speech[None]
+    whole = model.run(feeds)
     assert one_pass["curves"].shape == (num_frames, arkit.NUM_CHANNELS)
     for name in neural.REGRESSION_OUTPUTS:
         np.testing.assert_allclose(one_pass[name], whole[name][0], atol=1e-5)
@@ -71,7 +76,8 @@ def test_windowed_guided_denoiser_equals_one_pass(long_speech):
     engine = neural.load_engine("diffusion")
     num_frames = features.num_model_frames(features.num_feature_frames(len(long_speech.samples)))
     feeling = emotion_ramp(num_frames)
-    hidden = neural.regress(engine.regression, long_speech.samples, feeling)["audio_hidden"]
+    hidden = neural.regress(engine.regression, long_speech.samples, feeling,
+                            speech=neural.speech_for(engine, long_speech.samples))["audio_hidden"]
     noisy = np.random.default_rng(0).standard_normal((num_frames, arkit.NUM_CHANNELS), dtype=np.float32)
     one_pass = neural.guided_denoiser(engine.diffusion, hidden, feeling, 2.0, window_frames=num_frames)
     windowed = neural.guided_denoiser(engine.diffusion, hidden, feeling, 2.0,
@@ -125,7 +131,8 @@ def test_guidance_mixes_conditional_and_unconditional_predictions(speech):
     engine = neural.load_engine("diffusion")
     num_frames = features.num_model_frames(features.num_feature_frames(len(speech[0].samples)))
     feeling = emotion_ramp(num_frames)
-    hidden = neural.regress(engine.regression, speech[0].samples, feeling)["audio_hidden"]
+    hidden = neural.regress(engine.regression, speech[0].samples, feeling,
+                            speech=neural.speech_for(engine, speech[0].samples))["audio_hidden"]
     noisy = np.random.default_rng(1).standard_normal((num_frames, arkit.NUM_CHANNELS), dtype=np.float32)
     guided = {g: neural.guided_denoiser(engine.diffusion, hidden, feeling, g)(noisy, 400.0) for g in (0.0, 1.0, 3.0)}
     token = engine.diffusion.sidecar.get(neural.UNCONDITIONAL_KEY, 0.0)

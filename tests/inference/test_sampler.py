@@ -33,7 +33,7 @@ def denoiser():
     samples = (0.3 * np.sin(2 * np.pi * 150 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t))).astype(np.float32)
     num_frames = features.num_model_frames(features.num_feature_frames(len(samples)))
     emotion = np.zeros((num_frames, 8), np.float32)
-    hidden = neural.regress(models.regression, samples, emotion)["audio_hidden"]
+    hidden = neural.regress(models.regression, samples, emotion, speech=neural.speech_for(models, samples))["audio_hidden"]
     channels = len(models.diffusion.sidecar["channels"])
     return neural.guided_denoiser(models.diffusion, hidden, emotion, 1.0), (num_frames, channels)
 
