@@ -30,10 +30,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from inference import phonetic  # noqa: E402
+from inference import phones as phones_mod  # noqa: E402
 from inference.audio import load_audio  # noqa: E402
+from inference.curves import num_frames_for  # noqa: E402
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 import bpy  # noqa: E402
+from mathutils import Vector  # noqa: E402
 import head  # noqa: E402
 import preview  # noqa: E402
 
@@ -42,11 +45,24 @@ TRANSCRIPT = SAMPLE.with_suffix(".txt")
 ENGINES = ("regression", "diffusion", "phonetic")
 DEMO_REPO = "lipkit_demo"  # the extensions repository the demo enables Lipkit from
 FPS = 30
-HEAD_SPACING = 2.2
-RENDER_STEP = 3  # render every 3rd frame
-LAYERS = ("lips", "blinks", "brows")
+HEAD_SPACING = 1.9
+# The take seed: seed 0's blink layer has one complete blink in the line (frames 89-95, eyeBlink up
+# to 0.96) and one partial one, so the preview shows both.
+SEED = 0
+LAYERS = ("lips", "blinks", "gaze", "brows")
 PLOTTED = ("jawOpen", "mouthClose", "mouthPucker", "mouthFunnel", "mouthRollLower", "mouthSmileLeft",
            "eyeBlinkLeft", "browInnerUp")
+# Renders (scripts/preview.py): samples before Cycles' denoiser, sizes, and what each camera frames.
+FRONT_WIDTH, FRONT_Z = 3 * HEAD_SPACING + 0.3, -0.2  # the row of heads, front view, orthographic
+PREVIEW_RESOLUTION, PREVIEW_SAMPLES = (1280, 720), 8
+PREVIEW_FRAME = 112  # during "five"
+GIF_RESOLUTION, GIF_SAMPLES, GIF_STEP = (480, 270), 4, 3  # every 3rd scene frame
+CLOSEUP_RESOLUTION, CLOSEUP_SAMPLES, CLOSEUP_LENS_MM = (960, 540), 8, 85.0
+CLOSEUP_OFFSET = (0.9, -4.6, 0.12)  # from the mouth: in front, a little to the character's left
+CLOSEUP_ENGINE, CLOSEUP_FRAME = "phonetic", 111  # "five"
+MOUTHS_RESOLUTION, MOUTHS_SAMPLES = (1100, 110), 8  # the three mouths in a row
+MOUTHS_HEIGHT = MOUTHS_RESOLUTION[1] / MOUTHS_RESOLUTION[0] * 3 * HEAD_SPACING  # world units
+BILABIALS = ("p", "b", "m")
 
 
 def headless(wav: Path, out: Path, *extra):
@@ -106,6 +122,7 @@ def lip_sync(obj, engine: str, scene):
     bpy.ops.lipkit.mapping_detect()
     settings = scene.lipkit
     settings.engine = engine
+    settings.seed = SEED
     for layer in ("lips", "blinks", "gaze", "brows", "head"):
         setattr(settings, f"layer_{layer}", layer in LAYERS)
     bpy.ops.lipkit.generate()
@@ -113,31 +130,72 @@ def lip_sync(obj, engine: str, scene):
 
 def add_label(text: str, location):
     curve = bpy.data.curves.new(text, "FONT")
-    curve.body, curve.align_x, curve.size = text, "CENTER", 0.32
+    curve.body, curve.align_x, curve.size = text, "CENTER", 0.3
     label = bpy.data.objects.new(f"{text} label", curve)
     label.location, label.rotation_euler = location, (math.radians(90), 0.0, 0.0)
     bpy.context.scene.collection.objects.link(label)
 
 
-def animate_in_blender(out: Path, seconds: float) -> list[Path]:
-    """One head per engine, lip-synced by Lipkit in Blender; saves demo.blend and renders the preview."""
+def build_scene(seconds: float) -> tuple:
+    """A new scene with the line as a sound strip and one head per engine, each mapped and given a
+    take by Lipkit, with the lights. (scene, {engine: head})."""
     bpy.ops.wm.read_homefile(use_empty=True)
     scene = bpy.context.scene
     scene.render.fps, scene.render.fps_base = FPS, 1.0
-    scene.frame_start, scene.frame_end = 1, 1 + math.ceil(seconds * FPS)
+    scene.frame_start, scene.frame_end = 1, num_frames_for(seconds, FPS)  # the take's frames
     use_line(scene)
+    heads = {}
     for index, engine in enumerate(ENGINES):
         x = (index - 1) * HEAD_SPACING
-        lip_sync(head.add_head(engine.capitalize(), (x, 0.0, 0.0)), engine, scene)
-        add_label(engine, (x, -1.5, -1.4))
-    preview.add_camera(scene, 0.0, 3 * HEAD_SPACING + 0.3, -0.1)
+        heads[engine] = head.add_head(engine.capitalize(), (x, 0.0, 0.0))
+        lip_sync(heads[engine], engine, scene)
+        add_label(engine, (x, -1.5, -1.38))
     preview.add_light(scene)
-    preview.use_cycles_cpu(scene)
+    return scene, heads
+
+
+def bilabials(line: str) -> list[tuple[str, str, int]]:
+    """Each bilabial of the sample line, aligned to the transcript: (phone, word, the scene frame
+    nearest its middle). The strip starts at scene frame 1."""
+    result = phones_mod.align_phones(load_audio(SAMPLE).samples, line)
+    found = []
+    for phone in result.intervals:
+        if phone.phone in BILABIALS:
+            middle = (phone.start + phone.end) / 2
+            word = next((w for w, start, end in result.words if start <= middle <= end), "?")
+            found.append((phone.phone, word, 1 + round(middle * FPS)))
+    return found
+
+
+def render(scene, heads: dict, out: Path, line: str) -> dict[str, Path]:
+    """The demo's pictures: the preview still and GIF frames (front), the close-up, the bilabial strip."""
+    preview.use_cycles_cpu(scene, PREVIEW_SAMPLES)
+    front = preview.add_camera(scene, 0.0, FRONT_WIDTH, FRONT_Z)
+    mouth_z = head.MOUTH_Z
+    mouths = preview.add_camera(scene, 0.0, 3 * HEAD_SPACING, mouth_z, name="Mouths")
+    target = heads[CLOSEUP_ENGINE].matrix_world @ Vector((0.0, float(head.surface_y(0.0, mouth_z)), mouth_z))
+    closeup = preview.add_closeup_camera(scene, target, CLOSEUP_OFFSET, CLOSEUP_LENS_MM)
+    scene.camera = front
     bpy.ops.wm.save_as_mainfile(filepath=str(out / "demo.blend"))
+    pictures = {"preview.png": preview.render_still(scene, front, out / "preview.png", PREVIEW_RESOLUTION,
+                                                    PREVIEW_FRAME)}
+    scene.cycles.samples = CLOSEUP_SAMPLES
+    pictures["closeup.png"] = preview.render_still(scene, closeup, out / "closeup.png", CLOSEUP_RESOLUTION,
+                                                   CLOSEUP_FRAME)
+    scene.cycles.samples = MOUTHS_SAMPLES
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="lipkit-demo-mouths-") as folder:
+        for phone, word, frame in bilabials(line):
+            path = preview.render_still(scene, mouths, Path(folder) / f"{frame:04d}.png", MOUTHS_RESOLUTION, frame)
+            rows.append((f"{phone} in \"{word}\" ({frame})", path))
+        pictures["bilabials.png"] = preview.write_strip(rows, out / "bilabials.png", columns=ENGINES)
+    scene.cycles.samples = GIF_SAMPLES
     shutil.rmtree(out / "frames", ignore_errors=True)
-    frames = preview.render_frames(scene, out / "frames", range(scene.frame_start, scene.frame_end + 1, RENDER_STEP))
-    preview.write_gif(frames, out / "preview.gif", RENDER_STEP / FPS)
-    return frames
+    frames = preview.render_frames(scene, front, out / "frames", GIF_RESOLUTION,
+                                   range(scene.frame_start, scene.frame_end + 1, GIF_STEP))
+    pictures["preview.gif"] = preview.write_gif(frames, out / "preview.gif", GIF_STEP / FPS)
+    scene.camera = front
+    return pictures
 
 
 def main():
@@ -151,12 +209,12 @@ def main():
     plot(regression, phones, out / "curves.png", f'"{line}" (regression model, happy 0.3)')
     with tempfile.TemporaryDirectory(prefix="lipkit-demo-extensions-") as extensions:
         enable_lipkit(Path(extensions))
-        frames = animate_in_blender(out, load_audio(SAMPLE).duration)
+        scene, heads = build_scene(load_audio(SAMPLE).duration)
+        pictures = render(scene, heads, out, line)
     folders = ", ".join(str((out / name).relative_to(REPO_ROOT)) for name in ENGINES)
     shown = lambda path: path.relative_to(REPO_ROOT)  # noqa: E731
     print(f"demo: {shown(SAMPLE)} lip-synced; curves in {folders}; plot {shown(out / 'curves.png')}; "
-          f"Blender file {shown(out / 'demo.blend')}; {len(frames)} frames in {shown(out / 'frames')}; "
-          f"{shown(out / 'preview.gif')}")
+          f"Blender file {shown(out / 'demo.blend')}; pictures {', '.join(str(shown(p)) for p in pictures.values())}")
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ PUCKER_THICKEN = 0.25  # mouthPucker: the lips grow away from the contact line
 # --- teeth and tongue ---------------------------------------------------------------------------
 TEETH_PER_ROW, TEETH_ARCH, TEETH_SPAN_DEGREES = 10, (0.19, 0.2), 130.0
 TOOTH_DEPTH = 0.035
-UPPER_TEETH_Z, LOWER_TEETH_Z = (-0.012, 0.07), (-0.085, -0.016)  # bottom and top, about the mouth line
+UPPER_TEETH_Z, LOWER_TEETH_Z = (-0.03, 0.06), (-0.1, -0.034)  # bottom and top, about the mouth line
 TONGUE_SIZE = (0.13, 0.2, 0.045)  # half-width, half-length, half-height
 TONGUE_DROP = 0.065  # tongue centre below the mouth line
 TONGUE_JAW_SHARE = 0.8  # the tongue rides on the jaw, a little less far
@@ -127,6 +127,10 @@ BLINK_LOWER_RISE = 3.0
 # Other lid shapes: (upper edge, lower edge) change in degrees at weight 1.
 LID_SHAPES = {"eyeLookUp": (10.0, 5.0), "eyeLookDown": (-15.0, -5.0), "eyeWide": (14.0, 0.0),
               "eyeSquint": (-4.0, 12.0)}
+
+# --- measuring (the demo's test) ---------------------------------------------------------------
+MEASURE_LIP_HALF_WIDTH = 0.12  # lips meet when they touch all across the middle of the mouth
+MEASURE_LID_AZIMUTH = 45.0  # an eye is covered when the lids overlap all across its middle
 
 # --- brows --------------------------------------------------------------------------------------
 BROW_INNER_X, BROW_OUTER_X, BROW_Z, BROW_ARCH = 0.12, 0.44, 0.4, 0.05
@@ -487,17 +491,81 @@ def brow_mesh() -> tuple[np.ndarray, list]:
     return np.array(points), faces
 
 
+# --- measuring ----------------------------------------------------------------------------------
+
+def lip_gap(rest: np.ndarray, posed: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> float:
+    """The widest opening between the lips across the middle of the mouth (|x| <= `MEASURE_LIP_HALF_WIDTH`
+    at rest), in head radii: per lip section (the vertices of one rest x), the upper lip's lowest
+    posed z minus the lower lip's highest; <= 0 where the lips touch or press into each other.
+    `rest`, `posed`: the lip mesh's vertices [N, 3]; `upper`, `lower`: the two lips' vertex ids."""
+    gaps = []
+    for x in np.unique(np.round(rest[upper, 0], 5)):
+        if abs(x) > MEASURE_LIP_HALF_WIDTH:
+            continue
+        top = upper[np.round(rest[upper, 0], 5) == x]
+        bottom = lower[np.round(rest[lower, 0], 5) == x]
+        gaps.append(posed[top, 2].min() - posed[bottom, 2].max())
+    return float(max(gaps))
+
+
+def lid_gap(posed: np.ndarray, upper_edge: np.ndarray, lower_edge: np.ndarray) -> float:
+    """The widest opening between one eye's lids across its middle (|azimuth| <= `MEASURE_LID_AZIMUTH`),
+    in head radii: per column, the upper lid edge's z minus the lower lid edge's; <= 0 where the
+    upper lid has come down over the lower one. The edges' vertex ids are in matching column order."""
+    azimuth = np.linspace(-LID_AZIMUTH_DEGREES, LID_AZIMUTH_DEGREES, LID_COLUMNS)
+    middle = np.abs(azimuth) <= MEASURE_LID_AZIMUTH
+    return float(np.max(posed[upper_edge[middle], 2] - posed[lower_edge[middle], 2]))
+
+
+def group_ids(obj, name: str) -> np.ndarray:
+    """The vertex ids of `obj`'s vertex group `name`, ascending."""
+    index = obj.vertex_groups[name].index
+    return np.array([v.index for v in obj.data.vertices if any(g.group == index for g in v.groups)])
+
+
+def posed_points(obj, depsgraph) -> np.ndarray:
+    """`obj`'s vertices [N, 3] in its own space as shown now (shape keys applied)."""
+    mesh = obj.evaluated_get(depsgraph).data
+    points = np.zeros(len(mesh.vertices) * 3, np.float32)
+    mesh.vertices.foreach_get("co", points)
+    return points.reshape(-1, 3).astype(np.float64)
+
+
+def rest_points(obj) -> np.ndarray:
+    """`obj`'s vertices [N, 3] at rest (its basis)."""
+    points = np.zeros(len(obj.data.vertices) * 3, np.float32)
+    obj.data.vertices.foreach_get("co", points)
+    return points.reshape(-1, 3).astype(np.float64)
+
+
+def part(head, suffix: str):
+    """The object parented under `head` named `<head name> <suffix>` (lips, lids, teeth, ...)."""
+    return next(child for child in head.children if child.name == f"{head.name} {suffix}")
+
+
+def mouth_and_eyes(head, depsgraph) -> tuple[float, float, float]:
+    """(lip gap, left lid gap, right lid gap) of `head` as shown now (see `lip_gap`, `lid_gap`)."""
+    lips, lids = part(head, "lips"), part(head, "lids")
+    mouth = lip_gap(rest_points(lips), posed_points(lips, depsgraph),
+                    group_ids(lips, "upper lip"), group_ids(lips, "lower lip"))
+    posed = posed_points(lids, depsgraph)
+    left, right = (lid_gap(posed, group_ids(lids, f"upper lid edge {side}"), group_ids(lids, f"lower lid edge {side}"))
+                   for side in ("L", "R"))
+    return mouth, left, right
+
+
 # --- Blender ------------------------------------------------------------------------------------
 
 def material(name: str, color, inside=None, glow: float = 0.0) -> bpy.types.Material:
     """A Principled material of `color`; with `inside`, back faces (seen through the open mouth) get
     that colour, glowing by `MOUTH_GLOW`; `glow` makes the whole surface glow that much."""
     mat = bpy.data.materials.get(name) or bpy.data.materials.new(name)
-    if mat.use_nodes and mat.get("lipkit_demo"):
+    if mat.get("lipkit_demo"):
         return mat
     mat["lipkit_demo"] = True
     mat.diffuse_color = color
-    mat.use_nodes = True
+    if bpy.app.version < (5, 0, 0):  # node trees are always on from 5.0
+        mat.use_nodes = True
     nodes, links = mat.node_tree.nodes, mat.node_tree.links
     principled = nodes["Principled BSDF"]
     principled.inputs["Roughness"].default_value = 0.55
