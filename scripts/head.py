@@ -38,7 +38,7 @@ JAW_OPEN = (0.0, 0.04, -0.6)  # the jaw's travel at jawOpen 1, at the middle of 
 EYE_X, EYE_Z, EYE_RADIUS = 0.28, 0.18, 0.12
 EYE_SINK = 0.45  # eye centre behind the skin, in eye radii
 # The nose: an elongated bump along the surface normal (x, z, sigma x, sigma z, height).
-NOSE = (0.0, -0.1, 0.075, 0.16, 0.2)
+NOSE = (0.0, -0.06, 0.075, 0.12, 0.2)
 SKIN, MOUTH_INSIDE = (0.8, 0.55, 0.45, 1), (0.25, 0.03, 0.04, 1)
 LIP, TEETH, TONGUE, BROW = (0.6, 0.22, 0.22, 1), (0.93, 0.91, 0.85, 1), (0.72, 0.28, 0.3, 1), (0.18, 0.11, 0.07, 1)
 SCLERA, IRIS, PUPIL = (0.92, 0.92, 0.9, 1), (0.22, 0.42, 0.55, 1), (0.02, 0.02, 0.03, 1)
@@ -95,7 +95,7 @@ LIP_HALF_WIDTH = 0.3
 LIP_UPPER_HEIGHT, LIP_LOWER_HEIGHT, LIP_DEPTH = 0.05, 0.06, 0.05  # half-heights and half-depth, middle
 LIP_END_PROFILE = 0.25  # the lips thin to this share of their middle size at the corners
 LIP_OVERLAP = 0.004  # at rest the lips press into each other by this much
-LIP_SINK = 0.35  # lip centre behind the skin surface, in lip depths
+LIP_SINK = 0.2  # lip centre behind the skin surface, in lip depths
 LIP_SECTIONS, LIP_AROUND = 41, 16
 # mouthClose lowers the upper lip by this share of the jaw's travel and raises the lower by the rest.
 CLOSE_UPPER_SHARE = 0.3
