@@ -58,6 +58,9 @@ def main(argv=None) -> int:
     parser.add_argument("--minutes", type=float, default=80.0, help="wall-time limit of the training run")
     parser.add_argument("--steps", type=int, default=20000)
     parser.add_argument("--workers", type=int, default=1, help="batch-making processes")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch threads of the training process (1 on a machine other work shares: "
+                             "two threads wait on each other whenever either is descheduled)")
     parser.add_argument("--run", default="main", help="run name: <cache>/runs/<run>/checkpoint.pt")
     parser.add_argument("--init-from", help="start a new run from this run's (or checkpoint's) weights")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
@@ -90,7 +93,7 @@ def main(argv=None) -> int:
             print("no corpus: run `python -m training data` first", file=sys.stderr)
             return 1
         train.train(corpus, checkpoint.parent, args.steps, args.minutes, workers=args.workers, lr=args.lr,
-                    init_from=init_from, diffusion_only=args.diffusion_only)
+                    init_from=init_from, diffusion_only=args.diffusion_only, threads=args.threads)
     if args.command in ("export", "all"):
         _export(args.cache, checkpoint, args.out, args.seal_decision)
     return 0
