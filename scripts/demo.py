@@ -183,11 +183,14 @@ def render(scene, heads: dict, out: Path, line: str) -> dict[str, Path]:
     pictures["closeup.png"] = preview.render_still(scene, closeup, out / "closeup.png", CLOSEUP_RESOLUTION,
                                                    CLOSEUP_FRAME)
     scene.cycles.samples = MOUTHS_SAMPLES
-    rows = []
+    rows, met = [], dict.fromkeys(ENGINES, 0)
     with tempfile.TemporaryDirectory(prefix="lipkit-demo-mouths-") as folder:
         for phone, word, frame in bilabials(line):
             path = preview.render_still(scene, mouths, Path(folder) / f"{frame:04d}.png", MOUTHS_RESOLUTION, frame)
             rows.append((f"{phone} in \"{word}\" ({frame})", path))
+            depsgraph = bpy.context.evaluated_depsgraph_get()
+            for engine in ENGINES:
+                met[engine] += head.mouth_and_eyes(heads[engine], depsgraph)[0] <= 0.0
         pictures["bilabials.png"] = preview.write_strip(rows, out / "bilabials.png", columns=ENGINES)
     scene.cycles.samples = GIF_SAMPLES
     shutil.rmtree(out / "frames", ignore_errors=True)
@@ -195,6 +198,8 @@ def render(scene, heads: dict, out: Path, line: str) -> dict[str, Path]:
                                    range(scene.frame_start, scene.frame_end + 1, GIF_STEP))
     pictures["preview.gif"] = preview.write_gif(frames, out / "preview.gif", GIF_STEP / FPS)
     scene.camera = front
+    print(f"demo: the lips meet (on the mesh) at the bilabials: "
+          + ", ".join(f"{engine} {count} of {len(rows)}" for engine, count in met.items()))
     return pictures
 
 

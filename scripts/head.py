@@ -108,7 +108,8 @@ PUCKER_THICKEN = 0.25  # mouthPucker: the lips grow away from the contact line
 # --- teeth and tongue ---------------------------------------------------------------------------
 TEETH_PER_ROW, TEETH_ARCH, TEETH_SPAN_DEGREES = 10, (0.19, 0.2), 130.0
 TOOTH_DEPTH = 0.035
-UPPER_TEETH_Z, LOWER_TEETH_Z = (-0.03, 0.06), (-0.1, -0.034)  # bottom and top, about the mouth line
+UPPER_TEETH_Z, LOWER_TEETH_Z = (-0.05, 0.06), (-0.11, -0.035)  # bottom and top, about the mouth line
+LOWER_TEETH_BACK = TOOTH_DEPTH  # the lower row sits behind the upper (an overbite), so they overlap
 TONGUE_SIZE = (0.13, 0.2, 0.045)  # half-width, half-length, half-height
 TONGUE_DROP = 0.065  # tongue centre below the mouth line
 TONGUE_JAW_SHARE = 0.8  # the tongue rides on the jaw, a little less far
@@ -309,7 +310,8 @@ def teeth_mesh(mouth_z: float, lips_back_y: float) -> tuple[np.ndarray, list, np
     points, faces, lower = [], [], []
     for is_lower, (bottom, top) in ((0.0, UPPER_TEETH_Z), (1.0, LOWER_TEETH_Z)):
         for angle in angles:
-            centre = np.array([TEETH_ARCH[0] * np.sin(angle), lips_back_y + TEETH_ARCH[1] * (1 - np.cos(angle)), 0.0])
+            back = lips_back_y + is_lower * LOWER_TEETH_BACK
+            centre = np.array([TEETH_ARCH[0] * np.sin(angle), back + TEETH_ARCH[1] * (1 - np.cos(angle)), 0.0])
             across, inward = np.array([np.cos(angle), np.sin(angle), 0.0]), np.array([-np.sin(angle), np.cos(angle), 0.0])
             base = len(points)
             for sx, sy, sz in cube:
