@@ -6,7 +6,7 @@ import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty,
                        PointerProperty, StringProperty)
 
-from .inference import arkit, emotion, generation, limits, mapping, phonetic, phones
+from .inference import arkit, emotion, generation, limits, mapping, phones
 
 FRAME_LIMITS = {"min": limits.MIN_FRAME, "max": limits.MAX_FRAME}
 SEED_LIMITS = {"min": limits.MIN_SEED, "max": limits.MAX_SEED}
@@ -166,7 +166,7 @@ for _category in emotion.CATEGORIES:
     LIPKIT_PG_scene.__annotations__[EMOTION_PROPERTY_PREFIX + _category] = FloatProperty(
         name=_category.title(), min=0.0, max=1.0, default=0.0,
         description=f"How {_category} the character is (animatable: key it to change over time)")
-LAYER_PROPERTIES = {layer: f"layer_{layer}" for layer in phonetic.LAYERS}
+LAYER_PROPERTIES = {layer: f"layer_{layer}" for layer in generation.LAYERS}
 
 
 class LIPKIT_PG_job(bpy.types.PropertyGroup):

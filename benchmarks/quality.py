@@ -147,11 +147,11 @@ def make_recognised(mode: str) -> Callable[[float], Engine]:
 def make_neural(name: str, seed: int = 0) -> Callable[[float], Engine]:
     """A bundled model (no transcript, lips only, neutral emotion, the model's default steps)."""
     def factory(fps: float) -> Engine:
-        from inference import neural
+        from inference import generation
         from inference.audio import load_audio
 
         def engine(wav: Path) -> Curves:
-            return neural.perform(load_audio(wav), engine=name, fps=fps, seed=seed, layers=("lips",)).curves
+            return generation.perform(load_audio(wav), engine=name, fps=fps, seed=seed, layers=("lips",)).curves
         return engine
     return factory
 

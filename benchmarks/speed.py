@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import record
-from inference import neural, phonetic
+from inference import generation, neural
 from inference.audio import audio_from_array
 
 SENTENCES = (
@@ -58,7 +58,7 @@ def timed(call, runs: int) -> tuple[float, float]:
 
 
 def neural_call(audio, engine: str):
-    return lambda: neural.perform(audio, engine=engine, provider="CPU")
+    return lambda: generation.perform(audio, engine=engine, provider="CPU")
 
 
 def peak_memory_mb(samples: np.ndarray, rate: int, engine: str) -> float:
@@ -67,9 +67,9 @@ def peak_memory_mb(samples: np.ndarray, rate: int, engine: str) -> float:
         path = Path(folder) / "audio.npy"
         np.save(path, samples)
         code = ("import json, resource, sys, numpy as np\n"
-                "from inference import neural\nfrom inference.audio import audio_from_array\n"
+                "from inference import generation\nfrom inference.audio import audio_from_array\n"
                 f"audio = audio_from_array(np.load({str(path)!r}), {rate})\n"
-                f"neural.perform(audio, engine={engine!r}, provider='CPU')\n"
+                f"generation.perform(audio, engine={engine!r}, provider='CPU')\n"
                 "print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                              cwd=Path(__file__).resolve().parents[1])
@@ -101,9 +101,10 @@ def main():
     for engine in neural.ENGINES:                      # open the sessions before timing
         neural.load_engine(engine, provider="CPU")
     rows = {
-        "phonetic without transcript": lambda: phonetic.perform(audio),
-        "phonetic without transcript, phone recognition": lambda: phonetic.perform(audio, recognition="phones"),
-        "phonetic with transcript": lambda: phonetic.perform(audio, transcript=transcript),
+        "phonetic without transcript": lambda: generation.perform(audio, engine="phonetic"),
+        "phonetic without transcript, phone recognition": lambda: generation.perform(audio, engine="phonetic",
+                                                                                     recognition="phones"),
+        "phonetic with transcript": lambda: generation.perform(audio, engine="phonetic", transcript=transcript),
         "regression": neural_call(audio, "regression"),
         "diffusion": neural_call(audio, "diffusion"),
     }

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import arkit, generation, models, neural, phonetic
+from . import arkit, generation, models, neural
 from .audio import Audio, load_audio
 from .curves import Curves
 from .emotion import mix_to_weights
@@ -60,8 +60,8 @@ PROBLEMS = (FAILED, INVALID)
 class Settings:
     """What every shot of a batch shares."""
 
-    fps: float = phonetic.DEFAULT_FPS
-    layers: tuple[str, ...] = phonetic.LAYERS
+    fps: float = generation.DEFAULT_FPS
+    layers: tuple[str, ...] = generation.LAYERS
     provider: str = "AUTO"
     cpu_threads: int = 0
 
@@ -116,7 +116,7 @@ def cache_file(folder: Path, key: str) -> Path:
     return Path(folder) / f"{key}.npz"
 
 
-def check_performance(performance: phonetic.Performance, fps: float, num_frames: int | None = None) -> None:
+def check_performance(performance: generation.Performance, fps: float, num_frames: int | None = None) -> None:
     """ValueError unless `performance` holds finite curves for the 52 ARKit channels at `fps`
     (and `num_frames` frames, when given), and finite head rotations [T, 3] when it has any."""
     curves = performance.curves
@@ -136,7 +136,7 @@ def check_performance(performance: phonetic.Performance, fps: float, num_frames:
 
 
 def load_cached(folder: Path, key: str, fps: float | None = None,
-                num_frames: int | None = None) -> phonetic.Performance | None:
+                num_frames: int | None = None) -> generation.Performance | None:
     """The cached performance for `key`, or None (absent, unreadable or not what the shot asks
     for: it is then made again)."""
     path = cache_file(folder, key)
@@ -148,7 +148,7 @@ def load_cached(folder: Path, key: str, fps: float | None = None,
             curves = Curves(float(stored["fps"]), stored["values"], tuple(stored["channels"].tolist()), 0.0,
                             meta["curves"])
             head = HeadMotion(float(stored["fps"]), stored["head"]) if meta["has_head"] else None
-            performance = phonetic.Performance(curves, head, (), tuple(str(w) for w in meta["warnings"]))
+            performance = generation.Performance(curves, head, (), tuple(str(w) for w in meta["warnings"]))
         if fps is not None:
             check_performance(performance, fps, num_frames)
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
@@ -157,7 +157,7 @@ def load_cached(folder: Path, key: str, fps: float | None = None,
     return performance
 
 
-def store_cached(folder: Path, key: str, performance: phonetic.Performance) -> None:
+def store_cached(folder: Path, key: str, performance: generation.Performance) -> None:
     """Cache `performance` under `key`, whole or not at all; OSError when the folder cannot take it."""
     folder = Path(folder)
     if folder.is_symlink():
@@ -173,7 +173,7 @@ def store_cached(folder: Path, key: str, performance: phonetic.Performance) -> N
 
 
 def perform_cached(audio: Audio, request: generation.Request, cache_dir, progress=None,
-                   should_cancel=None) -> tuple[phonetic.Performance, bool, str]:
+                   should_cancel=None) -> tuple[generation.Performance, bool, str]:
     """(performance, from the cache?, key): the cached result, else a fresh run that is then cached.
 
     A cache that cannot be written costs a warning on the performance, never the result.

@@ -34,7 +34,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import batch, exchange, files, generation, limits, neural, phonetic, shotlist
+from . import batch, exchange, files, generation, limits, neural, shotlist
 from .audio import load_audio
 from .files import write_all_or_none, write_atomically
 from .constraints import constraint_grid, read_constraints
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--recognition", choices=RECOGNITION_MODES,
                         help="phonetic engine without a transcript: words (decode words, then align them; "
                              "default) or phones (about 5x faster, misses more lip closures)")
-    parser.add_argument("--fps", type=float, default=phonetic.DEFAULT_FPS, help="output frame rate (default 30)")
+    parser.add_argument("--fps", type=float, default=generation.DEFAULT_FPS, help="output frame rate (default 30)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the diffusion noise and of the blink, gaze, brow and head layers")
     parser.add_argument("--steps", type=int, help="diffusion: denoising steps (default: the model's)")
@@ -74,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--provider", choices=PROVIDERS, default="auto",
                         help="where the models run: auto (a GPU when usable), cpu or gpu")
     parser.add_argument("--emotion", default="", help="e.g. happy=0.6,sad=0.2 (intensities 0-1)")
-    parser.add_argument("--layers", default=",".join(phonetic.LAYERS),
-                        help=f"comma-separated, from {','.join(phonetic.LAYERS)} (default: all)")
+    parser.add_argument("--layers", default=",".join(generation.LAYERS),
+                        help=f"comma-separated, from {','.join(generation.LAYERS)} (default: all)")
     parser.add_argument("--format", choices=FORMATS, default="json",
                         help="json (always written); llf adds a Live Link Face CSV")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -107,7 +107,7 @@ def _read_transcript(path: Path) -> str:
         raise LipkitError(str(exc)) from exc
 
 
-def animate(path: Path, args, emotion: dict, layers: tuple[str, ...], constraints) -> phonetic.Performance:
+def animate(path: Path, args, emotion: dict, layers: tuple[str, ...], constraints) -> generation.Performance:
     """One input's performance with the chosen engine, meeting `constraints` (entries) exactly."""
     audio = load_audio(path)
     count = num_frames_for(audio.duration, args.fps)
@@ -168,7 +168,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
         emotion = parse_emotion_mix(args.emotion) if args.emotion else {}
-        layers = phonetic.check_layers(name.strip() for name in args.layers.split(",") if name.strip())
+        layers = generation.check_layers(name.strip() for name in args.layers.split(",") if name.strip())
         constraints = read_constraints(args.constraints) if args.constraints else ()
     except ValueError as exc:
         parser.error(str(exc))
@@ -225,9 +225,9 @@ def build_batch_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=1, help="shots run in this many processes (default 1)")
     parser.add_argument("--project", type=Path,
                         help="folder that relative audio paths resolve against (default: the shot list's)")
-    parser.add_argument("--fps", type=float, default=phonetic.DEFAULT_FPS, help="output frame rate (default 30)")
-    parser.add_argument("--layers", default=",".join(phonetic.LAYERS),
-                        help=f"comma-separated, from {','.join(phonetic.LAYERS)} (default: all)")
+    parser.add_argument("--fps", type=float, default=generation.DEFAULT_FPS, help="output frame rate (default 30)")
+    parser.add_argument("--layers", default=",".join(generation.LAYERS),
+                        help=f"comma-separated, from {','.join(generation.LAYERS)} (default: all)")
     parser.add_argument("--provider", choices=PROVIDERS, default="auto", help="where the models run")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser
@@ -288,7 +288,7 @@ def batch_main(argv) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     try:
-        layers = phonetic.check_layers(name.strip() for name in args.layers.split(",") if name.strip())
+        layers = generation.check_layers(name.strip() for name in args.layers.split(",") if name.strip())
         listed = shotlist.load_shot_list(args.shots, args.project)
     except ValueError as exc:
         parser.error(str(exc))

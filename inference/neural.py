@@ -1,4 +1,4 @@
-"""The neural engines: audio -> log-mel features -> ONNX models -> ARKit curves -> face layers.
+"""The neural engines' mouth: audio -> log-mel features and speech embedding -> ONNX models -> ARKit curves.
 
 - "regression": `regression.onnx` maps features and emotion to curves in one deterministic pass.
 - "diffusion": `diffusion.onnx`, an x0-predicting denoiser, samples curves by DDIM (`sampler`),
@@ -12,9 +12,8 @@ Shapes and rates (see `features` and the sidecars): features [F, 64] at 100 per 
 frames T = ceil(F / 2) at 50 per second, frame j at j / 50 s; curves [T, 52] (0-1) in the
 sidecar's channel order; emotion [T, 8] in the sidecar's category order; audio_hidden [T, H];
 diffusion data space x = curves * data_scale + data_shift. The model's 50 fps curves are resampled
-to the output rate (frame i at i / fps s from the start of the audio), then the blink, gaze, brow
-and head layers are added exactly as the phonetic engine adds them, and constraints are met
-exactly by `constraints.enforce`.
+to the output rate (frame i at i / fps s from the start of the audio). The emotion, face layers
+and the final constraint pass are the pipeline's (`generation`), as for every engine.
 
 Long audio runs window by window (`models.run_windowed`, `WINDOW_SECONDS` each), features
 included, so model memory stays flat on hour-long audio (what grows is per-frame arrays: curves
@@ -23,7 +22,6 @@ and, for diffusion, the audio encoding) and the result equals one pass over all 
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 
@@ -33,14 +31,11 @@ from . import arkit, features
 from . import embedding as embedding_mod
 from . import emotion as emotion_mod
 from .audio import Audio
-from .constraints import Constraints, correction_spans, enforce, largest_residual, to_model_frames
-from .curves import Curves, num_frames_for
+from .constraints import Constraints, correction_spans, to_model_frames
+from .curves import Curves
 from .errors import AudioError, ModelError
 from .models import FIX, Model, cut_feeds, load_model, run_windowed
-from .phonetic import DEFAULT_FPS, LAYERS, Performance, add_secondary_layers, check_layers
 from .sampler import CosineSchedule, Known, sample
-
-log = logging.getLogger(__name__)
 
 ENGINES = ("regression", "diffusion")
 DEFAULT_ENGINE = "regression"
@@ -121,15 +116,6 @@ def load_engine(engine: str = DEFAULT_ENGINE, weights_dir=None, provider: str = 
     regression = load_model(denoiser.sidecar.get("requires", "regression"), weights_dir, provider, cpu_threads)
     _check_diffusion(denoiser, regression)
     return Engine(regression, denoiser, load_frontend_for(regression, weights_dir, provider, cpu_threads))
-
-
-def emotion_weights(emotion, num_frames: int) -> np.ndarray:
-    """Per-frame emotion [num_frames, 8] in `emotion.CATEGORIES` order from a mix dict, an [8] row or [T, 8]."""
-    if emotion is None:
-        return np.zeros((num_frames, len(emotion_mod.CATEGORIES)), np.float32)
-    if isinstance(emotion, dict):
-        return emotion_mod.mix_to_weights(emotion, num_frames)
-    return emotion_mod.check_weights(emotion, num_frames)
 
 
 def emotion_for_model(weights: np.ndarray, fps: float, num_model_frames: int, model: Model) -> np.ndarray:
@@ -267,9 +253,9 @@ def resolve_sampling(loaded: Engine, steps=None, guidance=None) -> tuple[int | N
     return steps, guidance
 
 
-def animate_mouth(audio: Audio, loaded: Engine, fps: float, num_frames: int, seed: int, emotion: np.ndarray,
-                  steps: int | None, guidance: float | None, constraints: Constraints | None,
-                  progress=None, should_cancel=None) -> Curves:
+def mouth_curves(audio: Audio, loaded: Engine, fps: float, num_frames: int, seed: int, emotion: np.ndarray,
+                 steps: int | None, guidance: float | None, constraints: Constraints | None,
+                 progress=None, should_cancel=None) -> Curves:
     """The models' curves for this audio at the output rate: `num_frames` frames in ARKit order.
 
     Progress counts whole-sequence model passes: the regression pass, then each denoiser step.
@@ -300,47 +286,25 @@ def animate_mouth(audio: Audio, loaded: Engine, fps: float, num_frames: int, see
     return model_curves.select(arkit.NAMES).resample(fps, 0.0, num_frames)
 
 
-def perform(audio: Audio, engine: str = DEFAULT_ENGINE, fps: float = DEFAULT_FPS, seed: int = 0, emotion=None,
-            layers=LAYERS, steps: int | None = None, guidance: float | None = None,
-            constraints: Constraints | None = None, weights_dir=None, provider: str = "AUTO", cpu_threads: int = 0,
-            progress=None, should_cancel=None) -> Performance:
-    """Animate one clip with a neural engine; the same `Performance` as `phonetic.perform`.
+def animate_mouth(audio: Audio, engine: str, fps: float, num_frames: int, seed: int, emotion: np.ndarray,
+                  steps: int | None = None, guidance: float | None = None, constraints: Constraints | None = None,
+                  weights_dir=None, provider: str = "AUTO", cpu_threads: int = 0, progress=None,
+                  should_cancel=None) -> tuple[Curves, dict, tuple[str, ...]]:
+    """(the mouth [num_frames, 52] at `fps`, what ran, warnings) of one clip by a neural engine.
 
-    `emotion`: a mix {name: intensity}, an [8] row or per-frame weights [T, 8] at `fps`.
-    `constraints`: a grid of [num_frames_for(audio.duration, fps), 52], met exactly.
-    `steps` / `guidance`: diffusion only (default: the model's). `progress(done, total)` counts
-    model passes; `should_cancel()` stops the work with `CancelledError`.
+    `emotion`: per-frame weights [num_frames, 8] (the models' conditioning). `constraints`: a grid
+    of [num_frames, 52], inpainted by diffusion (the pipeline meets them exactly afterwards).
+    `steps` / `guidance`: diffusion only (default: the model's).
     """
-    layers = check_layers(layers)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
-    if not (math.isfinite(fps) and fps > 0):
-        raise ValueError(f"fps must be a positive number, got {fps!r}")
     if len(audio.samples) < MIN_SAMPLES:
         raise AudioError(f"{audio.source or 'The audio'} is {1000 * audio.duration:.0f} ms long; "
                          f"the models need at least {1000 * MIN_SAMPLES / features.SAMPLE_RATE:.0f} ms.")
-    num_frames = num_frames_for(audio.duration, fps)
-    if constraints is not None and constraints.num_frames != num_frames:
-        raise ValueError(f"constraints cover {constraints.num_frames} frames; "
-                         f"this clip has {num_frames} at {fps:g} fps")
-    weights = emotion_weights(emotion, num_frames)
-    warnings = list(audio.warnings)
-    meta = {"engine": engine, "seed": seed, "layers": list(layers), "steps": None, "guidance": None}
-    if "lips" in layers:
-        loaded = load_engine(engine, weights_dir, provider, cpu_threads)
-        steps, guidance = resolve_sampling(loaded, steps, guidance)
-        warnings.extend(loaded.warnings)
-        mouth = animate_mouth(audio, loaded, fps, num_frames, seed, weights, steps, guidance, constraints,
-                              progress, should_cancel)
-        meta.update(steps=steps, guidance=guidance, model_versions=loaded.versions,
-                    provider=loaded.regression.provider)
-    else:
-        mouth = Curves.zeros(num_frames, fps)
-        if weights.any():
-            mouth = emotion_mod.apply_emotion(mouth, weights)
-    curves, head = add_secondary_layers(mouth, audio, seed, layers)
-    if constraints is not None and constraints.count:
-        meta["constraint_residual"] = largest_residual(curves, constraints)
-        curves = enforce(curves, constraints)
-    log.info("%s: %d frames at %g fps", engine, num_frames, fps)
-    return Performance(Curves(fps, curves.values, curves.channels, 0.0, meta), head, (), tuple(warnings))
+    loaded = load_engine(engine, weights_dir, provider, cpu_threads)
+    steps, guidance = resolve_sampling(loaded, steps, guidance)
+    mouth = mouth_curves(audio, loaded, fps, num_frames, seed, emotion, steps, guidance, constraints,
+                         progress, should_cancel)
+    meta = {"steps": steps, "guidance": guidance, "model_versions": loaded.versions,
+            "provider": loaded.regression.provider}
+    return mouth, meta, loaded.warnings

@@ -23,7 +23,7 @@ from bpy.props import StringProperty
 
 from .. import properties
 from ..animation import character, takes
-from ..inference import batch, cli, files, generation, phonetic, shotlist
+from ..inference import batch, cli, files, generation, shotlist
 from ..inference.errors import LipkitError, TakeError
 from . import jobs, sound as sound_mod
 from .boundary import LipkitOperator
@@ -156,7 +156,7 @@ def check_item(item, seen: dict) -> None:
 def batch_settings(context) -> batch.Settings:
     scene = context.scene
     prefs = addon_preferences(context)
-    layers = tuple(layer for layer in phonetic.LAYERS if getattr(scene.lipkit, properties.LAYER_PROPERTIES[layer]))
+    layers = tuple(layer for layer in generation.LAYERS if getattr(scene.lipkit, properties.LAYER_PROPERTIES[layer]))
     return batch.Settings(checked_fps(scene), layers, prefs.execution_provider, prefs.cpu_threads)
 
 

@@ -15,7 +15,7 @@ from bpy.props import EnumProperty, FloatProperty, IntProperty
 
 from .. import properties
 from ..animation import character, head_motion, takes
-from ..inference import arkit, editing, emotion, generation, limits, mapping, phonetic, timeline
+from ..inference import arkit, editing, emotion, generation, limits, mapping, timeline
 from ..inference.curves import Curves
 from ..inference.errors import LipkitError, TakeError
 from . import jobs, sound as sound_mod
@@ -94,7 +94,7 @@ def build_request(context, engine: str, seed: int, steps: int, guidance: float, 
     settings = scene.lipkit
     prefs = context.preferences.addons[__package__.rpartition(".")[0]].preferences
     diffusion = engine == "diffusion"
-    layers = tuple(layer for layer in phonetic.LAYERS if getattr(settings, properties.LAYER_PROPERTIES[layer]))
+    layers = tuple(layer for layer in generation.LAYERS if getattr(settings, properties.LAYER_PROPERTIES[layer]))
     return generation.Request(
         engine, checked_fps(scene), seed, layers,
         transcript=transcript_text(settings) if engine == "phonetic" else "",

@@ -5,7 +5,7 @@ import bpy
 
 from .. import properties
 from ..animation import character, takes
-from ..inference import arkit, emotion, mapping, phonetic
+from ..inference import arkit, emotion, generation, mapping
 
 STATUS_ICONS = {mapping.MATCHED: "CHECKMARK", mapping.MISSING: "X",
                 mapping.AMBIGUOUS: "QUESTION", mapping.MANUAL: "GREASEPENCIL"}
@@ -248,7 +248,7 @@ class LIPKIT_PT_generate(HeadSubPanel, bpy.types.Panel):
             layout.prop(settings, "steps")
             layout.prop(settings, "guidance")
         column = layout.column(heading="Layers", align=True)
-        for layer in phonetic.LAYERS:
+        for layer in generation.LAYERS:
             column.prop(settings, properties.LAYER_PROPERTIES[layer])
         if settings.layer_head:
             layout.prop(settings, "head_object")

@@ -13,7 +13,7 @@ import numpy as np
 import onnxruntime
 import pytest
 
-from inference import arkit, models, neural, phonetic
+from inference import arkit, generation, models
 from inference.audio import audio_from_array, load_audio
 from inference.curves import num_frames_for
 from speech_synth import SAMPLE_RATE, festival_speech
@@ -109,7 +109,7 @@ def test_the_default_engine_is_regression(clip, tmp_path, shipped_weights):
     result = _run(wav, "--out", tmp_path, "--seed", 5)
     assert result.returncode == 0, result.stderr
     frames = np.array(json.loads((tmp_path / "bob.json").read_text())["frames"])
-    expected = neural.perform(load_audio(wav), seed=5).curves.values
+    expected = generation.perform(load_audio(wav), seed=5).curves.values
     np.testing.assert_allclose(frames, expected, atol=1e-6)
 
 
@@ -147,7 +147,7 @@ def test_asking_for_a_missing_gpu_warns_once_and_runs_on_the_cpu(clip, tmp_path,
 
 def test_lips_close_on_the_bilabials_with_a_transcript(clip):
     _, samples, words = clip
-    performance = phonetic.perform(audio_from_array(samples, SAMPLE_RATE), fps=30, transcript=SENTENCE,
+    performance = generation.perform(audio_from_array(samples, SAMPLE_RATE), engine="phonetic", fps=30, transcript=SENTENCE,
                                    layers=("lips",))
     curves = performance.curves
     seal = curves.channel("mouthClose") / np.maximum(curves.channel("jawOpen"), 0.03)
@@ -175,10 +175,10 @@ def test_lips_close_on_most_bilabials_without_a_transcript(clip, tmp_path, recog
 def test_layers_are_seeded_and_separable(clip):
     _, samples, _ = clip
     audio = audio_from_array(np.tile(samples, 4), SAMPLE_RATE)
-    full = phonetic.perform(audio, seed=7).curves
-    again = phonetic.perform(audio, seed=7).curves
-    other = phonetic.perform(audio, seed=8).curves
-    no_blinks = phonetic.perform(audio, seed=7, layers=("lips", "gaze", "brows", "head")).curves
+    full = generation.perform(audio, engine="phonetic", seed=7).curves
+    again = generation.perform(audio, engine="phonetic", seed=7).curves
+    other = generation.perform(audio, engine="phonetic", seed=8).curves
+    no_blinks = generation.perform(audio, engine="phonetic", seed=7, layers=("lips", "gaze", "brows", "head")).curves
     np.testing.assert_array_equal(full.values, again.values)
     gaze = [arkit.INDEX[n] for n in arkit.NAMES if n.startswith("eyeLook")]
     blink = [arkit.INDEX["eyeBlinkLeft"], arkit.INDEX["eyeBlinkRight"]]
@@ -188,7 +188,7 @@ def test_layers_are_seeded_and_separable(clip):
 
 
 def test_silence_gives_a_resting_face_and_a_warning():
-    performance = phonetic.perform(audio_from_array(np.zeros(SAMPLE_RATE * 2, np.float32), SAMPLE_RATE),
+    performance = generation.perform(audio_from_array(np.zeros(SAMPLE_RATE * 2, np.float32), SAMPLE_RATE), engine="phonetic",
                                    layers=("lips",))
     assert np.abs(performance.curves.values).max() < 1e-6
     assert len(performance.warnings) == 1 and "silent" in performance.warnings[0]   # said once, not twice

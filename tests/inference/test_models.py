@@ -205,7 +205,7 @@ def test_running_the_models_writes_nothing_in_the_users_home(tmp_path):
     env = {key: value for key, value in os.environ.items() if key not in ("XDG_CACHE_HOME", "ORT_DISABLE_TELEMETRY")}
     env["HOME"] = str(home)
     repo = Path(__file__).resolve().parents[2]
-    code = ("from inference import neural; from inference.audio import load_audio; "
-            "neural.perform(load_audio('samples/line.wav'), engine='diffusion', steps=2)")
+    code = ("from inference import generation; from inference.audio import load_audio; "
+            "generation.perform(load_audio('samples/line.wav'), engine='diffusion', steps=2)")
     subprocess.run([sys.executable, "-c", code], cwd=repo, env=env, check=True, capture_output=True, timeout=300)
     assert [str(path.relative_to(home)) for path in home.rglob("*")] == []

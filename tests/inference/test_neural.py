@@ -4,7 +4,7 @@ constraints, layers, progress, cancelling and the awkward inputs (too short, inv
 import numpy as np
 import pytest
 
-from inference import arkit, constraints, emotion, features, models, neural, phonetic
+from inference import arkit, constraints, emotion, features, generation, models, neural
 from inference.audio import Audio, audio_from_array
 from inference.constraints import Constraint
 from inference.curves import num_frames_for
@@ -15,7 +15,7 @@ SENTENCE = "Bob met Pam by the big map, and she was happy about it."
 LIPS = ("lips",)
 MOUTH = [arkit.INDEX[name] for name in arkit.NAMES if name.startswith(("jaw", "mouth"))]
 # Constraints this far apart (in output frames) are corrected independently, not joined.
-SPACING = 2 * constraints.correction_spans(neural.DEFAULT_FPS)[1] + 1
+SPACING = 2 * constraints.correction_spans(generation.DEFAULT_FPS)[1] + 1
 
 
 pytestmark = pytest.mark.usefixtures("shipped_weights")
@@ -88,11 +88,11 @@ def test_windowed_guided_denoiser_equals_one_pass(long_speech):
 
 def test_diffusion_takes_are_seeded_and_regression_has_no_randomness(speech):
     audio, _ = speech
-    first = neural.perform(audio, engine="diffusion", seed=4, layers=LIPS).curves.values
-    np.testing.assert_array_equal(first, neural.perform(audio, engine="diffusion", seed=4, layers=LIPS).curves.values)
-    other = neural.perform(audio, engine="diffusion", seed=5, layers=LIPS).curves.values
+    first = generation.perform(audio, engine="diffusion", seed=4, layers=LIPS).curves.values
+    np.testing.assert_array_equal(first, generation.perform(audio, engine="diffusion", seed=4, layers=LIPS).curves.values)
+    other = generation.perform(audio, engine="diffusion", seed=5, layers=LIPS).curves.values
     assert np.abs(first - other)[:, MOUTH].mean() > 1e-3
-    regression = [neural.perform(audio, seed=seed, layers=LIPS).curves.values for seed in (4, 5)]
+    regression = [generation.perform(audio, seed=seed, layers=LIPS).curves.values for seed in (4, 5)]
     np.testing.assert_array_equal(*regression)
 
 
@@ -100,7 +100,7 @@ def test_diffusion_takes_are_seeded_and_regression_has_no_randomness(speech):
 @pytest.mark.parametrize("fps", [24.0, 29.97, 60.0])
 def test_curves_cover_the_audio_at_the_output_rate(speech, engine, fps):
     audio, _ = speech
-    performance = neural.perform(audio, engine=engine, fps=fps, steps=3 if engine == "diffusion" else None)
+    performance = generation.perform(audio, engine=engine, fps=fps, steps=3 if engine == "diffusion" else None)
     curves = performance.curves
     assert curves.fps == fps and curves.channels == arkit.NAMES and curves.start == 0.0
     assert curves.num_frames == num_frames_for(audio.duration, fps)
@@ -113,17 +113,17 @@ def test_curves_cover_the_audio_at_the_output_rate(speech, engine, fps):
 
 def test_emotion_reaches_the_models_as_a_mix_or_per_frame(speech):
     audio, _ = speech
-    plain = neural.perform(audio, layers=LIPS).curves.values
-    happy = neural.perform(audio, layers=LIPS, emotion={"happy": 1.0}).curves.values
+    plain = generation.perform(audio, layers=LIPS).curves.values
+    happy = generation.perform(audio, layers=LIPS, emotion={"happy": 1.0}).curves.values
     assert np.abs(happy - plain).max() > 1e-3
-    num_frames = num_frames_for(audio.duration, neural.DEFAULT_FPS)
+    num_frames = num_frames_for(audio.duration, generation.DEFAULT_FPS)
     per_frame = np.zeros((num_frames, 8), np.float32)
     per_frame[:, emotion.CATEGORY_INDEX["happy"]] = 1.0
-    np.testing.assert_allclose(neural.perform(audio, layers=LIPS, emotion=per_frame).curves.values, happy, atol=1e-6)
+    np.testing.assert_allclose(generation.perform(audio, layers=LIPS, emotion=per_frame).curves.values, happy, atol=1e-6)
     with pytest.raises(ValueError, match=r"emotion weights must be \[%d, 8\]" % num_frames):
-        neural.perform(audio, layers=LIPS, emotion=np.zeros((num_frames + 1, 8), np.float32))
+        generation.perform(audio, layers=LIPS, emotion=np.zeros((num_frames + 1, 8), np.float32))
     with pytest.raises(ValueError, match="unknown emotion"):
-        neural.perform(audio, layers=LIPS, emotion={"joyful": 0.5})
+        generation.perform(audio, layers=LIPS, emotion={"joyful": 0.5})
 
 
 def test_guidance_mixes_conditional_and_unconditional_predictions(speech):
@@ -141,14 +141,14 @@ def test_guidance_mixes_conditional_and_unconditional_predictions(speech):
     assert np.abs(guided[1.0] - plain).max() > 1e-3                            # the emotion reaches the denoiser
     np.testing.assert_allclose(guided[3.0] - guided[1.0], 2 * (guided[1.0] - guided[0.0]), atol=1e-4)
     angry = {"angry": 1.0}
-    takes = [neural.perform(speech[0], engine="diffusion", seed=2, steps=4, layers=LIPS, emotion=angry,
+    takes = [generation.perform(speech[0], engine="diffusion", seed=2, steps=4, layers=LIPS, emotion=angry,
                             guidance=guidance).curves.values for guidance in (1.0, 3.0)]
     assert np.abs(takes[0] - takes[1]).max() > 1e-3
 
 
 def jaw_constraints(curve, frames, num_frames):
     """jawOpen at `frames` moved twice the curve's largest nearby step away from where it was."""
-    _, max_span = constraints.correction_spans(neural.DEFAULT_FPS)
+    _, max_span = constraints.correction_spans(generation.DEFAULT_FPS)
     entries = [Constraint(int(k), "jawOpen", float(np.clip(
         curve[k] + np.sign(0.5 - curve[k]) * 2 * constraints.largest_step_near(curve, k, max_span), 0, 1)))
         for k in frames]
@@ -160,7 +160,7 @@ def speech_frames(words, count: int, spacing: int):
     """Output frames in the middle of up to `count` words, at least `spacing` frames apart."""
     frames = []
     for _, start, end in words:
-        frame = int(round((start + end) / 2 * neural.DEFAULT_FPS))
+        frame = int(round((start + end) / 2 * generation.DEFAULT_FPS))
         if len(frames) < count and (not frames or frame - frames[-1] >= spacing):
             frames.append(frame)
     return frames
@@ -168,10 +168,10 @@ def speech_frames(words, count: int, spacing: int):
 
 def test_regression_meets_constraints_exactly_without_a_jump(speech):
     audio, words = speech
-    free = neural.perform(audio, layers=LIPS).curves
+    free = generation.perform(audio, layers=LIPS).curves
     curve = free.channel("jawOpen")
     entries, grid, max_span = jaw_constraints(curve, speech_frames(words, 3, SPACING), free.num_frames)
-    held = neural.perform(audio, layers=LIPS, constraints=grid).curves
+    held = generation.perform(audio, layers=LIPS, constraints=grid).curves
     result = held.channel("jawOpen")
     assert held.meta["constraint_residual"] > 0.01
     for entry in entries:
@@ -184,10 +184,10 @@ def test_regression_meets_constraints_exactly_without_a_jump(speech):
 
 def test_diffusion_inpaints_constraints_then_meets_them_exactly_without_a_jump(speech):
     audio, words = speech
-    free = neural.perform(audio, engine="diffusion", seed=3, layers=LIPS).curves
+    free = generation.perform(audio, engine="diffusion", seed=3, layers=LIPS).curves
     curve = free.channel("jawOpen")
     entries, grid, max_span = jaw_constraints(curve, speech_frames(words, 3, SPACING), free.num_frames)
-    held = neural.perform(audio, engine="diffusion", seed=3, layers=LIPS, constraints=grid).curves
+    held = generation.perform(audio, engine="diffusion", seed=3, layers=LIPS, constraints=grid).curves
     assert held.meta["constraint_residual"] <= 1e-3                 # inpainting alone already meets them
     result = held.channel("jawOpen")
     for entry in entries:
@@ -200,8 +200,8 @@ def test_diffusion_inpaints_constraints_then_meets_them_exactly_without_a_jump(s
 def test_without_lips_the_mouth_rests_and_the_layers_match_the_phonetic_engine(speech):
     audio, _ = speech
     layers = ("blinks", "gaze", "brows", "head")
-    neural_take = neural.perform(audio, engine="diffusion", seed=9, layers=layers)
-    phonetic_take = phonetic.perform(audio, seed=9, layers=layers)
+    neural_take = generation.perform(audio, engine="diffusion", seed=9, layers=layers)
+    phonetic_take = generation.perform(audio, engine="phonetic", seed=9, layers=layers)
     assert np.abs(neural_take.curves.values[:, MOUTH]).max() == 0.0
     np.testing.assert_array_equal(neural_take.curves.values, phonetic_take.curves.values)
     np.testing.assert_array_equal(neural_take.head.rotations, phonetic_take.head.rotations)
@@ -209,31 +209,31 @@ def test_without_lips_the_mouth_rests_and_the_layers_match_the_phonetic_engine(s
 
 def test_audio_too_short_or_with_invalid_samples(speech):
     with pytest.raises(AudioError, match="the models need at least 20 ms"):
-        neural.perform(audio_from_array(np.full(200, 0.1, np.float32), SAMPLE_RATE))
+        generation.perform(audio_from_array(np.full(200, 0.1, np.float32), SAMPLE_RATE))
     samples = speech[0].samples.copy()
     samples[1000:1100] = np.nan
-    cleaned = neural.perform(audio_from_array(samples, SAMPLE_RATE), layers=LIPS)
+    cleaned = generation.perform(audio_from_array(samples, SAMPLE_RATE), layers=LIPS)
     assert any("invalid (NaN/inf) samples" in warning for warning in cleaned.warnings)
     assert np.all(np.isfinite(cleaned.curves.values))
     with pytest.raises(AudioError, match="invalid"):
-        neural.perform(Audio(samples), layers=LIPS)
+        generation.perform(Audio(samples), layers=LIPS)
 
 
 def test_progress_reaches_the_total_and_cancelling_stops_the_take(speech):
     audio, words = speech
     reports = []
-    neural.perform(audio, engine="diffusion", steps=4, layers=LIPS,
+    generation.perform(audio, engine="diffusion", steps=4, layers=LIPS,
                    progress=lambda done, total: reports.append((done, total)))
     assert reports == [(done, 5) for done in range(1, 6)]
-    num_frames = num_frames_for(audio.duration, neural.DEFAULT_FPS)
+    num_frames = num_frames_for(audio.duration, generation.DEFAULT_FPS)
     grid, _ = constraints.constraint_grid([Constraint(20, "jawOpen", 0.5)], num_frames)
     reports.clear()
-    neural.perform(audio, engine="diffusion", steps=4, layers=LIPS, constraints=grid,
+    generation.perform(audio, engine="diffusion", steps=4, layers=LIPS, constraints=grid,
                    progress=lambda done, total: reports.append((done, total)))
     assert reports[-1] == (9, 9)                                    # one resampling pass per step when inpainting
     asked = []
     with pytest.raises(CancelledError):
-        neural.perform(audio, engine="diffusion", steps=4, layers=LIPS,
+        generation.perform(audio, engine="diffusion", steps=4, layers=LIPS,
                        should_cancel=lambda: asked.append(1) or len(asked) > 3)
 
 
@@ -249,4 +249,4 @@ def test_progress_reaches_the_total_and_cancelling_stops_the_take(speech):
 ])
 def test_bad_options_are_value_errors(speech, options, words):
     with pytest.raises(ValueError, match=words):
-        neural.perform(speech[0], **options)
+        generation.perform(speech[0], **options)
