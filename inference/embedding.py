@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from . import features, onnx_edit
-from .errors import ModelError
+from .errors import CancelledError, ModelError
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +150,12 @@ def mel_frames(frontend: FrontEnd, samples: np.ndarray) -> np.ndarray:
     return out / MEL_SCALE + MEL_OFFSET
 
 
-def _one_pass(frontend: FrontEnd, mel: np.ndarray, count: int) -> np.ndarray:
+def _one_pass(frontend: FrontEnd, mel: np.ndarray, count: int, should_cancel=None) -> np.ndarray:
     """[count, 96]: the embeddings of the 76 frames at mel frames 0, 8, 16, ... (chunked)."""
     out = np.empty((count, DIM), np.float32)
     for first in range(0, count, EMBED_CHUNK):
+        if should_cancel is not None and should_cancel():
+            raise CancelledError("Cancelled; nothing was written.")
         steps = min(EMBED_CHUNK, count - first)
         frames = mel[first * NATIVE_STRIDE:(first + steps - 1) * NATIVE_STRIDE + WINDOW_FRAMES]
         value = frontend.embedding.run(None, {EMBEDDING_INPUT: frames[None, :, :, None]})[0]
@@ -162,8 +164,9 @@ def _one_pass(frontend: FrontEnd, mel: np.ndarray, count: int) -> np.ndarray:
 
 
 def embed(samples: np.ndarray, weights_dir=None, provider: str = "AUTO", cpu_threads: int = 0,
-          frontend: FrontEnd | None = None) -> np.ndarray:
-    """The speech embedding [T, 96] at model frames (50 per second) of 16 kHz float samples."""
+          frontend: FrontEnd | None = None, should_cancel=None) -> np.ndarray:
+    """The speech embedding [T, 96] at model frames (50 per second) of 16 kHz float samples;
+    `should_cancel()` is asked between chunks (CancelledError)."""
     frontend = frontend or load_frontend(weights_dir, provider, cpu_threads)
     samples = np.asarray(samples, np.float32).reshape(-1)
     num_frames = features.num_model_frames(features.num_feature_frames(samples.size))
@@ -178,7 +181,8 @@ def embed(samples: np.ndarray, weights_dir=None, provider: str = "AUTO", cpu_thr
     passes = NATIVE_STRIDE // HOP_FRAMES
     hop40 = np.empty((count, DIM), np.float32)
     for phase in range(passes):
-        hop40[phase::passes] = _one_pass(frontend, mel[phase * HOP_FRAMES:], len(range(phase, count, passes)))
+        hop40[phase::passes] = _one_pass(frontend, mel[phase * HOP_FRAMES:], len(range(phase, count, passes)),
+                                         should_cancel)
     out = np.empty((num_frames, DIM), np.float32)
     out[0::2] = hop40[:(num_frames + 1) // 2]
     out[1::2] = 0.5 * (hop40[:num_frames // 2] + hop40[1:num_frames // 2 + 1])

@@ -162,9 +162,11 @@ def regress(model: Model, samples: np.ndarray, emotion: np.ndarray, window_frame
     return {name: value[0] for name, value in outputs.items()}
 
 
-def speech_for(loaded: Engine, samples: np.ndarray) -> np.ndarray | None:
+def speech_for(loaded: Engine, samples: np.ndarray, should_cancel=None) -> np.ndarray | None:
     """The speech embedding [T, 96] of the clip if the engine's regression model reads one, else None."""
-    return None if loaded.frontend is None else embedding_mod.embed(samples, frontend=loaded.frontend)
+    if loaded.frontend is None:
+        return None
+    return embedding_mod.embed(samples, frontend=loaded.frontend, should_cancel=should_cancel)
 
 
 def style_size(model: Model) -> int | None:
@@ -264,7 +266,7 @@ def mouth_curves(audio: Audio, loaded: Engine, fps: float, num_frames: int, seed
     inpainting = constraints is not None and constraints.count > 0
     denoiser_passes = steps * (1 + (INPAINT_RESAMPLE if inpainting else 0)) if loaded.diffusion is not None else 0
     regression = loaded.regression
-    speech = speech_for(loaded, audio.samples)
+    speech = speech_for(loaded, audio.samples, should_cancel)
     outputs = regress(regression, audio.samples, emotion_for_model(emotion, fps, num_model_frames, regression),
                       keep=REGRESSION_OUTPUTS if loaded.diffusion is not None else ("curves",),
                       should_cancel=should_cancel, speech=speech)

@@ -112,3 +112,17 @@ def test_the_graph_edit_refuses_a_graph_without_the_names():
         onnx_edit.edit_model(raw, embedding.EMBEDDING_SHAPES, embedding.EMBEDDING_CONSTANTS)
     with pytest.raises(onnx_edit.OnnxEditError):
         onnx_edit.edit_model(b"\x0a\xff\xff", {"x": [1]}, {})
+
+
+def test_long_work_stops_when_cancelled(line):
+    from inference.errors import CancelledError
+
+    asked = []
+
+    def cancel():
+        asked.append(1)
+        return len(asked) > 1
+
+    with pytest.raises(CancelledError):
+        embedding.embed(np.tile(line, 30), should_cancel=cancel)
+    assert len(asked) == 2
