@@ -32,7 +32,7 @@ import numpy as np
 HEAD_SCALE = (0.82, 0.9, 1.05)
 SPHERE_SEGMENTS, SPHERE_RINGS = 64, 40
 MOUTH_Z, MOUTH_HALF_WIDTH = -0.45, 0.27
-JAW_WIDTH = 0.3  # the jaw opens the middle of the slit most: a lens, corners nearly closed
+JAW_WIDTH = 0.22  # the jaw opens the middle of the slit most: a lens, corners nearly closed
 JAW_WIDENING = 0.6  # below the mouth the jaw widens by this per unit of height: a round chin
 JAW_OPEN = (0.0, 0.04, -0.6)  # the jaw's travel at jawOpen 1, at the middle of the mouth
 EYE_X, EYE_Z, EYE_RADIUS = 0.28, 0.18, 0.12
