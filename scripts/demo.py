@@ -2,14 +2,18 @@
 
 Runs the headless command with the default engine (the bundled regression model), and, to compare,
 the diffusion model and the phonetic engine with the transcript. Then, in Blender (the bpy module),
-with Lipkit enabled as an extension: three procedural heads with the 52 ARKit shape keys
-(scripts/head.py), one per engine, each given a take by Lipkit's own operators from the line as a
-sound strip; saved as demo.blend and rendered with Cycles on the CPU (scripts/preview.py).
+with Lipkit enabled as an extension: three procedural heads (scripts/head.py: lips, teeth, tongue,
+eyes, lids, brows, all 52 ARKit shape keys), one per engine, each given a take by Lipkit's own
+operators from the line as a sound strip; saved as demo.blend and rendered with Cycles on the CPU,
+denoised (scripts/preview.py). `build_scene` and `bilabials` are shared with the demo's test
+(tests/blender/test_demo_bpy.py), which measures the meshes of the same scene.
 
 Writes to out/demo/: curves (JSON and Live Link Face CSV) per engine; curves.png, the mouth and eye
-channels of the regression model over time against the aligned phones; demo.blend; frames/*.png
-and preview.gif (left to right: regression, diffusion, phonetic). Run it through scripts/demo.sh
-(which sets up).
+channels of the regression model over time against the aligned phones; demo.blend; preview.png (the
+three heads at 1280x720), closeup.png (one mouth), bilabials.png (the three mouths at each bilabial
+of the line), frames/*.png and preview.gif (left to right: regression, diffusion, phonetic). Prints
+at how many bilabials each head's lips meet on the mesh. Run it through scripts/demo.sh (which sets
+up).
 """
 
 import json
@@ -198,7 +202,7 @@ def render(scene, heads: dict, out: Path, line: str) -> dict[str, Path]:
                                    range(scene.frame_start, scene.frame_end + 1, GIF_STEP))
     pictures["preview.gif"] = preview.write_gif(frames, out / "preview.gif", GIF_STEP / FPS)
     scene.camera = front
-    print(f"demo: the lips meet (on the mesh) at the bilabials: "
+    print("demo: the lips meet (on the mesh) at the bilabials: "
           + ", ".join(f"{engine} {count} of {len(rows)}" for engine, count in met.items()))
     return pictures
 
