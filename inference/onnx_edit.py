@@ -150,21 +150,20 @@ def edit_model(model: bytes, shapes: dict[str, list], constants: dict[str, list[
     initializers named in `constants` given those values. OnnxEditError if any name is not found."""
     found: set[str] = set()
 
+    def named(name_field: int, table: dict, make):
+        """A field replacer for the messages whose name is in `table`: `make(payload, table[name])`."""
+        def replace(payload: bytes):
+            name = _name(payload, name_field)
+            if name not in table:
+                return None
+            found.add(name)
+            return make(payload, table[name])
+        return replace
+
     def graph(message: bytes) -> bytes:
-        def value_info(payload: bytes):
-            name = _name(payload, VALUE_NAME)
-            if name not in shapes:
-                return None
-            found.add(name)
-            return _with_shape(payload, shapes[name])
-
-        def initializer(payload: bytes):
-            name = _name(payload, TENSOR_NAME)
-            if name not in constants:
-                return None
-            found.add(name)
-            return int64_tensor(name, constants[name])
-
+        value_info = named(VALUE_NAME, shapes, _with_shape)
+        initializer = named(TENSOR_NAME, constants, lambda payload, values: int64_tensor(_name(payload, TENSOR_NAME),
+                                                                                          values))
         for number, replace in ((GRAPH_INPUT, value_info), (GRAPH_OUTPUT, value_info), (GRAPH_INITIALIZER, initializer)):
             message, _ = _replace_in(message, number, replace)
         return message
