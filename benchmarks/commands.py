@@ -11,7 +11,7 @@ aligned phones hold a bilabial (p, b, m) are scored. A bilabial word is hit when
 reference face close (aperture <= `lipmetrics.CLOSE_MM`) within 40 ms of the aligned bilabial,
 the BIL40 test of `benchmarks.quality` with the alignment as the labels. Clips whose alignment
 fails are counted and left out. Prints a markdown table (also `<out>/commands.md`) with the
-number of words and speakers.
+number of words and speakers; `--record` writes the models' figures into their sidecars.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import lipmetrics, quality
+from benchmarks import lipmetrics, quality, record
 from inference import arkit
 from inference.phonemes import SILENCE
 from training.corpus import DEFAULT_SHARED, held_out_speaker, speech_commands_clips
@@ -62,6 +62,8 @@ def main(argv=None) -> int:
                     help="comma-separated keys of benchmarks.quality's engines that need no transcript")
     ap.add_argument("--limit", type=int, help="only the first N bilabial words")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--record", action="store_true",
+                    help="write the models' figures into their sidecars (weights/*.json, section held_out_speakers)")
     args = ap.parse_args(argv)
 
     clips = held_out_clips(args.shared_data)
@@ -80,7 +82,7 @@ def main(argv=None) -> int:
         if args.limit and len(words) >= args.limit:
             break
     speakers = len({speaker for _, speaker, _ in words})
-    rows = []
+    rows, figures = [], {}
     wanted = [key.strip() for key in args.engines.split(",") if key.strip()]
     for key, name, factory in quality.ENGINES:
         if key not in wanted:
@@ -98,6 +100,9 @@ def main(argv=None) -> int:
             got[0] += score.bil40_hits
             got[1] += score.bil_n
         every = np.mean([hit / n for hit, n in per_speaker.values() if n]) if per_speaker else float("nan")
+        figures[key] = {"bilabial_words_closed_within_40ms_percent": round(100 * hits / max(total, 1), 1),
+                        "mean_over_speakers_percent": round(100 * every, 1), "words": total,
+                        "speakers": len(per_speaker)}
         rows.append(f"| {name} | {100 * hits / max(total, 1):.1f} ({hits}/{total}) | {100 * every:.1f} |")
         print(rows[-1], flush=True)
     header = (f"# Lip closures on Speech Commands' held-out speakers ({len(words)} bilabial words from {speakers} "
@@ -108,6 +113,13 @@ def main(argv=None) -> int:
     (args.out / "commands.md").write_text(text)
     print()
     print(text)
+    if args.record:
+        command = "python -m benchmarks.commands " + " ".join(argv if argv is not None else sys.argv[1:])
+        for model, key in (("regression", "regression"), ("diffusion", "diffusion")):
+            if key in figures:
+                values = {"data": "Speech Commands, held-out speakers (training.corpus.held_out_speaker), "
+                                  f"{args.fps:g} fps", **figures[key]}
+                print(f"recorded in {record.record(model, 'held_out_speakers', command.strip(), values)}")
     return 0
 
 
