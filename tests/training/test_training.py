@@ -291,3 +291,42 @@ def test_a_lower_seal_decision_closes_lips_the_default_leaves_open(tmp_path):
     for bad in ("0.5", "0.4,0.2", "0,0.5", "a,b"):
         with pytest.raises(Exception, match="LOW"):
             seal_decision(bad)
+
+
+def test_the_runtime_feeds_an_exported_model_the_speech_embedding(tmp_path):
+    """A regression model exported with the embedding input runs through the whole pipeline: its
+    sidecar names the pinned front-end, the runtime opens it and the model hears it; a sidecar that
+    names another front-end is refused."""
+    from inference import embedding, generation, neural
+    from inference.audio import load_audio
+    from inference.errors import ModelError
+    from training import export
+
+    torch.manual_seed(0)
+    regression = models.RegressionModel(32).eval()
+    with torch.no_grad():                                 # make the embedding path count
+        for layer in regression.embedding_in:
+            if isinstance(layer, torch.nn.Conv1d):
+                torch.nn.init.normal_(layer.weight, std=0.5)
+    export.export_regression(regression, tmp_path, {})
+    sidecar = json.loads((tmp_path / "regression.json").read_text())
+    assert sidecar["inputs"]["embedding"] == [1, "T", models.EMBEDDING_DIM]
+    assert sidecar["frontend"]["files"] == embedding.FILES
+    engine = neural.load_engine("regression", tmp_path)
+    assert engine.frontend is not None
+    line = load_audio(Path(__file__).resolve().parents[2] / "samples" / "line.wav")
+    take = generation.perform(line, weights_dir=tmp_path, layers=("lips",)).curves
+    assert take.values.shape == (generation.num_frames(line, generation.DEFAULT_FPS), 52)
+    count = num_model_frames(len(log_mel(line.samples)))
+    feeling = np.zeros((count, models.NUM_EMOTIONS), np.float32)
+    heard = neural.regress(engine.regression, line.samples, feeling, keep=("curves",),
+                           speech=neural.speech_for(engine, line.samples))["curves"]
+    deaf = neural.regress(engine.regression, line.samples, feeling, keep=("curves",),
+                          speech=np.zeros((count, models.EMBEDDING_DIM), np.float32))["curves"]
+    assert np.abs(heard - deaf).max() > 1e-3
+    sidecar["frontend"]["files"][embedding.EMBEDDING_FILE] = "0" * 64
+    (tmp_path / "regression.json").write_text(json.dumps(sidecar))
+    from inference import models as runtime
+    runtime.clear_cache()
+    with pytest.raises(ModelError, match="another speech-embedding front-end"):
+        neural.load_engine("regression", tmp_path)
