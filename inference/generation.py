@@ -112,7 +112,10 @@ def add_secondary_layers(curves: Curves, audio: Audio, seed: int, layers) -> tup
         accents = prosody_mod.detect_accents(prosody)
     extra = []
     if "blinks" in layers:
-        extra.append(layers_mod.blinks(curves.num_frames, fps, layer_seed(seed, "blinks"), prosody))
+        # the gaze seed, whether or not gaze is on, so larger gaze shifts carry a blink and switching
+        # gaze off never changes the blinks
+        extra.append(layers_mod.blinks(curves.num_frames, fps, layer_seed(seed, "blinks"), prosody,
+                                       gaze_seed=layer_seed(seed, "gaze")))
     if "gaze" in layers:
         extra.append(layers_mod.gaze(curves.num_frames, fps, layer_seed(seed, "gaze")))
     if "brows" in layers:
