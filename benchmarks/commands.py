@@ -94,16 +94,12 @@ def main(argv=None) -> int:
             scores.append(lipmetrics.score_utterance(face, curves.fps, curves.select(face.channels).values, labels))
         hits = sum(score.bil40_hits for score in scores)
         total = sum(score.bil_n for score in scores)
-        per_speaker = {}
-        for (_, speaker, _), score in zip(words, scores):
-            got = per_speaker.setdefault(speaker, [0, 0])
-            got[0] += score.bil40_hits
-            got[1] += score.bil_n
-        every = np.mean([hit / n for hit, n in per_speaker.values() if n]) if per_speaker else float("nan")
+        per_speaker = quality.speaker_bil40(scores, [speaker for _, speaker, _ in words])
+        every = np.mean(list(per_speaker.values())) if per_speaker else float("nan")
         figures[key] = {"bilabial_words_closed_within_40ms_percent": round(100 * hits / max(total, 1), 1),
-                        "mean_over_speakers_percent": round(100 * every, 1), "words": total,
+                        "mean_over_speakers_percent": round(every, 1), "words": total,
                         "speakers": len(per_speaker)}
-        rows.append(f"| {name} | {100 * hits / max(total, 1):.1f} ({hits}/{total}) | {100 * every:.1f} |")
+        rows.append(f"| {name} | {100 * hits / max(total, 1):.1f} ({hits}/{total}) | {every:.1f} |")
         print(rows[-1], flush=True)
     header = (f"# Lip closures on Speech Commands' held-out speakers ({len(words)} bilabial words from {speakers} "
               f"speakers; {failed} of {len(clips)} held-out clips did not align and are left out; {args.fps:g} fps)\n\n"

@@ -193,11 +193,12 @@ def run_engine(engine: Engine, wavs: list[Path], face, pred_dir: Path | None):
     return scores, seconds, outputs
 
 
-def speaker_bil40(scores, wavs: list[Path]) -> dict[str, float]:
-    """BIL40 % per speaker (the folder of each utterance), pooled over that speaker's bilabials."""
+def speaker_bil40(scores, speakers: list[str]) -> dict[str, float]:
+    """BIL40 % per speaker (one name per score), pooled over that speaker's bilabials; speakers
+    without a bilabial are left out."""
     pooled: dict[str, list[int]] = {}
-    for score, wav in zip(scores, wavs):
-        counts = pooled.setdefault(wav.parent.name, [0, 0])
+    for score, speaker in zip(scores, speakers):
+        counts = pooled.setdefault(speaker, [0, 0])
         counts[0] += score.bil40_hits
         counts[1] += score.bil_n
     return {speaker: 100.0 * hits / n for speaker, (hits, n) in sorted(pooled.items()) if n}
@@ -290,7 +291,7 @@ def main(argv=None) -> int:
     def add_row(name: str, scores) -> None:
         rows.append(lipmetrics.markdown_row(name, lipmetrics.aggregate(scores)))
         print(rows[-1], flush=True)
-        speakers = speaker_bil40(scores, wavs)
+        speakers = speaker_bil40(scores, [wav.parent.name for wav in wavs])
         if speakers:
             notes.append(f"- {name}: BIL40 per speaker " + ", ".join(f"{k} {v:.0f}" for k, v in speakers.items())
                          + f" (lowest {min(speakers.values()):.1f})")

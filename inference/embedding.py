@@ -94,10 +94,8 @@ def find_folder(weights_dir=None) -> Path:
     `inference/` (so a weights folder of other models still finds the front-end)."""
     from . import models
 
-    for folder in (models.find_weights_dir(weights_dir) / FOLDER, models.PACKAGE_ROOT / models.WEIGHTS_FOLDER / FOLDER):
-        if folder.is_dir():
-            return folder
-    return models.PACKAGE_ROOT / models.WEIGHTS_FOLDER / FOLDER
+    in_use = models.find_weights_dir(weights_dir) / FOLDER
+    return in_use if in_use.is_dir() else models.PACKAGE_ROOT / models.WEIGHTS_FOLDER / FOLDER
 
 
 def verified_bytes(path: Path, sha256: str) -> bytes:

@@ -27,6 +27,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import fetch_frontend  # beside this script (its folder is on sys.path when the script runs)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = "blender_manifest.toml"
 PINS_FILE = REPO_ROOT / "requirements" / "common.txt"
@@ -43,10 +45,6 @@ PYTHON_VERSIONS = ("3.11", "3.13")
 FORBIDDEN_IN_ZIP = re.compile(r"(^|/)(numpy[-/_]|training/|tests/|benchmarks/|\.ci/|scripts/|requirements/|docs/)")
 # Copied to the stage only to be excluded there again: skip them outright (large or not ours).
 NOT_STAGED = (".git", ".venv", "out", "build", "dist", "__pycache__", ".pytest_cache")
-
-# The speech-embedding front-end every zip carries (scripts/fetch_frontend.py puts it in weights/).
-FRONTEND_FOLDER = "speech_embedding"
-FRONTEND_FILES = ("melspectrogram.onnx", "embedding_model.onnx")
 
 log = logging.getLogger("lipkit.build")
 
@@ -129,14 +127,13 @@ def missing_frontend(zip_path: Path) -> list[str]:
     """The front-end files (weights/speech_embedding/...) a zip lacks."""
     with zipfile.ZipFile(zip_path) as archive:
         names = set(archive.namelist())
-    wanted = [f"weights/{FRONTEND_FOLDER}/{name}" for name in FRONTEND_FILES]
+    wanted = [f"weights/{fetch_frontend.embedding.FOLDER}/{name}" for name in fetch_frontend.embedding.FILES]
     return [name for name in wanted if not any(entry.endswith(name) for entry in names)]
 
 
 def build(platforms: list[str], out: Path, cache: Path) -> list[Path]:
     """Build, validate and check one zip per platform into `out`; their paths."""
-    if subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "fetch_frontend.py")]).returncode != 0:
-        raise SystemExit("build: the speech-embedding front-end is missing and could not be fetched (see above)")
+    fetch_frontend.main([])      # SystemExit with the reason when it is missing and cannot be fetched
     pins = pinned(PINS_FILE.read_text(encoding="utf-8"))
     wheels = {platform: [wheel for python in PYTHON_VERSIONS for wheel in download_wheels(pins, platform, python, cache)]
               for platform in platforms}

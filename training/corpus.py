@@ -331,20 +331,20 @@ def utterance_embedding(samples: np.ndarray, frontend) -> np.ndarray:
     return embedding.embed(padded, frontend=frontend).astype(np.float16)
 
 
-def build_embeddings(cache: Path = DEFAULT_CACHE, rebuild: bool = False, weights_dir=None) -> None:
-    """`<source>.embedding.npz` beside each shard that lacks one (or all, with `rebuild`)."""
+def build_embeddings(cache: Path = DEFAULT_CACHE, weights_dir=None) -> None:
+    """`<source>.embedding.npz` beside each shard that lacks one (`save_shard` removes a remade shard's)."""
     from inference import embedding
 
     frontend = embedding.load_frontend(weights_dir, "CPU")
     for shard in sorted((cache / "corpus").glob("*.npz")):
-        if shard.name.endswith(".embedding.npz") or (embedding_path(shard).exists() and not rebuild):
+        if shard.name.endswith(".embedding.npz") or embedding_path(shard).exists():
             continue
         utterances = load_shard(shard)
         log.info("embedding %s: %d utterances", shard.stem, len(utterances))
         vectors = [utterance_embedding(utt.samples, frontend) for utt in utterances]
         rows = np.cumsum([0] + [v.shape[0] for v in vectors]).astype(np.int64)
-        np.savez(embedding_path(shard), embedding=np.concatenate(vectors) if vectors else np.zeros((0, 96), np.float16),
-                 offsets=rows)
+        empty = np.zeros((0, embedding.DIM), np.float16)
+        np.savez(embedding_path(shard), embedding=np.concatenate(vectors) if vectors else empty, offsets=rows)
 
 
 def load_corpus(cache: Path = DEFAULT_CACHE) -> dict[str, list[Utterance]]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inference.embedding import DIM as EMBEDDING_DIM
 from inference.features import HOP, MODEL_FPS, MODEL_STRIDE, log_mel, num_feature_frames, num_model_frames
 from inference.phonemes import SILENCE, PhoneInterval
 
@@ -31,8 +32,6 @@ WINDOW_FRAMES = num_model_frames(WINDOW_FEATURES)
 SOURCE_WEIGHTS = {"festival": 0.20, "espeak": 0.12, "librispeech": 0.30, "speech_commands": 0.20, "fsdd": 0.06,
                   "ljspeech": 0.07, "pocketsphinx": 0.05}
 
-
-EMBEDDING_DIM = 96
 
 
 @dataclass

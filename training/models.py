@@ -30,11 +30,11 @@ import math
 import torch
 from torch import nn
 
-from inference import arkit
+from inference import arkit, embedding
 from inference.articulation import CONTROL_CHANNELS, PARTING_CONTROLS, SEAL_MARGIN, SEAL_PRESS
 
 NUM_MELS = 64
-EMBEDDING_DIM = 96
+EMBEDDING_DIM = embedding.DIM
 NUM_CHANNELS = 52
 NUM_EMOTIONS = 8
 NUM_STYLE = 6
