@@ -25,6 +25,11 @@ def _hours(corpus) -> dict[str, float]:
     return {name: sum(u.duration for u in utts) / 3600 for name, utts in corpus.items()}
 
 
+def _speakers(corpus) -> dict[str, int]:
+    """Distinct voices per source (speakers of real speech; voices, or voice and variant, of synthetic)."""
+    return {name: len({u.voice for u in utts}) for name, utts in corpus.items()}
+
+
 def seal_decision(text: str) -> tuple[float, float]:
     """"LOW,HIGH" -> the seal probabilities between which the exported models' lips go from open to closed."""
     try:
@@ -39,14 +44,15 @@ def seal_decision(text: str) -> tuple[float, float]:
 def _export(cache: Path, checkpoint: Path, out: Path, decision: tuple[float, float] = models.SEAL_DECISION) -> None:
     corpus = corpus_mod.load_corpus(cache)
     counts = {name: len(utts) for name, utts in corpus.items()}
-    hours = _hours(corpus)
+    hours, speakers = _hours(corpus), _speakers(corpus)
     regression, denoiser, state = train.load(checkpoint)
     regression.seal_decision = denoiser.seal_decision = decision
     steps = state.get("base_steps", 0) + state["step"]
     regression_steps = train.regression_steps(state)
-    export.export_regression(regression, out, export.training_record(regression_steps, counts, hours))
+    export.export_regression(regression, out, export.training_record(regression_steps, counts, hours, speakers))
     export.export_diffusion(denoiser, regression.hidden, out,
-                            export.training_record(steps, counts, hours, denoiser_alone=steps - regression_steps))
+                            export.training_record(steps, counts, hours, speakers,
+                                                     denoiser_alone=steps - regression_steps))
 
 
 def main(argv=None) -> int:

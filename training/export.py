@@ -100,14 +100,17 @@ def frontend_record() -> dict:
             / features.SAMPLE_RATE, "dim": embedding.DIM, "licence": "Apache-2.0", "credit": embedding.CREDIT}
 
 
-def training_record(steps: int, counts: dict[str, int], hours: dict[str, float], denoiser_alone: int = 0) -> dict:
-    """The sidecar's "training" entry; `denoiser_alone`: steps of a last fine-tune of the denoiser on its own."""
+def training_record(steps: int, counts: dict[str, int], hours: dict[str, float], speakers: dict[str, int] | None = None,
+                    denoiser_alone: int = 0) -> dict:
+    """The sidecar's "training" entry (utterances, hours and voices per source); `denoiser_alone`: steps
+    of a last fine-tune of the denoiser on its own."""
     run = "one run trains both models (training/train.py)"
     if denoiser_alone:
         run += (f", then the denoiser alone for the last {denoiser_alone} of these steps, on the frozen "
                 "regression model (python -m training train --diffusion-only)")
     return {"steps": steps, "command": "python -m training all", "run": run,
             "data": {source: {"utterances": counts.get(source, 0), "hours": round(hours.get(source, 0.0), 3),
+                              **({"speakers": speakers[source]} if speakers and source in speakers else {}),
                               "credit": CREDITS[source]} for source in counts},
             "targets": "the project's phonetic engine (articulation rules) on synthesiser or pocketsphinx phones, "
                        "random emotion mixes and articulation styles",
