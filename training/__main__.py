@@ -1,7 +1,8 @@
 """`python -m training`: build the corpus, train both models, export them to weights/.
 
-    python -m training all [--minutes 80] [--steps N]
-    python -m training data | train | export
+    python -m training all [--minutes 80] [--steps N]       # data, train, select, export
+    python -m training data | train | select | export
+    python -m training select --run RUN        # score the run's snapshots on timit_dev, choose one to ship
     python -m training train --run tuned --init-from RUN_OR_CHECKPOINT --lr 1e-3   # fine-tune
     python -m training train --run takes --init-from RUN --diffusion-only      # the denoiser alone
     python -m training export --run RUN --out DIR --seal-decision 0.1,0.4      # lips close more readily
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from . import corpus as corpus_mod
 from . import export, models, train
+from . import select as select_mod
 
 
 def _hours(corpus) -> dict[str, float]:
@@ -57,7 +59,7 @@ def _export(cache: Path, checkpoint: Path, out: Path, decision: tuple[float, flo
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training")
-    parser.add_argument("command", choices=("data", "train", "export", "all", "smoke"))
+    parser.add_argument("command", choices=("data", "train", "select", "export", "all", "smoke"))
     parser.add_argument("--cache", type=Path, default=corpus_mod.DEFAULT_CACHE)
     parser.add_argument("--shared", type=Path, default=corpus_mod.DEFAULT_SHARED)
     parser.add_argument("--out", type=Path, default=export.WEIGHTS_DIR)
@@ -75,6 +77,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seal-decision", type=seal_decision, default=models.SEAL_DECISION, metavar="LOW,HIGH",
                         help="export: seal probabilities between which the lips go from open to closed "
                              f"(default {models.SEAL_DECISION[0]:g},{models.SEAL_DECISION[1]:g})")
+    parser.add_argument("--data", type=Path, help="select: the development set (default <shared>/speech/timit_dev)")
     parser.add_argument("--rebuild", nargs="*", default=(), metavar="SOURCE",
                         help="with `data`: remake these corpus shards (e.g. after a labelling change)")
     args = parser.parse_args(argv)
@@ -100,8 +103,14 @@ def main(argv=None) -> int:
             return 1
         train.train(corpus, checkpoint.parent, args.steps, args.minutes, workers=args.workers, lr=args.lr,
                     init_from=init_from, diffusion_only=args.diffusion_only, threads=args.threads)
+    if args.command in ("select", "all"):
+        from benchmarks import quality
+        select_mod.select(checkpoint.parent, args.data or args.shared / quality.TIMIT_SUBDIR,
+                          args.shared / quality.FACE_SUBDIR)
     if args.command in ("export", "all"):
-        _export(args.cache, checkpoint, args.out, args.seal_decision)
+        chosen = select_mod.selected_snapshot(checkpoint.parent)
+        logging.info("exporting %s", chosen or checkpoint)
+        _export(args.cache, chosen or checkpoint, args.out, args.seal_decision)
     return 0
 
 

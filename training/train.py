@@ -8,7 +8,9 @@ heads impose on the lips (`models.seal_decode`). Sharing the encoder's forward p
 cost, which is what makes both models fit in this machine's two cores.
 
 The run keeps `<run_dir>/checkpoint.pt` (both models, optimiser, step) and resumes from it; `minutes`
-bounds one call's wall time. A new run can start from another run's weights (`init_from`, a
+bounds one call's wall time. Every `SNAPSHOT_EVERY` steps it also keeps both models' weights as
+`<run_dir>/snapshots/step-NNNNNN.pt`, from which `training.select` picks the one to ship (the best
+point of a run is not always its end). A new run can start from another run's weights (`init_from`, a
 fine-tune: fresh optimiser and learning-rate schedule, the earlier steps counted in `base_steps`).
 A fine-tune with `diffusion_only` keeps the regression model as it is (its weights, and so the
 `audio_hidden` the denoiser reads, stay the same) and trains the denoiser alone; its
@@ -44,6 +46,8 @@ VELOCITY_WEIGHT = 0.5
 SEAL_WEIGHT = 0.3
 DROP_EMOTION_PROBABILITY = 0.15
 SAVE_EVERY_S = 300
+SNAPSHOT_EVERY = 400    # steps between the weights kept for checkpoint selection (`training.select`)
+SNAPSHOT_FOLDER = "snapshots"
 
 
 def channel_weights() -> torch.Tensor:
@@ -112,6 +116,15 @@ def _save(path: Path, **state) -> None:
     tmp.replace(path)
 
 
+def snapshot_path(run_dir: Path, step: int) -> Path:
+    return run_dir / SNAPSHOT_FOLDER / f"step-{step:06d}.pt"
+
+
+def snapshots(run_dir: Path) -> list[Path]:
+    """The run's snapshots, in step order."""
+    return sorted((run_dir / SNAPSHOT_FOLDER).glob("step-*.pt"))
+
+
 def regression_steps(state: dict) -> int:
     """Steps that trained the regression model, of all the steps behind a checkpoint's state."""
     earlier = state.get("regression_base", state.get("base_steps", 0))
@@ -133,7 +146,7 @@ def load(checkpoint: Path) -> tuple[models.RegressionModel, models.Denoiser, dic
 
 def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 16, seed: int = 0,
           hidden: int = 160, channels: int = 96, lr: float = 2e-3, workers: int = 1, threads: int = 2,
-          init_from: Path | None = None, diffusion_only: bool = False) -> Path:
+          init_from: Path | None = None, diffusion_only: bool = False, snapshot_every: int = SNAPSHOT_EVERY) -> Path:
     """Train (or resume) both models until `steps` or `minutes` of training in all (resumed runs
     count their earlier time); the learning rate decays over whichever runs out first. A new run
     with `init_from` (a checkpoint) starts from those weights instead of random ones;
@@ -162,15 +175,17 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
     optimiser = torch.optim.AdamW(parameters, lr=lr, weight_decay=1e-4)
     if state is not None:
         optimiser.load_state_dict(state["optimiser"])
-    weights = channel_weights()
+    loss_weights = channel_weights()
     batches = iter(DataLoader(Windows(corpus, batch_size, seed + step, augment_features=not diffusion_only),
                               batch_size=None, num_workers=workers, persistent_workers=workers > 0))
 
+    def weights() -> dict:
+        return dict(regression=regression.state_dict(), denoiser=denoiser.state_dict(), step=step,
+                    hidden=regression.hidden, channels=denoiser.channels, base_steps=base_steps,
+                    diffusion_only=diffusion_only, regression_base=regression_base)
+
     def save():
-        _save(checkpoint, regression=regression.state_dict(), denoiser=denoiser.state_dict(),
-              optimiser=optimiser.state_dict(), step=step, hidden=regression.hidden, channels=denoiser.channels,
-              elapsed=elapsed + time.monotonic() - started, base_steps=base_steps, diffusion_only=diffusion_only,
-              regression_base=regression_base)
+        _save(checkpoint, optimiser=optimiser.state_dict(), elapsed=elapsed + time.monotonic() - started, **weights())
 
     started = last_save = time.monotonic()
     running = None
@@ -188,10 +203,10 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
             loss_regression = torch.zeros(())
         else:
             prediction, seal_logit, audio_hidden = regression.predict(features, emotion, embedding)
-            loss_regression = (curve_loss(prediction.transpose(1, 2), target, weights)
+            loss_regression = (curve_loss(prediction.transpose(1, 2), target, loss_weights)
                                + SEAL_WEIGHT * seal_loss(seal_logit, seal))
         loss_diffusion = diffusion_loss(denoiser, audio_hidden.transpose(1, 2).detach(), emotion, target, seal,
-                                        style, weights)
+                                        style, loss_weights)
         optimiser.zero_grad()
         (loss_regression + loss_diffusion).backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
@@ -202,9 +217,13 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
         if step % 50 == 0:
             log.info("step %d loss regression %.4f diffusion %.4f (%.1f min)", step, running[0], running[1],
                      (time.monotonic() - started) / 60)
+        if snapshot_every and step % snapshot_every == 0:
+            _save(snapshot_path(run_dir, step), **weights())
         if time.monotonic() - last_save > SAVE_EVERY_S:
             save()
             last_save = time.monotonic()
     save()
+    if snapshot_every:
+        _save(snapshot_path(run_dir, step), **weights())
     log.info("stopped at step %d of %d", step, steps)
     return checkpoint

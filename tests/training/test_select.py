@@ -1,0 +1,105 @@
+"""Checkpoint selection: a run keeps snapshots, the rule ranks them, `select` scores real speech and
+`export` ships the choice."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is only in the training environment (.venv/train)")
+
+import numpy as np  # noqa: E402
+
+from inference.phonemes import PhoneInterval  # noqa: E402
+from training import select, train  # noqa: E402
+from training.corpus import DEFAULT_SHARED, Utterance  # noqa: E402
+
+TIMIT = DEFAULT_SHARED / "speech" / "timit_dev"
+FACE = DEFAULT_SHARED / "faces" / "arkit_reference_face" / "obj"
+
+
+def _score(bil40=80.0, low=70.0, open_=96.0, rest=98.0, sync=0.79) -> select.ModelScore:
+    return select.ModelScore(BIL40=bil40, lowest_speaker_BIL40=low, OPEN=open_, ROUND=70.0, RFA=5.0, REST=rest,
+                             SYNC_r=sync)
+
+
+def _noise_corpus() -> dict:
+    samples = (np.random.default_rng(1).standard_normal(24000) * 2000).astype(np.int16)
+    phones = (PhoneInterval("sil", 0.0, 0.4), PhoneInterval("b", 0.4, 0.5), PhoneInterval("iy", 0.5, 1.1),
+              PhoneInterval("sil", 1.1, 1.5))
+    return {"festival": [Utterance(samples, phones, "test", "noise")] * 2}
+
+
+def _three(**values) -> dict[str, select.ModelScore]:
+    return {key: _score(**values) for key, _, _ in select.MODELS}
+
+
+def test_a_run_keeps_snapshots_every_n_steps_and_at_its_end(tmp_path):
+    corpus = _noise_corpus()
+    checkpoint = train.train(corpus, tmp_path / "run", steps=5, minutes=5, batch_size=2, hidden=32, channels=32,
+                             workers=0, snapshot_every=2)
+    kept = train.snapshots(checkpoint.parent)
+    assert [path.name for path in kept] == ["step-000002.pt", "step-000004.pt", "step-000005.pt"]
+    last, final = torch.load(kept[-1], weights_only=False), torch.load(checkpoint, weights_only=False)
+    assert last["step"] == 5 and "optimiser" not in last
+    for name, tensor in final["regression"].items():
+        assert torch.equal(tensor, last["regression"][name]), name
+    regression, denoiser, state = train.load(kept[0])
+    assert state["step"] == 2 and not regression.training
+
+
+def test_the_rule_puts_the_floors_before_the_closures():
+    scored = {
+        "step-000400": _three(bil40=95.0, low=90.0, rest=92.0),        # closes best, but opens in silences
+        "step-000800": _three(bil40=85.0, low=75.0),                   # every floor met
+        "step-001200": _three(bil40=88.0, low=70.0, sync=0.77),        # SYNC floor missed three times
+    }
+    assert select.floors_met(scored["step-000400"]) == 6 and select.floors_met(scored["step-000800"]) == 9
+    assert select.choose(scored) == "step-000800"
+    scored["step-001600"] = _three(bil40=86.0, low=76.0)
+    assert select.choose(scored) == "step-001600"                        # floors equal: closures decide
+    scored["step-002000"] = _three(bil40=86.0, low=76.0)
+    assert select.choose(scored) == "step-001600"                        # a tie keeps the earlier
+
+
+def test_the_lowest_speaker_counts_as_much_as_the_average():
+    even = _three(bil40=85.0, low=80.0)
+    one_voice_left_behind = _three(bil40=88.0, low=60.0)
+    assert select.choose({"a": one_voice_left_behind, "b": even}) == "b"
+
+
+@pytest.mark.skipif(not TIMIT.is_dir() or not FACE.is_dir(), reason=f"needs timit_dev and the face in {DEFAULT_SHARED}")
+def test_select_scores_snapshots_on_real_speech_and_export_ships_the_choice(tmp_path):
+    from training.__main__ import main
+
+    data = tmp_path / "timit"
+    for wav in sorted(TIMIT.glob("*/*.wav"))[:2]:
+        speaker = data / wav.parent.name
+        speaker.mkdir(parents=True, exist_ok=True)
+        for part in wav.parent.glob(wav.stem + ".*"):
+            (speaker / part.name).symlink_to(part)
+    corpus = _noise_corpus()
+    run = tmp_path / "cache" / "runs" / "main"
+    train.train(corpus, run, steps=2, minutes=5, batch_size=2, hidden=32, channels=32, workers=0, snapshot_every=1)
+    chosen = select.select(run, data, FACE)
+    scores = json.loads((run / "snapshots" / select.SCORES_FILE).read_text())
+    assert sorted(scores) == ["step-000001", "step-000002"]
+    for models in scores.values():
+        assert sorted(models) == sorted(key for key, _, _ in select.MODELS)
+        assert all(0 <= score["BIL40"] <= 100 and -1 <= score["SYNC_r"] <= 1 for score in models.values())
+    assert select.selected_snapshot(run) == chosen and chosen.exists()
+
+    # export ships the selected snapshot (its regression weights), not the run's last checkpoint
+    import onnxruntime
+
+    (tmp_path / "cache" / "corpus").mkdir()
+    assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "weights")]) == 0
+    shipped = onnxruntime.InferenceSession(str(tmp_path / "weights" / "regression.onnx"))
+    expected = onnxruntime.InferenceSession(str(chosen.with_suffix("") / "regression.onnx"))
+    rng = np.random.default_rng(0)
+    inputs = {}
+    for inp in shipped.get_inputs():
+        width = {"features": 64, "emotion": 8, "embedding": 96}[inp.name]
+        frames = 200 if inp.name == "features" else 100
+        inputs[inp.name] = rng.random((1, frames, width), dtype=np.float32)
+    np.testing.assert_array_equal(shipped.run(None, inputs)[0], expected.run(None, inputs)[0])
