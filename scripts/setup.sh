@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Creates (or refreshes) the project's virtual environments under .venv/, one per Blender version
-# we test on, each with the real `bpy` wheel and the pinned requirements. Idempotent and quiet:
-# a venv whose requirements have not changed since its last install is left alone.
+# we test on, each with the real `bpy` wheel and the pinned requirements, and "ort-gpu" (onnxruntime's
+# CUDA build, for the provider-logic test). Idempotent and quiet: a venv whose requirements have
+# not changed since its last install is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-BLENDER_VERSIONS=${LIPKIT_BLENDER_VERSIONS:-"5.0 4.2"}
+BLENDER_VERSIONS=${LIPKIT_BLENDER_VERSIONS:-"5.0 4.2 4.5"}
 
 # Debian speech tools: festival voices and espeak-ng make test and training speech; sox checks it.
 # nodejs compiles the Flamenco job type in its test.
@@ -25,14 +26,18 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO "${APT[@]}" install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# One venv per Blender version, plus "train" (torch CPU + onnx) unless LIPKIT_SKIP_TRAINING_ENV=1.
+# One venv per Blender version, plus "train" (torch CPU + onnx) unless LIPKIT_SKIP_TRAINING_ENV=1,
+# plus "ort-gpu" (onnxruntime-gpu instead of onnxruntime, no bpy) unless LIPKIT_SKIP_GPU_ENV=1.
 ENVIRONMENTS=""
 for version in $BLENDER_VERSIONS; do ENVIRONMENTS="$ENVIRONMENTS bpy-$version"; done
 [ "${LIPKIT_SKIP_TRAINING_ENV:-0}" = "1" ] || ENVIRONMENTS="$ENVIRONMENTS train"
+[ "${LIPKIT_SKIP_GPU_ENV:-0}" = "1" ] || ENVIRONMENTS="$ENVIRONMENTS ort-gpu"
 
 for name in $ENVIRONMENTS; do
     venv=".venv/$name"
     reqs=(requirements/common.txt "requirements/${name}.txt")
+    # onnxruntime-gpu installs the same module as onnxruntime: its list takes common.txt as constraints only.
+    if [ "$name" = "ort-gpu" ]; then reqs=(requirements/ort-gpu.txt); fi
     stamp="$venv/.lipkit-requirements"
     wanted=$(cat "${reqs[@]}" | sha256sum | cut -d' ' -f1)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
