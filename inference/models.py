@@ -46,7 +46,8 @@ WEIGHTS_FOLDER = "weights"
 
 PREFERENCES = ("AUTO", "CPU", "GPU")
 CPU_PROVIDER = "CPUExecutionProvider"
-GPU_PROVIDERS = ("CUDAExecutionProvider", "DmlExecutionProvider", "CoreMLExecutionProvider")
+DIRECTML_PROVIDER = "DmlExecutionProvider"
+GPU_PROVIDERS = ("CUDAExecutionProvider", DIRECTML_PROVIDER, "CoreMLExecutionProvider")
 # onnxruntime's own log: errors only (its provider fallbacks come back to us as warnings).
 ORT_LOG_ERRORS_ONLY = 3
 # What each GPU provider needs to start, named in the note when it could not be loaded ({cuda}: the
@@ -246,6 +247,8 @@ def _new_session(source, providers: list[str], cpu_threads: int) -> onnxruntime.
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = int(cpu_threads)
     options.log_severity_level = ORT_LOG_ERRORS_ONLY
+    if providers[0] == DIRECTML_PROVIDER:
+        options.enable_mem_pattern = False   # DirectML runs without onnxruntime's memory patterns
     with python_warnings.catch_warnings():
         python_warnings.simplefilter("ignore")   # an unavailable provider is reported below instead
         return onnxruntime.InferenceSession(source if isinstance(source, bytes) else str(source), options,
