@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Creates (or refreshes) the project's virtual environments under .venv/, one per Blender version
-# we test on, each with the real `bpy` wheel and the pinned requirements, and "ort-gpu" (onnxruntime's
-# CUDA build, for the provider-logic test). Idempotent and quiet: a venv whose requirements have
-# not changed since its last install is left alone.
+# we test on, each with the real `bpy` wheel and the pinned requirements, and two with the other
+# onnxruntime builds the zips carry (tests/providers): "ort-gpu" (the CUDA build) and "ort-1.24" (the
+# Windows zip's version). Idempotent and quiet: a venv whose requirements have not changed since
+# its last install is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -27,17 +28,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # One venv per Blender version, plus "train" (torch CPU + onnx) unless LIPKIT_SKIP_TRAINING_ENV=1,
-# plus "ort-gpu" (onnxruntime-gpu instead of onnxruntime, no bpy) unless LIPKIT_SKIP_GPU_ENV=1.
+# plus "ort-gpu" and "ort-1.24" (another onnxruntime, no bpy) unless LIPKIT_SKIP_PROVIDER_ENVS=1.
 ENVIRONMENTS=""
 for version in $BLENDER_VERSIONS; do ENVIRONMENTS="$ENVIRONMENTS bpy-$version"; done
 [ "${LIPKIT_SKIP_TRAINING_ENV:-0}" = "1" ] || ENVIRONMENTS="$ENVIRONMENTS train"
-[ "${LIPKIT_SKIP_GPU_ENV:-0}" = "1" ] || ENVIRONMENTS="$ENVIRONMENTS ort-gpu"
+[ "${LIPKIT_SKIP_PROVIDER_ENVS:-0}" = "1" ] || ENVIRONMENTS="$ENVIRONMENTS ort-gpu ort-1.24"
 
 for name in $ENVIRONMENTS; do
     venv=".venv/$name"
     reqs=(requirements/common.txt "requirements/${name}.txt")
-    # onnxruntime-gpu installs the same module as onnxruntime: its list takes common.txt as constraints only.
-    if [ "$name" = "ort-gpu" ]; then reqs=(requirements/ort-gpu.txt); fi
+    # Another onnxruntime than common.txt's (the same module): their lists stand alone.
+    case "$name" in ort-*) reqs=("requirements/${name}.txt") ;; esac
     stamp="$venv/.lipkit-requirements"
     wanted=$(cat "${reqs[@]}" | sha256sum | cut -d' ' -f1)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then

@@ -3,6 +3,7 @@
 #   tests/inference, tests/blender  on bpy 5.0
 #   tests/blender                   on bpy 4.2 LTS and on bpy 4.5 LTS
 #   tests/providers                 with onnxruntime-gpu (its CUDA provider offered, failing to start)
+#                                   and with the Windows zip's onnxruntime version (CPU build)
 #   tests/training                  in the training environment (torch CPU), tiny real runs
 # Extra arguments go to pytest (e.g. -k mapping, -x).
 set -euo pipefail
@@ -16,6 +17,8 @@ echo "== Blender tests on Blender 4.2 LTS (bpy wheel) =="
 echo "== Blender tests on Blender 4.5 LTS (bpy wheel) =="
 .venv/bpy-4.5/bin/python -m pytest tests/blender "$@"
 echo "== provider choice with onnxruntime's CUDA build (no GPU needed) =="
-.venv/ort-gpu/bin/python -m pytest tests/providers "$@"
+.venv/ort-gpu/bin/python -m pytest tests/providers/test_cuda_build.py "$@"
+echo "== the models on the Windows zip's onnxruntime version =="
+.venv/ort-1.24/bin/python -m pytest tests/providers/test_windows_version.py "$@"
 echo "== training smoke tests (torch CPU) =="
 .venv/train/bin/python -m pytest tests/training "$@"
