@@ -100,9 +100,9 @@ FEATURE_SETTINGS = {"kind": "log_mel", "n_fft": features.N_FFT, "window": featur
 FIX = "Reinstall the Lipkit extension (or set LIPKIT_WEIGHTS_DIR to a complete weights folder)."
 
 ORT_ERRORS = (RuntimeError, ort_state.Fail, ort_state.InvalidArgument, ort_state.NoSuchFile,
-               ort_state.NoModel, ort_state.EngineError, ort_state.RuntimeException,
-               ort_state.InvalidProtobuf, ort_state.InvalidGraph, ort_state.NotImplemented,
-               ort_state.EPFail)
+              ort_state.NoModel, ort_state.EngineError, ort_state.RuntimeException,
+              ort_state.InvalidProtobuf, ort_state.InvalidGraph, ort_state.NotImplemented,
+              ort_state.EPFail)
 _DIGESTS: dict[tuple[str, int, int], str] = {}
 _SESSIONS: dict[tuple[str, str, str, int], "Model"] = {}
 
