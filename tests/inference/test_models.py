@@ -182,6 +182,8 @@ def test_windows_tile_the_sequence_with_margins(num_frames, window, margin):
 def test_windowed_runs_can_be_cancelled(weights):
     model = models.load_model("regression")
     feeds = {"features": np.zeros((1, 400, 64), np.float32), "emotion": np.zeros((1, 200, 8), np.float32)}
+    if "embedding" in model.sidecar["inputs"]:      # the speech embedding, per model frame
+        feeds["embedding"] = np.zeros((1, 200, 96), np.float32)
     asked, cut = [], []
 
     def feeds_for(window):
