@@ -197,15 +197,18 @@ def take_tracks(key) -> list:
 
 
 def _play(track, action):
-    """An NLA strip on `track` playing `action` from its first frame, nothing outside it."""
+    """An NLA strip on `track` playing `action` from its first frame and holding its first and last
+    frames outside it. (Playing nothing outside it would leave each key at its property's default
+    there, and Blender 5.0's default shape-key value is 1.0: eyes shut and jaw open before and
+    after every take.)"""
     strip = track.strips.new(action.name, int(take_info(action)["frame_start"]), action)
-    strip.extrapolation = "NOTHING"
+    strip.extrapolation = "HOLD"
     if _uses_slots(action) and action.slots:
         strip.action_slot = action.slots[0]
 
 
 def stack(key, action):
-    """A new NLA track on `key` playing `action` from its first frame, nothing outside it."""
+    """A new NLA track on `key` playing `action` from its first frame (its edges held outside it)."""
     anim = key.animation_data or key.animation_data_create()
     track = anim.nla_tracks.new()
     track.name = action.name[:MAX_NAME_LENGTH]

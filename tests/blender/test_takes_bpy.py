@@ -59,6 +59,23 @@ def test_take_at_scene_fps_reads_back_exactly(addon, fps, fps_base):
             assert key.key_blocks[channel].value == pytest.approx(expected, abs=1e-6)
 
 
+def test_outside_its_frames_a_take_holds_its_first_and_last_pose(addon):
+    """Not each key's default: on Blender 5.0 a shape key's default value is 1.0, so a take that
+    played nothing outside its frames shut the eyes and opened the jaw before and after it."""
+    arkit = submodule("inference.arkit")
+    set_fps(bpy.context.scene, 24, 1.0)
+    head = _mapped_head(addon)
+    curves = _random_curves(1.0, 24.0, seed=3)
+    _write(head, curves, frame_start=50)
+    key = head.data.shape_keys
+    last = 50 + curves.num_frames - 1
+    for frame, row in ((1, 0), (49, 0), (50, 0), (last, -1), (last + 1, -1), (last + 500, -1)):
+        bpy.context.scene.frame_set(frame)
+        for channel in ("jawOpen", "eyeBlinkLeft", "mouthClose", "browInnerUp"):
+            expected = curves.values[row, arkit.INDEX[channel]]
+            assert key.key_blocks[channel].value == pytest.approx(expected, abs=1e-6), (frame, channel)
+
+
 @pytest.mark.parametrize("fps, fps_base", FPS_CASES)
 def test_curves_at_another_rate_land_on_the_right_frames(addon, fps, fps_base):
     takes = submodule("animation.takes")
