@@ -1,0 +1,106 @@
+"""Lip geometry: where a face's lips are for any pose of its ARKit channels, in millimetres.
+
+A `LipGeometry` is four landmarks (the inner upper- and lower-lip midpoints, the left and right
+mouth corners) at rest, [4, 3] mm, and how far each channel moves them at full weight, [C, 4, 3]
+mm. Posing is linear, as shape keys are: p = neutral + sum_c w_c delta_c. From the pose it reads
+three measures per frame:
+
+* aperture: the distance between the lip midpoints, 0 when the lower one is above the upper one
+  (lips pressed or overlapping);
+* width: the distance between the mouth corners;
+* protrusion: how far the upper lip midpoint moved forward (+z) from rest.
+
+`REFERENCE_PROXIES` is the geometry used when there is no character: the landmark motions of the
+reference ARKit face (the one `benchmarks.lipmetrics` scores on), rounded to 0.1 mm and printed by
+`benchmarks/review.py --print-proxies`; channels that move no landmark by 0.05 mm are left out.
+Axes: x to the face's left, y up, z forward, origin at the upper lip midpoint. Pure numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+LANDMARKS = ("upper lip", "lower lip", "left corner", "right corner")
+UP, FORWARD = 1, 2
+
+
+@dataclass
+class LipGeometry:
+    """Four lip landmarks at rest, `neutral` [4, 3] mm, and their motion per unit weight of each
+    of `channels`, `deltas` [C, 4, 3] mm."""
+
+    channels: tuple[str, ...]
+    neutral: np.ndarray
+    deltas: np.ndarray
+
+    @property
+    def a0(self) -> float:
+        """The lip aperture at rest, mm."""
+        return float(self.measure(np.zeros((1, len(self.channels))))[0][0])
+
+    @property
+    def w0(self) -> float:
+        """The mouth width at rest, mm."""
+        return float(np.linalg.norm(self.neutral[2] - self.neutral[3]))
+
+    def measure(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(aperture, width, protrusion) in mm, each [T], for weights [T, C] in `channels` order
+        (clipped to [0, 1])."""
+        w = np.clip(np.asarray(weights, np.float64), 0.0, 1.0)
+        pts = self.neutral[None] + np.einsum("tc,cij->tij", w, self.deltas)
+        upper, lower, left, right = pts[:, 0], pts[:, 1], pts[:, 2], pts[:, 3]
+        aperture = np.linalg.norm(upper - lower, axis=1)
+        aperture = np.where(lower[:, UP] > upper[:, UP], 0.0, aperture)
+        width = np.linalg.norm(left - right, axis=1)
+        protrusion = upper[:, FORWARD] - self.neutral[0, FORWARD]
+        return aperture, width, protrusion
+
+    def measure_curves(self, curves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`measure` for a `Curves` (any channel order; channels it lacks stay at rest)."""
+        return self.measure(curves.select(self.channels).values)
+
+    def measure_named(self, **weights: float) -> tuple[float, float, float]:
+        """(aperture, width - w0, protrusion) for one pose given as channel=weight keywords."""
+        row = np.zeros((1, len(self.channels)))
+        for name, value in weights.items():
+            row[0, self.channels.index(name)] = value
+        a, w, p = self.measure(row)
+        return float(a[0]), float(w[0] - self.w0), float(p[0])
+
+
+_PROXY_NEUTRAL = [(0.0, 0.0, 0.0), (0.0, -0.2, -0.0), (-21.6, -0.7, -11.5), (21.6, -0.7, -11.5)]
+_PROXY_DELTAS: dict[str, tuple[tuple[float, float, float], ...]] = {
+    "jawForward": ((0.0, 0.0, 0.0), (0.0, 0.3, 6.8), (-0.1, 0.4, 1.9), (0.1, 0.4, 1.9)),
+    "jawLeft": ((0.9, 0.9, -2.1), (8.9, 1.3, 0.3), (3.1, 0.8, 1.4), (3.5, 1.1, 0.9)),
+    "jawRight": ((-0.9, 0.9, -2.1), (-8.9, 1.3, 0.3), (-3.5, 1.1, 0.9), (-3.1, 0.8, 1.4)),
+    "jawOpen": ((0.0, 0.6, -0.1), (0.0, -39.8, -16.6), (5.1, -11.3, -4.3), (-5.1, -11.3, -4.3)),
+    "mouthClose": ((0.0, -15.3, -4.8), (0.0, 25.6, 11.9), (-2.4, -0.2, 1.8), (2.4, -0.2, 1.8)),
+    "mouthFunnel": ((0.0, 1.3, 7.6), (0.0, -7.9, 9.5), (10.8, -1.4, 9.9), (-10.8, -1.4, 9.9)),
+    "mouthPucker": ((0.0, 1.0, 10.5), (0.0, -0.5, 11.0), (5.8, 1.2, 8.3), (-5.8, 1.2, 8.3)),
+    "mouthLeft": ((11.4, -0.1, -2.5), (12.3, -0.5, -1.3), (7.0, 1.2, 5.5), (5.3, 5.8, -7.2)),
+    "mouthRight": ((-11.4, -0.1, -2.5), (-12.3, -0.5, -1.3), (-5.3, 5.8, -7.2), (-7.0, 1.2, 5.5)),
+    "mouthSmileLeft": ((0.0, 2.4, -1.0), (0.0, 2.4, -0.9), (0.0, 0.0, 0.0), (8.0, 8.5, -14.6)),
+    "mouthSmileRight": ((0.0, 2.4, -1.0), (0.0, 2.4, -0.9), (-8.0, 8.5, -14.6), (0.0, 0.0, 0.0)),
+    "mouthFrownLeft": ((0.0, -0.5, -0.2), (0.0, -0.3, -0.3), (0.0, 0.0, 0.0), (1.8, -4.9, -2.5)),
+    "mouthFrownRight": ((0.0, -0.5, -0.2), (0.0, -0.3, -0.3), (-1.8, -4.9, -2.5), (0.0, 0.0, 0.0)),
+    "mouthDimpleLeft": ((0.0, 0.9, -3.0), (0.2, 0.7, -1.3), (0.0, 0.0, 0.0), (4.4, 2.1, -8.2)),
+    "mouthDimpleRight": ((0.0, 0.9, -3.0), (-0.2, 0.7, -1.3), (-4.4, 2.1, -8.2), (0.0, 0.0, 0.0)),
+    "mouthStretchLeft": ((1.6, -0.8, -1.7), (1.6, -0.6, -2.3), (0.0, 0.0, 0.0), (5.7, -5.6, -11.2)),
+    "mouthStretchRight": ((-1.6, -0.8, -1.7), (-1.6, -0.6, -2.3), (-5.7, -5.6, -11.2), (0.0, 0.0, 0.0)),
+    "mouthRollLower": ((0.0, 0.0, 0.0), (0.0, 2.8, -6.6), (0.2, 0.5, -0.3), (-0.2, 0.5, -0.3)),
+    "mouthRollUpper": ((0.0, -4.9, -9.1), (0.0, 0.0, 0.0), (0.2, 1.3, -1.8), (-0.2, 1.3, -1.8)),
+    "mouthShrugLower": ((0.0, 0.0, 0.0), (0.0, 5.8, 4.8), (0.1, 0.7, 0.2), (-0.1, 0.7, 0.2)),
+    "mouthShrugUpper": ((0.0, 5.1, 0.1), (0.0, 0.0, 0.0), (0.1, 0.6, -0.3), (-0.1, 0.6, -0.3)),
+    "mouthPressLeft": ((0.1, 2.2, 0.4), (0.0, 2.6, -0.4), (0.0, 0.0, 0.0), (4.2, 7.6, -1.0)),
+    "mouthPressRight": ((-0.1, 2.2, 0.4), (0.0, 2.6, -0.4), (-4.2, 7.6, -1.0), (0.0, 0.0, 0.0)),
+    "mouthLowerDownLeft": ((0.0, 0.0, 0.0), (0.0, -4.4, -1.0), (0.0, 0.0, 0.0), (-0.1, -1.5, 0.2)),
+    "mouthLowerDownRight": ((0.0, 0.0, 0.0), (0.0, -4.4, -1.0), (0.1, -1.5, 0.2), (0.0, 0.0, 0.0)),
+    "mouthUpperUpLeft": ((-0.1, 5.0, -2.2), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.3, 2.3, -2.5)),
+    "mouthUpperUpRight": ((0.1, 5.0, -2.2), (0.0, 0.0, 0.0), (-0.3, 2.3, -2.5), (0.0, 0.0, 0.0)),
+    "cheekPuff": ((0.0, -1.3, 5.5), (0.0, -1.3, 7.0), (2.5, 0.2, 8.3), (-2.5, 0.2, 8.3)),
+}
+
+REFERENCE_PROXIES = LipGeometry(tuple(_PROXY_DELTAS), np.asarray(_PROXY_NEUTRAL, np.float64),
+                                np.asarray(list(_PROXY_DELTAS.values()), np.float64))
