@@ -127,8 +127,8 @@ def recognised_phones(wavs: list[Path], mode: str, cache_dir: Path) -> tuple[lis
 
 
 def choose_recogniser(wavs: list[Path], cache_dir: Path) -> tuple[str, dict]:
-    """The fastest recogniser finding at least `BILABIAL_BAR` of the bilabials, and every one's
-    figures: {mode: (hits, total, seconds per 60 s of audio, phones per utterance)}."""
+    """The fastest recogniser finding at least `BILABIAL_BAR` of the bilabials (when none does, the
+    one finding the most), and every one's figures: {mode: (hits, total, seconds per 60 s of audio, phones per utterance)}."""
     audio = sum(quality.audio_duration(wav) for wav in wavs)
     figures = {}
     for mode in RECOGNISERS:
@@ -139,8 +139,9 @@ def choose_recogniser(wavs: list[Path], cache_dir: Path) -> tuple[str, dict]:
             hits, total = hits + h, total + n
         figures[mode] = (hits, total, seconds * 60.0 / audio, found)
     good = [mode for mode in RECOGNISERS if figures[mode][0] >= BILABIAL_BAR * figures[mode][1]]
-    chosen = min(good or RECOGNISERS, key=lambda mode: figures[mode][2])
-    return chosen, figures
+    if good:
+        return min(good, key=lambda mode: figures[mode][2]), figures
+    return max(RECOGNISERS, key=lambda mode: figures[mode][0] / figures[mode][1]), figures
 
 
 # --------------------------------------------------------------------------- truth and planting
@@ -277,8 +278,10 @@ def main(argv=None) -> int:
     print(f"Recognisers on {args.data.name} ({len(wavs)} utterances), bilabials with a recognised p/b/m within 40 ms:")
     for mode, (hits, total, per_minute, _) in figures.items():
         print(f"- {mode}: {100.0 * hits / total:.1f} % ({hits}/{total}), {per_minute:.2f} s per 60 s of audio")
-    print(f"chosen: {chosen} (fastest with >= {100 * BILABIAL_BAR:.0f} %; inference.review.REVIEW_RECOGNITION "
-          f"is {review.REVIEW_RECOGNITION})")
+    hits, total = figures[chosen][:2]
+    why = (f"the fastest with >= {100 * BILABIAL_BAR:.0f} %" if hits >= BILABIAL_BAR * total
+           else f"none reaches {100 * BILABIAL_BAR:.0f} %: the one that finds the most")
+    print(f"chosen: {chosen} ({why}); inference.review.REVIEW_RECOGNITION is {review.REVIEW_RECOGNITION}")
     found = figures[chosen][3]
     labels = [lipmetrics.read_phn_labels(wav.with_suffix(".phn")) for wav in wavs]
 

@@ -13,10 +13,12 @@
   come `ROUND_MM` closer together and the lips never push `PROTRUDE_MM` forward;
 * `open silence`: a silence of at least `SILENCE_MIN_S` whose middle (`SILENCE_EDGE_S` in from
   each end) has the lips more than `REST_MM` apart in over half of its frames;
-* `jump`: a frame-to-frame step of a mouth or jaw channel at least `JUMP_MIN_STEP` and
-  `JUMP_RATIO` times the channel's mean step around it (within `JUMP_NEIGHBOURHOOD_S`);
-* `stuck`: a mouth or jaw channel the take uses that holds at 0 or 1 through `STUCK_MIN_S` of
-  speech (jawOpen always counts as used).
+* `jump`: a frame-to-frame step of a mouth or jaw channel of at least `JUMP_MIN_STEP` and
+  `JUMP_RATIO` times the neighbouring steps that carry the motion on (a ramp spreads a fast move
+  over several frames; a jump does it in one). Lip releases move 0.3-0.35 in one frame at 30 fps
+  in the articulation rules, so the floor sits above them;
+* `stuck`: a mouth or jaw channel held at 1, or jawOpen held at 0, through `STUCK_MIN_S` of
+  speech (other channels rest at 0 through speech that does not need them).
 
 The thresholds are those of the lip-sync quality metrics (`benchmarks.lipmetrics`), so a finding
 is what the benchmark would count as a miss. Each `Finding` has its frames and seconds, the phone
@@ -24,12 +26,13 @@ and word, the measured value against the expected one, and a severity from 0 (at
 to 1 (as far from it as a take can be).
 
 `phones_for_review` says which phones a review uses: the take's own, a transcript's alignment, or
-else `REVIEW_RECOGNITION`, the fastest recogniser that finds at least 90 % of bilabials
-(`benchmarks/review.py` measures it). Pure numpy (pocketsphinx only to find phones), no bpy.
+else `REVIEW_RECOGNITION`, the recogniser that finds the most bilabials (`benchmarks/review.py`
+measures them; none of pocketsphinx's modes quite reaches the 90 % asked for). Pure numpy (pocketsphinx only to find phones), no bpy.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
@@ -52,19 +55,17 @@ REST_MM = 3.0
 SILENCE_MIN_S = 0.300
 SILENCE_EDGE_S = 0.100
 OPEN_SHARE = 0.5                   # an open silence: more than this share of its middle open
-JUMP_MIN_STEP = 0.2
-JUMP_RATIO = 5.0
-JUMP_NEIGHBOURHOOD_S = 0.3
+JUMP_MIN_STEP = 0.4
+JUMP_RATIO = 3.0
 STUCK_MIN_S = 0.5
 STUCK_EDGE = 0.01                  # within this of 0 or 1 is "at" it
 STUCK_STILL = 0.005                # a stuck channel moves less than this through the stretch
-IN_USE_RANGE = 0.1                 # a channel moving this much somewhere in the take is in use
 
 BILABIALS = frozenset({"p", "b", "m"})
 OPEN_VOWELS = frozenset({"aa", "ae", "ao", "aw", "ay", "eh"})
 ROUNDED = frozenset({"uw", "ow", "w", "oy"})
 MOUTH_CHANNELS = tuple(name for name in arkit.NAMES if arkit.REGION_OF[name] in ("jaw", "lips", "mouth corners"))
-ALWAYS_IN_USE = frozenset({"jawOpen"})
+MUST_MOVE = frozenset({"jawOpen"})          # held at 0 through speech it is stuck; others may rest there
 
 MISSED_CLOSURE = "missed closure"
 FORCED_OPEN = "forced open"
@@ -77,11 +78,19 @@ KINDS = (MISSED_CLOSURE, FORCED_OPEN, CLOSED_VOWEL, UNROUNDED, OPEN_SILENCE, JUM
 _PLURALS = {MISSED_CLOSURE: "missed closures", FORCED_OPEN: "forced open", CLOSED_VOWEL: "closed vowels",
             UNROUNDED: "unrounded", OPEN_SILENCE: "open silences", JUMP: "jumps", STUCK: "stuck"}
 
-# Phones for a review without phones of its own or a transcript: measured by benchmarks/review.py
-# on timit_dev (bilabials with a recognised p/b/m within 40 ms): "phones" found 72.7 % in 14.0 s,
-# "words" found 90.9 % in 68.7 s, so only "words" meets the 90 % bar.
+# Phones for a review without phones of its own or a transcript, measured by benchmarks/review.py
+# on timit_dev (labelled bilabials with a recognised p/b/m within 40 ms): "phones" finds 70.4 %
+# (100/142) in 3.60 s per 60 s of audio, "words" 89.4 % (127/142) in 22.95 s. Neither reaches the
+# 90 % the issue asks for; "words" comes within one bilabial of it, so it is the one used.
 REVIEW_RECOGNITION = "words"
 PHONE_SOURCES = ("take", "transcript", "recognition")
+REPORT_SUFFIX = ".review.json"             # the report beside a take's curves: <stem>.review.json
+
+
+def summarise(counts: dict[str, int]) -> str:
+    """Findings per kind in one line: "2 missed closures, 1 open silence" (or "no findings")."""
+    parts = [f"{n} {kind if n == 1 else _PLURALS[kind]}" for kind, n in counts.items() if n]
+    return ", ".join(parts) if parts else "no findings"
 
 
 @dataclass(frozen=True)
@@ -149,8 +158,7 @@ class Review:
 
     def summary(self) -> str:
         """One line: "2 missed closures, 1 open silence" (or "no findings")."""
-        parts = [f"{n} {kind if n == 1 else _PLURALS[kind]}" for kind, n in self.counts().items()]
-        return ", ".join(parts) if parts else "no findings"
+        return summarise(self.counts())
 
     def to_json_dict(self) -> dict:
         return {"fps": self.fps, "frames": self.num_frames, "geometry": self.geometry,
@@ -299,26 +307,23 @@ def _jumps(curves: Curves, phones, words) -> list[Finding]:
     mouth = curves.select(MOUTH_CHANNELS).values.astype(np.float64)
     if len(mouth) < 3:
         return found
-    steps = np.abs(np.diff(mouth, axis=0))                         # [T-1, C]: step i is frame i -> i+1
-    reach = max(int(round(JUMP_NEIGHBOURHOOD_S * curves.fps)), 2)
-    padded = np.concatenate([np.zeros((1, steps.shape[1])), np.cumsum(steps, axis=0)])
-    n = len(steps)
-    lo, hi = np.clip(np.arange(n) - reach, 0, n), np.clip(np.arange(n) + reach + 1, 0, n)
-    near_lo, near_hi = np.clip(np.arange(n) - 1, 0, n), np.clip(np.arange(n) + 2, 0, n)
-    # the mean step around each step, leaving out the step and its two neighbours
-    around = (padded[hi] - padded[lo]) - (padded[near_hi] - padded[near_lo])
-    count = ((hi - lo) - (near_hi - near_lo)).clip(min=1)[:, None]
-    mean = around / count
-    flagged = (steps >= JUMP_MIN_STEP) & (steps >= JUMP_RATIO * mean)
+    steps = np.diff(mouth, axis=0)                                 # [T-1, C]: step i is frame i -> i+1
+    size = np.abs(steps)
+    # the neighbouring steps that carry the motion on (same direction): a ramp spreads a fast move
+    # over them, a jump does not; a step straight back (a spike's return) does not smooth it
+    before = np.vstack([np.zeros((1, size.shape[1])), np.where(steps[:-1] * steps[1:] > 0, size[:-1], 0.0)])
+    after = np.vstack([np.where(steps[1:] * steps[:-1] > 0, size[1:], 0.0), np.zeros((1, size.shape[1]))])
+    around = np.maximum(before, after)
+    flagged = (size >= JUMP_MIN_STEP) & (size >= JUMP_RATIO * around)
     times = curves.times() - curves.start
     for i, c in zip(*np.nonzero(flagged)):
         t = float(times[i + 1])
         item = _phone_at(phones, t)
         phone = item.phone if item else ""
         word = word_at(words, item.start, item.end) if item else ""
-        step = float(steps[i, c])
+        step = float(size[i, c])
         found.append(Finding(JUMP, int(i), int(i + 1), float(times[i]), t, phone, word, step,
-                             f"<= {JUMP_RATIO * mean[i, c]:.2f}", "weight",
+                             f"<= {max(JUMP_RATIO * around[i, c], JUMP_MIN_STEP):.2f}", "weight",
                              _severity(step - JUMP_MIN_STEP, 1.0 - JUMP_MIN_STEP), MOUTH_CHANNELS[c]))
     return found
 
@@ -327,21 +332,18 @@ def _stuck(curves: Curves, phones) -> list[Finding]:
     found = []
     mouth = curves.select(MOUTH_CHANNELS).values
     times = curves.times() - curves.start
-    in_use = [(np.ptp(mouth[:, c]) >= IN_USE_RANGE if len(mouth) else False) or name in ALWAYS_IN_USE
-              for c, name in enumerate(MOUTH_CHANNELS)]
     for t0, t1 in speech_stretches(phones):
         if t1 - t0 < STUCK_MIN_S:
             continue
         idx = _frames_in(times, t0, t1)
-        part = mouth[idx]
+        low, high = mouth[idx].min(axis=0), mouth[idx].max(axis=0)
         for c, name in enumerate(MOUTH_CHANNELS):
-            low, high = float(part[:, c].min()), float(part[:, c].max())
-            if high - low >= STUCK_STILL:
+            if high[c] - low[c] >= STUCK_STILL:
                 continue
-            at_one = low >= 1.0 - STUCK_EDGE
-            if at_one or (high <= STUCK_EDGE and in_use[c]):
-                found.append(Finding(STUCK, int(idx[0]), int(idx[-1]), t0, t1, "", "", high if at_one else low,
-                                     "moving", "weight", 1.0, name))
+            at_one = low[c] >= 1.0 - STUCK_EDGE
+            if at_one or (high[c] <= STUCK_EDGE and name in MUST_MOVE):
+                found.append(Finding(STUCK, int(idx[0]), int(idx[-1]), t0, t1, "", "",
+                                     float(high[c] if at_one else low[c]), "moving", "weight", 1.0, name))
     return found
 
 
@@ -368,3 +370,17 @@ def review(curves: Curves, phones: Sequence[PhoneInterval], words: Sequence[tupl
         found += _stuck(curves, phones)
     found.sort(key=lambda f: (f.first, KINDS.index(f.kind), f.channel))
     return Review(tuple(found), curves.fps, curves.num_frames, geometry_name, phone_source)
+
+
+def review_take(audio, curves: Curves, take_phones: Sequence[PhoneInterval] = (), transcript: str | None = None,
+                constraints=None, geometry: LipGeometry | None = None, geometry_name: str = "", progress=None,
+                should_cancel=None) -> Review:
+    """The review of `curves` made from `audio` (`inference.audio.Audio`, curves frame 0 at its
+    start), its phones found as `phones_for_review` says."""
+    phones, words, source = phones_for_review(audio.samples, transcript, take_phones, progress, should_cancel)
+    return review(curves, phones, words, geometry, constraints, geometry_name, source)
+
+
+def review_json(result: Review) -> str:
+    """The review report as strict JSON text."""
+    return json.dumps(result.to_json_dict(), indent=1, allow_nan=False)
