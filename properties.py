@@ -68,6 +68,27 @@ class LIPKIT_PG_take(bpy.types.PropertyGroup):
     """A take: an Action written by Lipkit."""
 
     action: PointerProperty(name="Action", type=bpy.types.Action)
+    review_summary: StringProperty(name="Review", description="What the last review of this take found")
+
+
+def _on_finding_pick(self, context):
+    """A click on a finding jumps to its frame and selects its F-curves (operators/review_ops.py)."""
+    from .operators import review_ops
+    review_ops.show_finding(context, self.id_data)
+
+
+class LIPKIT_PG_finding(bpy.types.PropertyGroup):
+    """One finding of the last review (inference.review.Finding), in scene frames."""
+
+    kind: StringProperty(name="Kind")
+    phone: StringProperty(name="Phone")
+    word: StringProperty(name="Word")
+    channel: StringProperty(name="Channel", description="The channel of a jump, a stuck channel or a forcing key")
+    message: StringProperty(name="Finding")
+    frame: IntProperty(name="Frame", description="Scene frame to look at", **FRAME_LIMITS)
+    first: IntProperty(name="First Frame", **FRAME_LIMITS)
+    last: IntProperty(name="Last Frame", **FRAME_LIMITS)
+    severity: FloatProperty(name="Severity", min=0.0, max=1.0)
 
 
 class LIPKIT_PG_constraint(bpy.types.PropertyGroup):
@@ -94,6 +115,10 @@ class LIPKIT_PG_object(bpy.types.PropertyGroup):
     constraint_index: IntProperty(name="Active Constraint")
     locked_regions: EnumProperty(name="Locked Regions", items=REGION_ITEMS, options={"ENUM_FLAG"},
                                  description="Regions no regeneration or edit touches")
+    findings: CollectionProperty(type=LIPKIT_PG_finding)
+    finding_index: IntProperty(name="Active Finding", update=_on_finding_pick)
+    reviewed_take: PointerProperty(name="Reviewed Take", type=bpy.types.Action,
+                                   description="The take the findings belong to")
 
 
 class LIPKIT_PG_shot(bpy.types.PropertyGroup):
@@ -199,7 +224,7 @@ class LIPKIT_AddonPreferences(bpy.types.AddonPreferences):
         layout.prop(self, "cpu_threads")
 
 
-classes = (LIPKIT_PG_channel, LIPKIT_PG_mesh, LIPKIT_PG_take, LIPKIT_PG_constraint, LIPKIT_PG_object,
+classes = (LIPKIT_PG_channel, LIPKIT_PG_mesh, LIPKIT_PG_take, LIPKIT_PG_finding, LIPKIT_PG_constraint, LIPKIT_PG_object,
            LIPKIT_PG_shot, LIPKIT_PG_scene, LIPKIT_PG_job, LIPKIT_AddonPreferences)
 
 

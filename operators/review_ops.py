@@ -1,0 +1,161 @@
+"""The review of the showing take (`inference.review`): its findings listed on the character, marked
+on the timeline as `LK <kind> <phone>` markers, summarised on the take, and a missed closure fixed
+by a constraint (mouthClose up, jawOpen down at its frame) and the Regenerate Around Keys path.
+
+Without a character geometry the review measures the lips on the reference face's proxies. Its
+phones: a phonetic take's transcript (the scene's) when it was made with one, else recognition.
+"""
+
+import bpy
+
+from ..animation import character, takes
+from ..inference import review, timeline
+from ..inference.curves import Curves
+from ..inference.errors import LipkitError, TakeError
+from . import sound as sound_mod
+from .boundary import LipkitOperator, active_head
+from .generate_ops import RegenerateOperator, character_setup, gather_constraints, showing_take, transcript_text
+
+MARKER_PREFIX = "LK "
+FIXABLE = (review.MISSED_CLOSURE,)
+# The constraint Fix adds at a missed closure: the jaw nearly shut and mouthClose past it, which
+# closes the lips on ARKit rigs (mouthClose cancels jawOpen at equal weights).
+FIX_JAW = 0.05
+FIX_CLOSE = 0.1
+
+
+def marker_name(finding) -> str:
+    return f"{MARKER_PREFIX}{finding.kind} {finding.phone}".rstrip()
+
+
+def clear_markers(scene) -> int:
+    """Remove every Lipkit review marker from the timeline; returns how many."""
+    ours = [marker for marker in scene.timeline_markers if marker.name.startswith(MARKER_PREFIX)]
+    for marker in ours:
+        scene.timeline_markers.remove(marker)
+    return len(ours)
+
+
+def _review_inputs(context):
+    """(head, pairs, take, curves, audio, first frame, constraints, transcript) of the showing take."""
+    head, objects, pairs = character_setup(context)
+    keys = takes.check_writable(objects)
+    action = showing_take(head, keys)
+    warning = takes.fps_mismatch(action, context.scene)
+    if warning:
+        raise TakeError(warning)
+    info = takes.take_info(action)
+    if "audio_path" not in info:
+        raise TakeError(f"take '{action.name}' was imported, not generated: it has no sound to review it against")
+    frames, values = takes.read_take(action, pairs)
+    first_frame = int(frames[0])
+    curves = Curves(takes.scene_fps(context.scene), values)
+    window = timeline.Window(info["audio_start"], info["audio_stop"], first_frame)
+    audio = sound_mod.from_window(info["audio_path"], window, info["source"]).audio
+    grid = gather_constraints(head, keys, pairs, first_frame, len(frames), True, lambda *_: None)
+    transcript = transcript_text(context.scene.lipkit) if info.get("engine") == "phonetic" else ""
+    return head, pairs, action, curves, audio, first_frame, grid, transcript
+
+
+def store_review(scene, head, action, result: review.Review, first_frame: int) -> None:
+    """The findings onto the character (scene frames), the summary onto the take, markers on the timeline."""
+    head.lipkit.findings.clear()
+    clear_markers(scene)
+    for finding in result.findings:
+        item = head.lipkit.findings.add()
+        item.kind, item.phone, item.word, item.channel = finding.kind, finding.phone, finding.word, finding.channel
+        item.message, item.severity = finding.describe(), finding.severity
+        item.frame, item.first, item.last = (first_frame + finding.frame, first_frame + finding.first,
+                                             first_frame + finding.last)
+        scene.timeline_markers.new(marker_name(finding), frame=item.frame)
+    head.lipkit.reviewed_take = action
+    for entry in head.lipkit.takes:
+        if entry.action == action:
+            entry.review_summary = result.summary()
+
+
+def finding_channels(item) -> tuple[str, ...]:
+    """The channels a finding is about: its own channel, else the mouth and jaw."""
+    return (item.channel,) if item.channel else review.MOUTH_CHANNELS
+
+
+def show_finding(context, head) -> None:
+    """Jump to the highlighted finding's frame and select its F-curves in the reviewed take."""
+    index = head.lipkit.finding_index
+    if not 0 <= index < len(head.lipkit.findings):
+        return
+    item = head.lipkit.findings[index]
+    context.scene.frame_set(item.frame)
+    action = head.lipkit.reviewed_take
+    if action is not None and takes.is_take(action):
+        takes.select_channels(action, character.stored_pairs(head), finding_channels(item))
+
+
+class LIPKIT_OT_review_take(LipkitOperator, bpy.types.Operator):
+    """List the frames of the showing take to look at (missed closures, open silences, jumps...) and mark them"""
+
+    bl_idname = "lipkit.review_take"
+    bl_label = "Review Take"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def run(self, context):
+        head, _, action, curves, audio, first_frame, grid, transcript = _review_inputs(context)
+        result = review.review_take(audio, curves, transcript=transcript or None, constraints=grid)
+        store_review(context.scene, head, action, result, first_frame)
+        head.lipkit.finding_index = -1
+        self.report({"INFO"}, f"Review of '{action.name}': {result.summary()} (phones: {result.phone_source})")
+        return {"FINISHED"}
+
+
+class LIPKIT_OT_review_clear_markers(LipkitOperator, bpy.types.Operator):
+    """Remove the review's markers (LK ...) from the timeline"""
+
+    bl_idname = "lipkit.review_clear_markers"
+    bl_label = "Clear Markers"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def run(self, context):
+        self.report({"INFO"}, f"{clear_markers(context.scene)} review marker(s) removed")
+        return {"FINISHED"}
+
+
+class LIPKIT_OT_review_fix(RegenerateOperator, bpy.types.Operator):
+    """Close the lips at the highlighted missed closure: a constraint there (mouthClose up, jawOpen down), then Regenerate Around Keys"""
+
+    bl_idname = "lipkit.review_fix"
+    bl_label = "Fix Closure"
+    bl_options = {"REGISTER", "UNDO"}
+    require_constraints = True
+    done = "with the lips closed at the missed closure"
+
+    def run(self, context):
+        head = active_head(context)
+        index = head.lipkit.finding_index
+        if not 0 <= index < len(head.lipkit.findings):
+            raise LipkitError("no finding highlighted: Review Take, then pick a missed closure in the list")
+        item = head.lipkit.findings[index]
+        if item.kind not in FIXABLE:
+            raise LipkitError(f"Fix closes the lips at a missed closure; the highlighted finding is {item.kind}")
+        entries = head.lipkit.constraints
+        before = [(entry.frame, entry.channel, entry.value, entry.enabled) for entry in entries]
+        listed = {(entry.frame, entry.channel): entry for entry in entries}
+        for channel, value in (("jawOpen", FIX_JAW), ("mouthClose", FIX_CLOSE)):
+            entry = listed.get((item.frame, channel)) or entries.add()
+            entry.frame, entry.channel, entry.value, entry.enabled = item.frame, channel, value, True
+        try:
+            result = super().run(context)
+        except Exception:
+            entries.clear()                  # nothing was made: the list goes back to what it was
+            for frame, channel, value, enabled in before:
+                entry = entries.add()
+                entry.frame, entry.channel, entry.value, entry.enabled = frame, channel, value, enabled
+            raise
+        scene = context.scene
+        for marker in [m for m in scene.timeline_markers if m.frame == item.frame and m.name == marker_name(item)]:
+            scene.timeline_markers.remove(marker)
+        head.lipkit.findings.remove(index)
+        head.lipkit.finding_index = -1
+        return result
+
+
+classes = (LIPKIT_OT_review_take, LIPKIT_OT_review_clear_markers, LIPKIT_OT_review_fix)

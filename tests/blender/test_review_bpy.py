@@ -1,0 +1,127 @@
+"""The Review sub-panel in real Blender: Review Take lists the showing take's findings, marks them
+on the timeline (`LK <kind> <phone>`) and summarises the take; a click jumps to the frame and
+selects the F-curves; Clear Markers removes only Lipkit's markers; Fix closes a missed closure
+through a constraint and Regenerate Around Keys. The sample line, the phonetic engine with its
+transcript, real pocketsphinx."""
+
+import numpy as np
+import pytest
+
+from bpy_helpers import REPO_ROOT, bpy, submodule
+from lipsync_helpers import column, generate, mapped_head, setup_scene, showing, take_values, use_sound
+
+TRANSCRIPT = (REPO_ROOT / "samples" / "line.txt").read_text()
+
+
+@pytest.fixture
+def take(addon):
+    """A mapped character with a phonetic take of the sample line (with its transcript) from frame 11."""
+    scene = setup_scene((30, 1.0))
+    head = mapped_head()
+    use_sound(scene, 11, strip=False)
+    scene.lipkit.transcript = TRANSCRIPT
+    generate(scene, engine="phonetic", layers=("lips",))
+    return head
+
+
+def _bilabials():
+    """(phone, start, end) of the line's bilabials, from the transcript's alignment."""
+    review = submodule("inference.review")
+    audio = submodule("inference.audio").load_audio(REPO_ROOT / "samples" / "line.wav")
+    phones, _, _ = review.phones_for_review(audio.samples, TRANSCRIPT)
+    return [b for b in review.merged(phones, review.BILABIALS) if b[2] - b[1] < 0.1]
+
+
+def _open_the_lips(head, start, end, first_frame=11, fps=30.0):
+    """Edit the showing take so that the lips stay apart through start..end (seconds), eased in and out."""
+    takes, character = submodule("animation.takes"), submodule("animation.character")
+    frames, values = take_values(head)
+    seconds = (frames - first_frame) / fps
+    ramp = 0.1
+    share = np.sin(0.5 * np.pi * np.clip(np.minimum(seconds - (start - 0.04 - ramp), (end + 0.04 + ramp) - seconds)
+                                         / ramp, 0, 1)) ** 2
+    values[:, column("jawOpen")] = np.maximum(values[:, column("jawOpen")], 0.4 * share)
+    for name in ("mouthClose", "mouthPressLeft", "mouthPressRight", "mouthRollLower", "mouthRollUpper"):
+        values[:, column(name)] *= 1.0 - share
+    takes.overwrite_take(showing(head), character.stored_pairs(head), values)
+
+
+def _markers(scene):
+    return sorted((marker.name, marker.frame) for marker in scene.timeline_markers)
+
+
+def test_a_good_take_reviews_empty_and_says_so_in_the_takes_list(take):
+    scene = bpy.context.scene
+    assert bpy.ops.lipkit.review_take() == {"FINISHED"}
+    assert len(take.lipkit.findings) == 0 and take.lipkit.reviewed_take == showing(take)
+    assert take.lipkit.takes[-1].review_summary == "no findings"
+    assert not [m for m in scene.timeline_markers if m.name.startswith("LK ")]
+
+
+def test_findings_are_listed_marked_jumped_to_and_cleared(take):
+    scene = bpy.context.scene
+    phone, start, end = _bilabials()[2]
+    _open_the_lips(take, start, end)
+    mine = scene.timeline_markers.new("animator's marker", frame=5)
+    assert bpy.ops.lipkit.review_take() == {"FINISHED"}
+    findings = take.lipkit.findings
+    assert [f.kind for f in findings] == ["missed closure"] and findings[0].phone == phone
+    assert 11 + round(start * 30) - 2 <= findings[0].frame <= 11 + round(end * 30) + 2
+    assert "mm apart at the" in findings[0].message and findings[0].word
+    assert take.lipkit.takes[-1].review_summary == "1 missed closure"
+    assert _markers(scene) == sorted([(f"LK missed closure {phone}", findings[0].frame), (mine.name, 5)])
+    take.lipkit.finding_index = 0                       # the click in the list
+    assert scene.frame_current == findings[0].frame
+    action = showing(take)
+    bag = action if not hasattr(action, "slots") else action.layers[0].strips[0].channelbag(action.slots[0])
+    selected = {fcurve.data_path for fcurve in bag.fcurves if fcurve.select}
+    assert 'key_blocks["jawOpen"].value' in selected and 'key_blocks["eyeBlinkLeft"].value' not in selected
+    assert bpy.ops.lipkit.review_clear_markers() == {"FINISHED"}
+    assert _markers(scene) == [(mine.name, 5)]
+
+
+def test_fix_closes_the_missed_closure_through_regenerate_around_keys(take):
+    scene = bpy.context.scene
+    _, start, end = _bilabials()[2]
+    _open_the_lips(take, start, end)
+    assert bpy.ops.lipkit.review_take() == {"FINISHED"}
+    before = showing(take)
+    take.lipkit.finding_index = 0
+    frame = take.lipkit.findings[0].frame
+    assert bpy.ops.lipkit.review_fix() == {"FINISHED"}
+    assert showing(take) != before and before in [t.action for t in take.lipkit.takes]
+    assert {(c.frame, c.channel) for c in take.lipkit.constraints} == {(frame, "jawOpen"), (frame, "mouthClose")}
+    frames, values = take_values(take)
+    row = int(np.flatnonzero(frames == frame)[0])
+    assert values[row, column("jawOpen")] == pytest.approx(0.05, abs=1e-3)
+    assert values[row, column("mouthClose")] == pytest.approx(0.1, abs=1e-3)
+    assert len(take.lipkit.findings) == 0 and not [m for m in scene.timeline_markers if m.name.startswith("LK ")]
+    assert bpy.ops.lipkit.review_take() == {"FINISHED"}
+    assert "missed closure" not in [f.kind for f in take.lipkit.findings]
+
+
+def test_fix_and_review_refuse_what_they_cannot_do(take):
+    with pytest.raises(RuntimeError, match="no finding highlighted"):
+        bpy.ops.lipkit.review_fix()
+    info = dict(take.lipkit.takes[-1].action["lipkit"].to_dict())
+    del info["audio_path"]                               # as an imported take: no sound recorded
+    take.lipkit.takes[-1].action["lipkit"] = info
+    with pytest.raises(RuntimeError, match="no sound to review it against"):
+        bpy.ops.lipkit.review_take()
+    assert len(take.lipkit.findings) == 0
+
+
+def test_the_review_panel_draws_with_findings(take):
+    from test_panels_bpy import RecordingLayout
+    _, start, end = _bilabials()[0]
+    _open_the_lips(take, start, end)
+    bpy.ops.lipkit.review_take()
+    log = []
+    panel = bpy.types.LIPKIT_PT_review
+    assert panel.poll(bpy.context)
+    panel.draw(type("PanelSelf", (), {"layout": RecordingLayout(log)})(), bpy.context)
+    assert ("list", "LIPKIT_UL_findings") in log and ("operator", "lipkit.review_fix") in log
+    icons = bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items.keys()
+    panels = submodule("panels")
+    assert set(panels.FINDING_ICONS.values()) <= set(icons)
+    assert set(panels.FINDING_ICONS) == set(submodule("inference.review").KINDS)
