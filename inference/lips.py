@@ -104,3 +104,97 @@ _PROXY_DELTAS: dict[str, tuple[tuple[float, float, float], ...]] = {
 
 REFERENCE_PROXIES = LipGeometry(tuple(_PROXY_DELTAS), np.asarray(_PROXY_NEUTRAL, np.float64),
                                 np.asarray(list(_PROXY_DELTAS.values()), np.float64))
+
+
+# --------------------------------------------------------------------------- a character's own lips
+
+LIP_MOTION_SHARE = 0.3        # lip vertices: moved by mouthClose at least this share of the most moved
+MIDLINE_SHARE = 0.1           # midline candidates: within this share of the lips' width of the centre
+CORNER_SHARE = 0.7            # corner candidates: moved inward by mouthPucker this share of the most
+NEEDED = ("jawOpen", "mouthClose", "mouthPucker")
+
+
+@dataclass(frozen=True)
+class LipVertices:
+    """The landmark vertex indices of a mesh (upper and lower lip midpoints, left and right mouth
+    corners) and its axes: `lateral`, `up` and `forward` as (axis 0-2, sign)."""
+
+    ids: tuple[int, int, int, int]
+    lateral: tuple[int, int]
+    up: tuple[int, int]
+    forward: tuple[int, int]
+
+
+def _delta(deltas: dict, name: str) -> np.ndarray:
+    from .errors import GeometryError
+
+    if name not in deltas:
+        raise GeometryError(f"the lips are found from the {', '.join(NEEDED)} shape keys; {name} is not mapped")
+    return np.asarray(deltas[name], np.float64)
+
+
+def find_lip_vertices(basis: np.ndarray, deltas: dict[str, np.ndarray]) -> LipVertices:
+    """The lip landmarks of a head mesh from its shape keys' vertex deltas (channel -> [V, 3]):
+    mouthClose brings the lips together (so it marks them, upper moving down, lower up, against
+    jawOpen); the midpoints are the closest upper/lower pair on the symmetry plane (the inner lip
+    edges meet at rest); mouthPucker narrows the corners: of the vertices it moves inward nearly
+    the most, the corner is the deepest (where the lips meet, not the skin around them). Axes are
+    snapped to the mesh's own: lateral is the lips' widest extent, up is against jawOpen's motion,
+    forward is where mouthPucker pushes the lips. GeometryError when a shape is missing or still."""
+    from .errors import GeometryError
+
+    basis = np.asarray(basis, np.float64)
+    jaw, close, pucker = (_delta(deltas, name) for name in NEEDED)
+    for name, delta in zip(NEEDED, (jaw, close, pucker)):
+        if not np.abs(delta).max() > 0:
+            raise GeometryError(f"the {name} shape key does not move any vertex")
+    motion = np.linalg.norm(close, axis=1)
+    lips = np.flatnonzero(motion >= LIP_MOTION_SHARE * motion.max())
+    spread = np.ptp(basis[lips], axis=0)
+    lateral = int(np.argmax(spread))
+    centre = 0.5 * (basis[lips, lateral].min() + basis[lips, lateral].max())
+    down = jaw[lips].sum(axis=0)
+    down[lateral] = 0.0
+    up_axis = int(np.argmax(np.abs(down)))
+    up = (up_axis, -int(np.sign(down[up_axis])))
+    forward_axis = 3 - lateral - up_axis
+    push = pucker[lips, forward_axis].sum()
+    forward = (forward_axis, int(np.sign(push)) or 1)
+    rising = close[lips, up_axis] * up[1]
+    near = np.abs(basis[lips, lateral] - centre) <= MIDLINE_SHARE * spread[lateral]
+    upper_ids, lower_ids = lips[near & (rising < 0)], lips[near & (rising > 0)]
+    if not len(upper_ids) or not len(lower_ids):
+        raise GeometryError("mouthClose does not bring an upper and a lower lip together on the mesh's midline")
+    gap = np.linalg.norm(basis[upper_ids][:, None] - basis[lower_ids][None], axis=2)
+    gap += np.abs(basis[upper_ids, lateral] - centre)[:, None] + np.abs(basis[lower_ids, lateral] - centre)[None]
+    i, j = np.unravel_index(int(np.argmin(gap)), gap.shape)
+    side = np.sign(basis[:, lateral] - centre)
+    inward = -pucker[:, lateral] * side
+    depth = -basis[:, forward_axis] * forward[1]
+
+    def corner(sign: int) -> int:
+        moved = np.where(side == sign, inward, -np.inf)
+        candidates = np.flatnonzero(moved >= CORNER_SHARE * moved.max())
+        return int(candidates[np.argmax(depth[candidates])])
+
+    return LipVertices((int(upper_ids[i]), int(lower_ids[j]), corner(-1), corner(1)), (lateral, 1), up, forward)
+
+
+def character_geometry(basis: np.ndarray, deltas: dict[str, np.ndarray], mm_per_unit: float,
+                       vertices: LipVertices | None = None) -> LipGeometry:
+    """A `LipGeometry` of a head mesh (basis [V, 3] and channel -> delta [V, 3] in mesh units), at
+    `vertices` (default: `find_lip_vertices`; the animator may choose others), in mm on the axes
+    `LipGeometry` measures on (x lateral, y up, z forward)."""
+    found = vertices or find_lip_vertices(basis, deltas)
+    ids = list(found.ids)
+    order = [found.lateral, found.up, found.forward]
+    axes = [axis for axis, _ in order]
+    signs = np.array([sign for _, sign in order], np.float64)
+
+    def to_mm(points: np.ndarray) -> np.ndarray:
+        return np.asarray(points, np.float64)[..., axes] * signs * mm_per_unit
+
+    channels = tuple(deltas)
+    neutral = to_mm(np.asarray(basis)[ids])
+    moved = np.stack([to_mm(np.asarray(deltas[name])[ids]) for name in channels]) if channels else np.zeros((0, 4, 3))
+    return LipGeometry(channels, neutral, moved)

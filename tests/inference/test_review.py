@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference import arkit, batch, generation, review
+from inference import arkit, batch, generation, lips, mapping, review
 from inference.audio import load_audio
 from inference.constraints import constraint_grid, enforce, Constraint
 from inference.curves import Curves
+from inference.errors import GeometryError
 from inference.lips import REFERENCE_PROXIES
 from inference.phonemes import SILENCE, PhoneInterval
 
@@ -205,3 +206,56 @@ def test_the_batch_report_counts_each_shots_findings(tmp_path, shipped_weights):
     report = json.loads((out / "batch-report.json").read_text())
     written = json.loads((out / "sh1.review.json").read_text())
     assert report["results"][0]["findings"] == written["counts"]
+
+
+def _reference_shapes(shared_data):
+    from benchmarks import lipmetrics
+
+    folder = shared_data / "faces" / "arkit_reference_face" / "obj"
+    neutral = lipmetrics._read_obj(folder / "Neutral.obj")[0]
+    shapes = {path.stem: lipmetrics._read_obj(path)[0] for path in folder.glob("*.obj") if path.stem != "Neutral"}
+    return folder, neutral, shapes
+
+
+def test_the_lips_are_found_on_the_reference_face(shared_data):
+    from benchmarks import lipmetrics
+
+    folder, neutral, shapes = _reference_shapes(shared_data)
+    face = lipmetrics.load_reference_face(folder, arkit.NAMES)
+    deltas = {name: shape - neutral for name, shape in shapes.items()}
+    found = lips.find_lip_vertices(neutral, deltas)
+    assert found.ids == face.landmark_ids          # lipmetrics finds them from the mouth's boundary loop
+    geometry = lips.character_geometry(neutral, deltas, 1000.0)
+    weights = np.random.default_rng(1).random((300, arkit.NUM_CHANNELS)).astype(np.float32) * 0.5
+    for got, want in zip(geometry.measure_curves(Curves(FPS, weights)), face.measure(weights)):
+        np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_the_lips_are_found_on_a_rig_named_and_oriented_differently(shared_data):
+    """The same face as a Z-up rig in centimetres facing -Y, its shape keys named `blendShape1.mouth_close`:
+    the mapping names the channels, the finder its own axes, and the millimetres come out the same."""
+    _, neutral, shapes = _reference_shapes(shared_data)
+    to_rig = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]], np.float64) * 100.0   # y up -> z up, z forward -> -y
+    renamed = {"blendShape1." + "_".join(mapping.name_words(name)).lower(): shape @ to_rig.T
+               for name, shape in shapes.items()}
+    pairs = mapping.mapped_pairs(mapping.detect(list(renamed)))
+    assert {"jawOpen", "mouthClose", "mouthPucker"} <= set(pairs)
+    basis = neutral @ to_rig.T
+    deltas = {channel: renamed[key] - basis for channel, key in pairs.items()}
+    found = lips.find_lip_vertices(basis, deltas)
+    assert found.up == (2, 1) and found.forward == (1, -1) and found.lateral[0] == 0
+    rig = lips.character_geometry(basis, deltas, 10.0)
+    reference = lips.character_geometry(neutral, {c: shapes[c] - neutral for c in pairs}, 1000.0)
+    assert found.ids == lips.find_lip_vertices(neutral, {c: shapes[c] - neutral for c in pairs}).ids
+    take = Curves(FPS, np.random.default_rng(2).random((200, arkit.NUM_CHANNELS)).astype(np.float32) * 0.5)
+    for got, want in zip(rig.measure_curves(take), reference.measure_curves(take)):
+        np.testing.assert_allclose(got, want, atol=1e-4)
+    assert rig.measure_named(jawOpen=1.0)[0] > 40.0     # millimetres of this face, not units of the rig
+
+
+def test_a_rig_without_the_mouth_shapes_is_refused_with_the_reason():
+    basis = np.zeros((4, 3))
+    with pytest.raises(GeometryError, match="mouthPucker is not mapped"):
+        lips.find_lip_vertices(basis, {"jawOpen": np.ones((4, 3)), "mouthClose": np.ones((4, 3))})
+    with pytest.raises(GeometryError, match="mouthClose shape key does not move"):
+        lips.find_lip_vertices(basis, {"jawOpen": np.ones((4, 3)), "mouthClose": basis, "mouthPucker": np.ones((4, 3))})
