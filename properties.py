@@ -4,7 +4,7 @@
 
 import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty,
-                       PointerProperty, StringProperty)
+                       IntVectorProperty, PointerProperty, StringProperty)
 
 from .inference import arkit, emotion, generation, limits, mapping, phones
 
@@ -119,6 +119,10 @@ class LIPKIT_PG_object(bpy.types.PropertyGroup):
     finding_index: IntProperty(name="Active Finding", update=_on_finding_pick)
     reviewed_take: PointerProperty(name="Reviewed Take", type=bpy.types.Action,
                                    description="The take the findings belong to")
+    lip_vertices: IntVectorProperty(name="Lip Vertices", size=4, default=(-1, -1, -1, -1), min=-1,
+                                    description="Vertex indices of the upper and lower lip midpoints and the left "
+                                                "and right mouth corners the review measures (-1: found from "
+                                                "the shape keys)")
 
 
 class LIPKIT_PG_shot(bpy.types.PropertyGroup):

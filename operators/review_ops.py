@@ -2,16 +2,19 @@
 on the timeline as `LK <kind> <phone>` markers, summarised on the take, and a missed closure fixed
 by a constraint (mouthClose up, jawOpen down at its frame) and the Regenerate Around Keys path.
 
-Without a character geometry the review measures the lips on the reference face's proxies. Its
+The lips are measured in millimetres on the character's own mesh (`inference.lips`: found from
+its shape keys, or at the vertices the animator set in the panel); where they cannot be found
+(a mouth shape missing or still) on the reference face's proxies, and the report says why. Its
 phones: a phonetic take's transcript (the scene's) when it was made with one, else recognition.
 """
 
 import bpy
+import numpy as np
 
 from ..animation import character, takes
-from ..inference import review, timeline
+from ..inference import lips, review, timeline
 from ..inference.curves import Curves
-from ..inference.errors import LipkitError, TakeError
+from ..inference.errors import GeometryError, LipkitError, TakeError
 from . import sound as sound_mod
 from .boundary import LipkitOperator, active_head
 from .generate_ops import RegenerateOperator, character_setup, gather_constraints, showing_take, transcript_text
@@ -22,6 +25,32 @@ FIXABLE = (review.MISSED_CLOSURE,)
 # closes the lips on ARKit rigs (mouthClose cancels jawOpen at equal weights).
 FIX_JAW = 0.05
 FIX_CLOSE = 0.1
+MM_PER_METRE = 1000.0
+# Axes of a Blender head when the animator chose the vertices and the shape keys cannot say:
+# x lateral, z up, facing -y.
+BLENDER_AXES = ((0, 1), (2, 1), (1, -1))
+
+
+def character_lips(context, head, pairs) -> tuple[lips.LipGeometry | None, str]:
+    """(the head's lip geometry in mm, or None, and what was used or why not)."""
+    basis, deltas = character.shape_key_deltas(head, pairs)
+    scale = MM_PER_METRE * context.scene.unit_settings.scale_length * float(np.mean(head.matrix_world.to_scale()))
+    chosen = tuple(head.lipkit.lip_vertices)
+    try:
+        vertices = None
+        if min(chosen) >= 0:
+            if max(chosen) >= len(basis):
+                raise GeometryError(f"the lip vertices {chosen} are not all on '{head.name}' ({len(basis)} vertices)")
+            try:
+                found = lips.find_lip_vertices(basis, deltas)
+                axes = (found.lateral, found.up, found.forward)
+            except GeometryError:
+                axes = BLENDER_AXES
+            vertices = lips.LipVertices(chosen, *axes)
+        geometry = lips.character_geometry(basis, deltas, scale, vertices)
+    except GeometryError as exc:
+        return None, f"the reference face's lips ({head.name}'s: {exc})"
+    return geometry, f"{head.name}'s lips" + (" at the chosen vertices" if min(chosen) >= 0 else "")
 
 
 def marker_name(finding) -> str:
@@ -99,11 +128,14 @@ class LIPKIT_OT_review_take(LipkitOperator, bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def run(self, context):
-        head, _, action, curves, audio, first_frame, grid, transcript = _review_inputs(context)
-        result = review.review_take(audio, curves, transcript=transcript or None, constraints=grid)
+        head, pairs, action, curves, audio, first_frame, grid, transcript = _review_inputs(context)
+        geometry, measured_on = character_lips(context, head, pairs)
+        result = review.review_take(audio, curves, transcript=transcript or None, constraints=grid,
+                                    geometry=geometry, geometry_name=measured_on)
         store_review(context.scene, head, action, result, first_frame)
         head.lipkit.finding_index = -1
-        self.report({"INFO"}, f"Review of '{action.name}': {result.summary()} (phones: {result.phone_source})")
+        self.report({"INFO"}, f"Review of '{action.name}': {result.summary()} (phones: {result.phone_source}; "
+                              f"measured on {result.geometry})")
         return {"FINISHED"}
 
 

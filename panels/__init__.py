@@ -327,6 +327,7 @@ class LIPKIT_PT_review(MappedSubPanel, bpy.types.Panel):
         sub.enabled = fixable
         sub.operator("lipkit.review_fix", icon="CON_TRANSLIKE")
         row.operator("lipkit.review_clear_markers", icon="MARKER")
+        layout.prop(head.lipkit, "lip_vertices")
 
 
 class LIPKIT_PT_range(MappedSubPanel, bpy.types.Panel):

@@ -125,3 +125,45 @@ def test_the_review_panel_draws_with_findings(take):
     panels = submodule("panels")
     assert set(panels.FINDING_ICONS.values()) <= set(icons)
     assert set(panels.FINDING_ICONS) == set(submodule("inference.review").KINDS)
+
+
+def _lips(head):
+    return submodule("operators.review_ops").character_lips(bpy.context, head,
+                                                           submodule("animation.character").stored_pairs(head))
+
+
+def test_the_lips_are_found_on_the_reference_face_in_blender(addon, shared_data):
+    from bpy_helpers import build_reference_face
+    head = build_reference_face(shared_data)
+    bpy.ops.lipkit.mapping_detect()
+    geometry, measured_on = _lips(head)
+    assert measured_on == "ReferenceFace's lips"
+    lips = submodule("inference.lips")
+    basis, deltas = submodule("animation.character").shape_key_deltas(head, submodule("animation.character").stored_pairs(head))
+    assert lips.find_lip_vertices(basis, deltas).ids == (24, 25, 393, 823)   # lipmetrics' landmarks of this face
+    assert geometry.measure_named(jawOpen=1.0)[0] == pytest.approx(43.82, abs=0.01)
+    assert geometry.measure_named(jawOpen=0.5, mouthClose=0.5)[0] < 1.5
+    head.lipkit.lip_vertices = (24, 25, 393, 823)                              # the animator's choice
+    chosen, measured_on = _lips(head)
+    assert measured_on.endswith("at the chosen vertices") and np.allclose(chosen.deltas, geometry.deltas)
+    head.lipkit.lip_vertices = (24, 25, 393, 99999)
+    fallback, measured_on = _lips(head)
+    assert fallback is None and "not all on 'ReferenceFace'" in measured_on
+
+
+def test_the_lips_are_found_on_a_rig_named_and_shaped_differently(addon, shared_data):
+    from bpy_helpers import import_facecap_head
+    head = import_facecap_head(shared_data)                  # its own mesh, shape keys named mouthSmile_L
+    bpy.ops.lipkit.mapping_detect()
+    geometry, measured_on = _lips(head)
+    assert geometry is not None, measured_on
+    # (its glTF scale is not the head's real size, so only proportions are checked)
+    resting, opened = geometry.measure_named()[0], geometry.measure_named(jawOpen=1.0)[0]
+    assert resting < 0.01 * opened
+    assert geometry.measure_named(mouthPucker=1.0)[1] < -0.05 * geometry.w0    # the corners come closer
+    assert geometry.measure_named(jawOpen=0.6, mouthClose=0.6)[0] < opened / 4
+
+
+def test_a_mesh_without_moving_lips_is_reviewed_on_the_reference_face_and_says_why(take):
+    geometry, measured_on = _lips(take)
+    assert geometry is None and measured_on.startswith("the reference face's lips (Head's:")
