@@ -184,6 +184,9 @@ class LIPKIT_PG_scene(bpy.types.PropertyGroup):
     range_end: IntProperty(name="End", default=50, **FRAME_LIMITS)
     shots: CollectionProperty(type=LIPKIT_PG_shot)
     shot_index: IntProperty(name="Active Shot")
+    batch_review: BoolProperty(name="Review", default=False,
+                               description="Review each shot's new take: its findings counted in the report "
+                                           "and summarised in the Takes list (slower without a transcript)")
     character_separator: StringProperty(
         name="Name Separator", default="_",
         description="Scan Sequencer: a strip named <character><separator><line> is said by <character> "

@@ -383,6 +383,7 @@ class LIPKIT_PT_batch(LipkitPanel, bpy.types.Panel):
         row.operator("lipkit.shots_scan", icon="SEQUENCE")
         row.operator("lipkit.shots_load", text="Load", icon="FILEBROWSER")
         layout.prop(settings, "character_separator")
+        layout.prop(settings, "batch_review")
         row = layout.row()
         row.template_list("LIPKIT_UL_shots", "", settings, "shots", settings, "shot_index", rows=4)
         row.column(align=True).operator("lipkit.shot_remove", text="", icon="REMOVE")

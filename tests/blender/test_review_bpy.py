@@ -167,3 +167,28 @@ def test_the_lips_are_found_on_a_rig_named_and_shaped_differently(addon, shared_
 def test_a_mesh_without_moving_lips_is_reviewed_on_the_reference_face_and_says_why(take):
     geometry, measured_on = _lips(take)
     assert geometry is None and measured_on.startswith("the reference face's lips (Head's:")
+
+
+def test_a_batch_with_review_counts_each_shots_findings(addon, tmp_path):
+    import json
+    import shutil
+    scene = setup_scene((30, 1.0))
+    for layer in ("blinks", "gaze", "brows", "head"):
+        setattr(scene.lipkit, f"layer_{layer}", False)
+    head = mapped_head()
+    head.name = "Alice"
+    folder = tmp_path / "project"
+    folder.mkdir()
+    shutil.copy(REPO_ROOT / "samples" / "line.wav", folder / "line.wav")
+    bpy.ops.wm.save_as_mainfile(filepath=str(folder / "scene.blend"))
+    (folder / "shots.csv").write_text("shot,audio,character,engine,transcript\n"
+                                      f"a,line.wav,Alice,phonetic,\"{TRANSCRIPT.strip()}\"\nb,line.wav,Alice,regression,\n")
+    assert bpy.ops.lipkit.shots_load(filepath=str(folder / "shots.csv")) == {"FINISHED"}
+    scene.lipkit.batch_review = True
+    assert bpy.ops.lipkit.batch(cache_dir=str(tmp_path / "cache")) == {"FINISHED"}
+    report = json.loads(bpy.data.texts[submodule("operators.batch_ops").REPORT_TEXT].as_string())
+    findings = {r["shot"]: r["findings"] for r in report["results"]}
+    assert set(findings) == {"a", "b"} and all(isinstance(counts, dict) for counts in findings.values())
+    assert findings["a"] == {}                             # the phonetic take with its transcript
+    summaries = [item.review_summary for item in head.lipkit.takes]
+    assert len(summaries) == 2 and summaries[0] == "no findings" and all(summaries)
