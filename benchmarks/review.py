@@ -70,12 +70,14 @@ class Counts:
     found: int = 0
     recalled: int = 0
     events: int = 0
+    nowhere: int = 0           # findings where the labels have no event of the kind at all
 
     def add(self, other: "Counts") -> None:
         self.found_true += other.found_true
         self.found += other.found
         self.recalled += other.recalled
         self.events += other.events
+        self.nowhere += other.nowhere
 
     @property
     def precision(self) -> float:
@@ -86,8 +88,8 @@ class Counts:
         return self.recalled / self.events if self.events else float("nan")
 
     def text(self) -> str:
-        return (f"precision {self.precision:.2f} ({self.found_true}/{self.found}) "
-                f"recall {self.recall:.2f} ({self.recalled}/{self.events})")
+        return (f"precision {self.precision:.2f} ({self.found_true}/{self.found}, {self.nowhere} where none is "
+                f"labelled) recall {self.recall:.2f} ({self.recalled}/{self.events})")
 
 
 @dataclass
@@ -215,10 +217,12 @@ def _overlaps(a: tuple[float, float], b: tuple[float, float], tolerance: float) 
 
 
 def match(findings: list[tuple[float, float]], true: list, other: list, tolerance: float) -> Counts:
-    """Counts for findings (start, end) against true events; `other` only documents what the rest are."""
+    """Counts for findings (start, end) against true events; `other` are the labelled events of the
+    kind that are not true (closed bilabials, resting silences)."""
     found_true = sum(any(_overlaps(f, t, tolerance) for t in true) for f in findings)
     recalled = sum(any(_overlaps(f, t, tolerance) for f in findings) for t in true)
-    return Counts(found_true, len(findings), recalled, len(true))
+    nowhere = sum(not any(_overlaps(f, t, tolerance) for t in true + other) for f in findings)
+    return Counts(found_true, len(findings), recalled, len(true), nowhere)
 
 
 def score(face, curves: Curves, labels, phones, words) -> tuple[Score, review.Review]:
