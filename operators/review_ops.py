@@ -8,6 +8,8 @@ its shape keys, or at the vertices the animator set in the panel); where they ca
 phones: a phonetic take's transcript (the scene's) when it was made with one, else recognition.
 """
 
+from dataclasses import dataclass
+
 import bpy
 import numpy as np
 
@@ -15,7 +17,7 @@ from ..animation import character, takes
 from ..inference import lips, review, timeline
 from ..inference.curves import Curves
 from ..inference.errors import GeometryError, LipkitError, TakeError
-from . import sound as sound_mod
+from . import jobs, sound as sound_mod
 from .boundary import LipkitOperator, active_head
 from .generate_ops import RegenerateOperator, character_setup, gather_constraints, showing_take, transcript_text
 
@@ -65,8 +67,29 @@ def clear_markers(scene) -> int:
     return len(ours)
 
 
-def _review_inputs(context):
-    """(head, pairs, take, curves, audio, first frame, constraints, transcript) of the showing take."""
+@dataclass
+class ReviewPlan:
+    """What a review needs, gathered on the main thread before the work starts."""
+
+    head: object
+    action: object
+    curves: Curves
+    audio: object
+    first_frame: int
+    constraints: object
+    transcript: str
+    geometry: lips.LipGeometry | None
+    measured_on: str
+
+    def work(self, progress=None, should_cancel=None) -> review.Review:
+        """The review itself (finding the phones is the slow part): safe off the main thread."""
+        return review.review_take(self.audio, self.curves, transcript=self.transcript or None,
+                                  constraints=self.constraints, geometry=self.geometry,
+                                  geometry_name=self.measured_on, progress=progress, should_cancel=should_cancel)
+
+
+def plan_review(context) -> ReviewPlan:
+    """The showing take of the active character, its sound, keys, transcript and lips."""
     head, objects, pairs = character_setup(context)
     keys = takes.check_writable(objects)
     action = showing_take(head, keys)
@@ -83,7 +106,8 @@ def _review_inputs(context):
     audio = sound_mod.from_window(info["audio_path"], window, info["source"]).audio
     grid = gather_constraints(head, keys, pairs, first_frame, len(frames), True, lambda *_: None)
     transcript = transcript_text(context.scene.lipkit) if info.get("engine") == "phonetic" else ""
-    return head, pairs, action, curves, audio, first_frame, grid, transcript
+    geometry, measured_on = character_lips(context, head, pairs)
+    return ReviewPlan(head, action, curves, audio, first_frame, grid, transcript, geometry, measured_on)
 
 
 def store_review(scene, head, action, result: review.Review, first_frame: int) -> None:
@@ -121,22 +145,53 @@ def show_finding(context, head) -> None:
 
 
 class LIPKIT_OT_review_take(LipkitOperator, bpy.types.Operator):
-    """List the frames of the showing take to look at (missed closures, open silences, jumps...) and mark them"""
+    """List the frames of the showing take to look at (missed closures, open silences, jumps...) and mark them (ESC cancels)"""
 
     bl_idname = "lipkit.review_take"
     bl_label = "Review Take"
     bl_options = {"REGISTER", "UNDO"}
 
-    def run(self, context):
-        head, pairs, action, curves, audio, first_frame, grid, transcript = _review_inputs(context)
-        geometry, measured_on = character_lips(context, head, pairs)
-        result = review.review_take(audio, curves, transcript=transcript or None, constraints=grid,
-                                    geometry=geometry, geometry_name=measured_on)
-        store_review(context.scene, head, action, result, first_frame)
-        head.lipkit.finding_index = -1
-        self.report({"INFO"}, f"Review of '{action.name}': {result.summary()} (phones: {result.phone_source}; "
+    _job = None
+    _plan = None
+    _timer = None
+
+    def finish(self, context, plan: ReviewPlan, result: review.Review):
+        store_review(context.scene, plan.head, plan.action, result, plan.first_frame)
+        plan.head.lipkit.finding_index = -1
+        self.report({"INFO"}, f"Review of '{plan.action.name}': {result.summary()} (phones: {result.phone_source}; "
                               f"measured on {result.geometry})")
         return {"FINISHED"}
+
+    def run(self, context):
+        plan = plan_review(context)
+        return self.finish(context, plan, plan.work())
+
+    def invoke(self, context, event):
+        if bpy.app.background or context.window is None:
+            return self.execute(context)
+        if jobs.already_running(self, context):
+            return {"CANCELLED"}
+        plan = self.guard(plan_review, context)
+        if not isinstance(plan, ReviewPlan):
+            return {"CANCELLED"}
+        self._plan = plan
+        self._job = jobs.Job(plan.work).start()
+        self._timer = jobs.begin_progress(self, context, "Reviewing (ESC cancels)")
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type == "ESC":
+            self._job.cancel()
+            context.window_manager.lipkit.message = "Cancelling..."
+            return {"RUNNING_MODAL"}
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        context.window_manager.progress_update(100 * self._job.fraction)
+        context.window_manager.lipkit.progress = 100 * self._job.fraction
+        if not self._job.done:
+            return {"RUNNING_MODAL"}
+        jobs.end_progress(context, self._timer)
+        return self.guard(lambda: self.finish(context, self._plan, self._job.result()))
 
 
 class LIPKIT_OT_review_clear_markers(LipkitOperator, bpy.types.Operator):
