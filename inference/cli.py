@@ -291,6 +291,8 @@ def review_main(argv) -> int:
         return EXIT_FAILED
     for warning in loaded.warnings:
         print(f"warning: {args.curves}: {warning}", file=sys.stderr)
+    for warning in found.warnings:
+        print(f"warning: {args.audio}: {warning}", file=sys.stderr)
     if abs(curves.duration - audio.duration) > 1.0:
         print(f"warning: the curves last {curves.duration:.1f} s and the audio {audio.duration:.1f} s: "
               "is this the take's audio?", file=sys.stderr)

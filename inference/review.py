@@ -33,7 +33,7 @@ measures them; none of pocketsphinx's modes quite reaches the 90 % asked for). P
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -150,6 +150,7 @@ class Review:
     num_frames: int
     geometry: str
     phone_source: str
+    warnings: tuple[str, ...] = ()         # from finding the phones (e.g. a transcript that did not align)
 
     def counts(self) -> dict[str, int]:
         """Findings per kind, for the kinds that have any, in `KINDS` order."""
@@ -163,6 +164,7 @@ class Review:
     def to_json_dict(self) -> dict:
         return {"fps": self.fps, "frames": self.num_frames, "geometry": self.geometry,
                 "phones": self.phone_source, "summary": self.summary(), "counts": self.counts(),
+                "warnings": list(self.warnings),
                 "findings": [f.to_json_dict() for f in self.findings]}
 
 
@@ -199,17 +201,17 @@ def speech_stretches(phones: Sequence[PhoneInterval]) -> list[tuple[float, float
 
 def phones_for_review(samples: np.ndarray, transcript: str | None = None,
                       take_phones: Sequence[PhoneInterval] | None = None, progress=None, should_cancel=None):
-    """(phones, words, source) for a review of audio `samples` (float32 mono 16 kHz): the take's own
-    phones when it has them, else the transcript's alignment, else `REVIEW_RECOGNITION`."""
+    """(phones, words, source, warnings) for a review of audio `samples` (float32 mono 16 kHz): the
+    take's own phones when it has them, else the transcript's alignment, else `REVIEW_RECOGNITION`."""
     if take_phones:
-        return tuple(take_phones), (), "take"
+        return tuple(take_phones), (), "take", ()
     from . import phones as phones_mod
 
     if transcript and transcript.strip():
         result = phones_mod.align_phones(samples, transcript, progress, should_cancel)
-        return tuple(result.intervals), tuple(result.words), "transcript"
+        return tuple(result.intervals), tuple(result.words), "transcript", tuple(result.warnings)
     result = phones_mod.recognize_phones(samples, progress, should_cancel, mode=REVIEW_RECOGNITION)
-    return tuple(result.intervals), tuple(result.words), "recognition"
+    return tuple(result.intervals), tuple(result.words), "recognition", tuple(result.warnings)
 
 
 # --------------------------------------------------------------------------- the review
@@ -377,8 +379,10 @@ def review_take(audio, curves: Curves, take_phones: Sequence[PhoneInterval] = ()
                 should_cancel=None) -> Review:
     """The review of `curves` made from `audio` (`inference.audio.Audio`, curves frame 0 at its
     start), its phones found as `phones_for_review` says."""
-    phones, words, source = phones_for_review(audio.samples, transcript, take_phones, progress, should_cancel)
-    return review(curves, phones, words, geometry, constraints, geometry_name, source)
+    phones, words, source, warnings = phones_for_review(audio.samples, transcript, take_phones, progress,
+                                                        should_cancel)
+    found = review(curves, phones, words, geometry, constraints, geometry_name, source)
+    return replace(found, warnings=warnings)
 
 
 def review_json(result: Review) -> str:

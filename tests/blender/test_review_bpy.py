@@ -28,7 +28,7 @@ def _bilabials():
     """(phone, start, end) of the line's bilabials, from the transcript's alignment."""
     review = submodule("inference.review")
     audio = submodule("inference.audio").load_audio(REPO_ROOT / "samples" / "line.wav")
-    phones, _, _ = review.phones_for_review(audio.samples, TRANSCRIPT)
+    phones, _, _, _ = review.phones_for_review(audio.samples, TRANSCRIPT)
     return [b for b in review.merged(phones, review.BILABIALS) if b[2] - b[1] < 0.1]
 
 

@@ -33,7 +33,7 @@ def line_take():
     phones of the transcript's alignment, and the audio."""
     audio = load_audio(LINE)
     take = generation.perform(audio, engine="phonetic", fps=FPS, layers=("lips",), transcript=TRANSCRIPT)
-    phones, words, source = review.phones_for_review(audio.samples, TRANSCRIPT)
+    phones, words, source, _ = review.phones_for_review(audio.samples, TRANSCRIPT)
     assert source == "transcript" and words
     return take, phones, words, audio
 
@@ -259,3 +259,15 @@ def test_a_rig_without_the_mouth_shapes_is_refused_with_the_reason():
         lips.find_lip_vertices(basis, {"jawOpen": np.ones((4, 3)), "mouthClose": np.ones((4, 3))})
     with pytest.raises(GeometryError, match="mouthClose shape key does not move"):
         lips.find_lip_vertices(basis, {"jawOpen": np.ones((4, 3)), "mouthClose": basis, "mouthPucker": np.ones((4, 3))})
+
+
+def test_the_review_command_passes_on_the_phone_finders_warnings(tmp_path):
+    curves_file = tmp_path / "take.json"
+    curves_file.write_text(batch.curves_json(Curves.zeros(124, FPS)))
+    result = _cli("review", LINE, "--curves", curves_file, "--transcript", "?!")
+    assert result.returncode == 0, result.stderr
+    assert "The transcript has no words" in result.stderr
+    document = json.loads((tmp_path / "take.review.json").read_text())
+    assert document["phones"] == "transcript" and "The transcript has no words" in document["warnings"][0]
+    counts = document["counts"]                                # a jaw that never opens through the line:
+    assert counts["stuck"] >= 1 and counts["closed vowel"] >= 1 and "missed closure" not in counts
