@@ -230,7 +230,8 @@ def run_file_shot(shot: Shot, settings: Settings, out_dir: Path, cache_dir: Path
         texts = {target: curves_json(performance.curves)}
         findings = None
         if settings.review:
-            found = review.review_take(audio, performance.curves, performance.phones, request.transcript or shot.transcript)
+            found = review.review_take(audio, performance.curves, performance.phones, request.transcript or shot.transcript,
+                                       take_words=performance.words)
             texts[output_path(out_dir, shot.name, review.REPORT_SUFFIX)] = review.review_json(found)
             findings = found.counts()
         write_all_or_none(texts)

@@ -155,7 +155,7 @@ def run_one(path: Path, args, emotion: dict, layers: tuple[str, ...], constraint
     if args.review:
         grid = constraint_grid(constraints, result.curves.num_frames)[0] if constraints else None
         found = review.review_take(load_audio(path), result.curves, result.phones,
-                                   transcript_for(path, args.transcript), grid)
+                                   transcript_for(path, args.transcript), grid, take_words=result.words)
         texts[args.out / f"{path.stem}{review.REPORT_SUFFIX}"] = review.review_json(found)
         summary = found.summary()
     write_all_or_none(texts)

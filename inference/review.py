@@ -200,11 +200,13 @@ def speech_stretches(phones: Sequence[PhoneInterval]) -> list[tuple[float, float
 
 
 def phones_for_review(samples: np.ndarray, transcript: str | None = None,
-                      take_phones: Sequence[PhoneInterval] | None = None, progress=None, should_cancel=None):
+                      take_phones: Sequence[PhoneInterval] | None = None, take_words=(), progress=None,
+                      should_cancel=None):
     """(phones, words, source, warnings) for a review of audio `samples` (float32 mono 16 kHz): the
-    take's own phones when it has them, else the transcript's alignment, else `REVIEW_RECOGNITION`."""
+    take's own phones (and words) when it has them, else the transcript's alignment, else
+    `REVIEW_RECOGNITION`."""
     if take_phones:
-        return tuple(take_phones), (), "take", ()
+        return tuple(take_phones), tuple(take_words), "take", ()
     from . import phones as phones_mod
 
     if transcript and transcript.strip():
@@ -376,11 +378,11 @@ def review(curves: Curves, phones: Sequence[PhoneInterval], words: Sequence[tupl
 
 def review_take(audio, curves: Curves, take_phones: Sequence[PhoneInterval] = (), transcript: str | None = None,
                 constraints=None, geometry: LipGeometry | None = None, geometry_name: str = "", progress=None,
-                should_cancel=None) -> Review:
+                should_cancel=None, take_words=()) -> Review:
     """The review of `curves` made from `audio` (`inference.audio.Audio`, curves frame 0 at its
     start), its phones found as `phones_for_review` says."""
-    phones, words, source, warnings = phones_for_review(audio.samples, transcript, take_phones, progress,
-                                                        should_cancel)
+    phones, words, source, warnings = phones_for_review(audio.samples, transcript, take_phones, take_words,
+                                                        progress, should_cancel)
     found = review(curves, phones, words, geometry, constraints, geometry_name, source)
     return replace(found, warnings=warnings)
 

@@ -261,7 +261,8 @@ class BatchRun:
             found = None
             if lips is not None:
                 found = review.review_take(plan.sound.audio, performance.curves, performance.phones,
-                                           plan.request.transcript or None, geometry=lips[0], geometry_name=lips[1])
+                                           plan.request.transcript or None, geometry=lips[0], geometry_name=lips[1],
+                                           take_words=performance.words)
             return performance, cached, key, found
         return run
 

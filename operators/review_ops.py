@@ -5,9 +5,11 @@ by a constraint (mouthClose up, jawOpen down at its frame) and the Regenerate Ar
 The lips are measured in millimetres on the character's own mesh (`inference.lips`: found from
 its shape keys, or at the vertices the animator set in the panel); where they cannot be found
 (a mouth shape missing or still) on the reference face's proxies, and the report says why. Its
-phones: a phonetic take's transcript (the scene's) when it was made with one, else recognition.
+phones: a phonetic take's own (stored on the take when it was written), else the scene's transcript
+for a phonetic take, else recognition.
 """
 
+import json
 from dataclasses import dataclass
 
 import bpy
@@ -17,6 +19,7 @@ from ..animation import character, takes
 from ..inference import lips, review, timeline
 from ..inference.curves import Curves
 from ..inference.errors import GeometryError, LipkitError, TakeError
+from ..inference.phonemes import PhoneInterval
 from . import jobs, sound as sound_mod
 from .boundary import LipkitOperator, active_head
 from .generate_ops import RegenerateOperator, character_setup, gather_constraints, showing_take, transcript_text
@@ -78,14 +81,17 @@ class ReviewPlan:
     first_frame: int
     constraints: object
     transcript: str
+    phones: tuple
+    words: tuple
     geometry: lips.LipGeometry | None
     measured_on: str
 
     def work(self, progress=None, should_cancel=None) -> review.Review:
         """The review itself (finding the phones is the slow part): safe off the main thread."""
-        return review.review_take(self.audio, self.curves, transcript=self.transcript or None,
+        return review.review_take(self.audio, self.curves, self.phones, transcript=self.transcript or None,
                                   constraints=self.constraints, geometry=self.geometry,
-                                  geometry_name=self.measured_on, progress=progress, should_cancel=should_cancel)
+                                  geometry_name=self.measured_on, progress=progress, should_cancel=should_cancel,
+                                  take_words=self.words)
 
 
 def plan_review(context) -> ReviewPlan:
@@ -107,7 +113,19 @@ def plan_review(context) -> ReviewPlan:
     grid = gather_constraints(head, keys, pairs, first_frame, len(frames), True, lambda *_: None)
     transcript = transcript_text(context.scene.lipkit) if info.get("engine") == "phonetic" else ""
     geometry, measured_on = character_lips(context, head, pairs)
-    return ReviewPlan(head, action, curves, audio, first_frame, grid, transcript, geometry, measured_on)
+    phones, words = take_phones(info)
+    return ReviewPlan(head, action, curves, audio, first_frame, grid, transcript, phones, words, geometry,
+                      measured_on)
+
+
+def take_phones(info: dict) -> tuple[tuple[PhoneInterval, ...], tuple[tuple[str, float, float], ...]]:
+    """The phones and words a phonetic take was made from (stored on it by `write_result`), or none."""
+    try:
+        phones = tuple(PhoneInterval(*entry) for entry in json.loads(info.get("phones", "[]")))
+        words = tuple((str(w), float(s), float(e)) for w, s, e in json.loads(info.get("words", "[]")))
+    except (ValueError, TypeError):
+        return (), ()       # an edited or damaged record: the review finds the phones itself
+    return phones, words
 
 
 def store_review(scene, head, action, result: review.Review, first_frame: int) -> None:

@@ -192,3 +192,12 @@ def test_a_batch_with_review_counts_each_shots_findings(addon, tmp_path):
     assert findings["a"] == {}                             # the phonetic take with its transcript
     summaries = [item.review_summary for item in head.lipkit.takes]
     assert len(summaries) == 2 and summaries[0] == "no findings" and all(summaries)
+
+
+def test_a_phonetic_take_is_reviewed_on_its_own_phones(take):
+    plan = submodule("operators.review_ops").plan_review(bpy.context)
+    bilabials = [p for p in plan.phones if p.phone in ("p", "b", "m")]
+    assert len(bilabials) >= 9 and plan.phones[-1].end == pytest.approx(plan.audio.duration, abs=0.02)
+    assert plan.work().phone_source == "take"
+    generate(bpy.context.scene, engine="regression", layers=("lips",))
+    assert submodule("operators.review_ops").plan_review(bpy.context).phones == ()
