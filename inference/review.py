@@ -27,7 +27,8 @@ to 1 (as far from it as a take can be).
 
 `phones_for_review` says which phones a review uses: the take's own, a transcript's alignment, or
 else `REVIEW_RECOGNITION`, the recogniser that finds the most bilabials (`benchmarks/review.py`
-measures them; none of pocketsphinx's modes quite reaches the 90 % asked for). Pure numpy (pocketsphinx only to find phones), no bpy.
+measures them; none of pocketsphinx's modes quite reaches the 90 % asked for). Pure numpy
+(pocketsphinx only to find phones), no bpy.
 """
 
 from __future__ import annotations
@@ -83,7 +84,6 @@ _PLURALS = {MISSED_CLOSURE: "missed closures", FORCED_OPEN: "forced open", CLOSE
 # (100/142) in 3.60 s per 60 s of audio, "words" 89.4 % (127/142) in 22.95 s. Neither reaches the
 # 90 % the issue asks for; "words" comes within one bilabial of it, so it is the one used.
 REVIEW_RECOGNITION = "words"
-PHONE_SOURCES = ("take", "transcript", "recognition")
 REPORT_SUFFIX = ".review.json"             # the report beside a take's curves: <stem>.review.json
 
 
@@ -116,7 +116,7 @@ class Finding:
 
     @property
     def frame(self) -> int:
-        """The one frame to jump to: the worst of the finding."""
+        """The one frame to jump to: the middle of the finding."""
         return (self.first + self.last) // 2
 
     def describe(self) -> str:

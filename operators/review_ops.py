@@ -10,7 +10,7 @@ for a phonetic take, else recognition.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import bpy
 import numpy as np
@@ -133,6 +133,8 @@ def store_review(scene, head, action, result: review.Review, first_frame: int) -
     head.lipkit.findings.clear()
     clear_markers(scene)
     for finding in result.findings:
+        if finding.key_frame >= 0:
+            finding = replace(finding, key_frame=first_frame + finding.key_frame)    # in scene frames
         item = head.lipkit.findings.add()
         item.kind, item.phone, item.word, item.channel = finding.kind, finding.phone, finding.word, finding.channel
         item.message, item.severity = finding.describe(), finding.severity

@@ -97,6 +97,7 @@ def test_fix_closes_the_missed_closure_through_regenerate_around_keys(take):
     assert values[row, column("mouthClose")] == pytest.approx(0.1, abs=1e-3)
     assert len(take.lipkit.findings) == 0 and not [m for m in scene.timeline_markers if m.name.startswith("LK ")]
     assert bpy.ops.lipkit.review_take() == {"FINISHED"}
+    print([(f.kind, f.frame, f.message) for f in take.lipkit.findings], frame)
     assert "missed closure" not in [f.kind for f in take.lipkit.findings]
 
 
@@ -201,3 +202,18 @@ def test_a_phonetic_take_is_reviewed_on_its_own_phones(take):
     assert plan.work().phone_source == "take"
     generate(bpy.context.scene, engine="regression", layers=("lips",))
     assert submodule("operators.review_ops").plan_review(bpy.context).phones == ()
+
+
+def test_a_key_holding_the_jaw_open_at_a_closure_is_named_with_its_scene_frame(take):
+    _, start, end = _bilabials()[2]
+    frame = 11 + round(0.5 * (start + end) * 30)
+    item = take.lipkit.constraints.add()
+    item.frame, item.channel, item.value = frame, "jawOpen", 0.7
+    assert bpy.ops.lipkit.regenerate_around_keys() == {"FINISHED"}
+    assert bpy.ops.lipkit.review_take() == {"FINISHED"}
+    forced = [f for f in take.lipkit.findings if f.kind == "forced open"]
+    assert len(forced) == 1 and forced[0].channel == "jawOpen"
+    assert f"a key on jawOpen at frame {frame} holds the lips" in forced[0].message
+    assert abs(forced[0].frame - frame) <= 2
+    # (the key's smooth correction may also reopen a neighbouring closure: that one is a missed
+    # closure, which Fix can close)
