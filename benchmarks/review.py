@@ -8,10 +8,11 @@ Truth comes from the hand-labelled phones and the reference face (`benchmarks.li
 - an open silence is a labelled silence of 300 ms or more whose middle (100 ms in from each end)
   has the lips more than 3 mm apart (REST's threshold) in over half of its frames.
 
-The review sees no transcript and no labels: its phones come from the recogniser chosen here, the
-fastest whose p/b/m lie within 40 ms of at least 90 % of the labelled bilabials
-(`benchmarks.phones.bilabial_hits`), and its geometry is the reference face's proxies
-(`inference.lips.REFERENCE_PROXIES`). It reviews three sets of takes:
+The review sees no transcript and no labels. Its phones come from the recogniser the review ships
+with (`inference.review.REVIEW_RECOGNITION`); the benchmark first measures every recogniser and
+says which is the fastest whose p/b/m lie within 40 ms of at least 90 % of the labelled bilabials
+(`benchmarks.phones.bilabial_hits`), and whether that is the one shipped. Its geometry is the
+reference face's proxies (`inference.lips.REFERENCE_PROXIES`). It reviews three sets of takes:
 - the amplitude baseline's curves (`benchmarks.quality.make_amplitude`);
 - the regression model's curves (lips only);
 - those two with defects planted by a seeded script, `PLANTED_COPIES` copies of each: closures
@@ -285,8 +286,10 @@ def main(argv=None) -> int:
     hits, total = figures[chosen][:2]
     why = (f"the fastest with >= {100 * BILABIAL_BAR:.0f} %" if hits >= BILABIAL_BAR * total
            else f"none reaches {100 * BILABIAL_BAR:.0f} %: the one that finds the most")
-    print(f"chosen: {chosen} ({why}); inference.review.REVIEW_RECOGNITION is {review.REVIEW_RECOGNITION}")
-    found = figures[chosen][3]
+    used = review.REVIEW_RECOGNITION
+    print(f"chosen: {chosen} ({why}); the review uses inference.review.REVIEW_RECOGNITION = {used}"
+          + ("" if used == chosen else " (NOT the one chosen here)"))
+    found = figures[used][3]
     labels = [lipmetrics.read_phn_labels(wav.with_suffix(".phn")) for wav in wavs]
 
     bases = {"amplitude": quality.make_amplitude(args.fps), "regression": quality.make_neural("regression")(args.fps)}
@@ -320,7 +323,7 @@ def main(argv=None) -> int:
                                    for t in jump_times)
 
     pooled = Score()
-    print(f"\nReview (no transcript, phones: {chosen}, geometry: reference face proxies), {args.fps:g} fps:")
+    print(f"\nReview (no transcript, phones: {used}, geometry: reference face proxies), {args.fps:g} fps:")
     print("| set | missed closures | open in silence |")
     print("|---|---|---|")
     for name, s in sets.items():
@@ -336,7 +339,7 @@ def main(argv=None) -> int:
     print(f"\nPlanted jumps found: {jumps_found}/{jumps_planted}")
     seconds, took = review_time(takes["regression"], [phones for phones, _ in found])
     print(f"Review of {seconds:.1f} s of speech (phones given): {took:.4f} s (median of {REVIEW_REPEATS}); "
-          f"phone finding ({chosen}) {figures[chosen][2]:.2f} s per 60 s")
+          f"phone finding ({used}) {figures[used][2]:.2f} s per 60 s")
     print(f"review: missed closures precision {pooled.closures.precision:.2f} recall {pooled.closures.recall:.2f}; "
           f"open in silence precision {pooled.silences.precision:.2f} recall {pooled.silences.recall:.2f}")
     return 0
