@@ -304,7 +304,8 @@ def review_main(argv) -> int:
 
 
 def blender_parser() -> argparse.ArgumentParser:
-    """`blender -b scene.blend --command lipkit batch SHOTS [--save] [--report FILE] [--shot NAME] [--cache DIR]`."""
+    """`blender -b scene.blend --command lipkit batch SHOTS [--save] [--report FILE] [--shot NAME] [--cache DIR]
+    [--review]`."""
     parser = argparse.ArgumentParser(prog="blender -b FILE.blend --command lipkit",
                                      description="Lipkit in Blender without its interface.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -315,6 +316,8 @@ def blender_parser() -> argparse.ArgumentParser:
                      help="run only this shot (repeatable); the others stay as they are")
     run.add_argument("--cache", type=Path, help="cache folder (default: the extension's user folder); "
                                                 "a folder shared by farm workers lets the last task collect their results")
+    run.add_argument("--review", action="store_true",
+                     help="also review each new take: its findings counted in the report, summarised on the take")
     return parser
 
 

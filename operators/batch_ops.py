@@ -506,6 +506,7 @@ def command(argv) -> int:
     if problem:
         for item in settings.shots:
             item.error = problem
+    settings.batch_review = args.review
     document = BatchRun(context, str(args.cache or ""), str(args.report or ""), args.shot).run_all()
     print(batch.summary_text(document), end="")
     made = document["done"] + document["cached"]

@@ -217,3 +217,24 @@ def test_a_key_holding_the_jaw_open_at_a_closure_is_named_with_its_scene_frame(t
     assert abs(forced[0].frame - frame) <= 2
     # (the key's smooth correction may also reopen a neighbouring closure: that one is a missed
     # closure, which Fix can close)
+
+
+def test_the_blender_batch_command_reviews_with_review(addon, tmp_path):
+    import json
+    import shutil
+    scene = setup_scene((30, 1.0))
+    for layer in ("blinks", "gaze", "brows", "head"):
+        setattr(scene.lipkit, f"layer_{layer}", False)
+    mapped_head().name = "Alice"
+    folder = tmp_path / "project"
+    folder.mkdir()
+    shutil.copy(REPO_ROOT / "samples" / "line.wav", folder / "line.wav")
+    bpy.ops.wm.save_as_mainfile(filepath=str(folder / "scene.blend"))
+    shots = folder / "shots.csv"
+    shots.write_text(f"shot,audio,character,engine,transcript\na,line.wav,Alice,phonetic,\"{TRANSCRIPT.strip()}\"\n")
+    report = tmp_path / "report.json"
+    command = submodule("operators.batch_ops").command
+    assert command(["batch", str(shots), "--review", "--report", str(report), "--cache", str(tmp_path / "c")]) == 0
+    assert json.loads(report.read_text())["results"][0]["findings"] == {}
+    assert command(["batch", str(shots), "--shot", "a", "--report", str(report), "--cache", str(tmp_path / "c")]) == 0
+    assert json.loads(report.read_text())["results"][0]["findings"] is None      # not asked: not reviewed
