@@ -104,6 +104,17 @@ def test_fix_closes_the_missed_closure_through_regenerate_around_keys(take):
 def test_fix_and_review_refuse_what_they_cannot_do(take):
     with pytest.raises(RuntimeError, match="no finding highlighted"):
         bpy.ops.lipkit.review_fix()
+    item = take.lipkit.findings.add()
+    item.kind, item.frame = "jump", 20
+    take.lipkit.finding_index = 0
+    with pytest.raises(RuntimeError, match="the highlighted finding is jump"):
+        bpy.ops.lipkit.review_fix()
+    assert len(take.lipkit.constraints) == 0
+    take.lipkit.findings.clear()
+    assert bpy.ops.lipkit.take_restore_original() == {"FINISHED"}
+    with pytest.raises(RuntimeError, match="no take is showing"):
+        bpy.ops.lipkit.review_take()
+    assert bpy.ops.lipkit.take_activate() == {"FINISHED"}
     info = dict(take.lipkit.takes[-1].action["lipkit"].to_dict())
     del info["audio_path"]                               # as an imported take: no sound recorded
     take.lipkit.takes[-1].action["lipkit"] = info
