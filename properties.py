@@ -121,8 +121,8 @@ class LIPKIT_PG_object(bpy.types.PropertyGroup):
                                    description="The take the findings belong to")
     lip_vertices: IntVectorProperty(name="Lip Vertices", size=4, default=(-1, -1, -1, -1), min=-1,
                                     description="Vertex indices of the upper and lower lip midpoints and the left "
-                                                "and right mouth corners the review measures (-1: found from "
-                                                "the shape keys)")
+                                                "and right mouth corners the review measures (each -1: found "
+                                                "from the shape keys)")
 
 
 class LIPKIT_PG_shot(bpy.types.PropertyGroup):

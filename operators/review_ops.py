@@ -43,19 +43,21 @@ def character_lips(context, head, pairs) -> tuple[lips.LipGeometry | None, str]:
     chosen = tuple(head.lipkit.lip_vertices)
     try:
         vertices = None
-        if min(chosen) >= 0:
+        if max(chosen) >= 0:
             if max(chosen) >= len(basis):
                 raise GeometryError(f"the lip vertices {chosen} are not all on '{head.name}' ({len(basis)} vertices)")
             try:
                 found = lips.find_lip_vertices(basis, deltas)
-                axes = (found.lateral, found.up, found.forward)
             except GeometryError:
-                axes = BLENDER_AXES
-            vertices = lips.LipVertices(chosen, *axes)
+                if min(chosen) < 0:
+                    raise
+                found = lips.LipVertices(chosen, *BLENDER_AXES)
+            ids = tuple(mine if mine >= 0 else theirs for mine, theirs in zip(chosen, found.ids))
+            vertices = lips.LipVertices(ids, found.lateral, found.up, found.forward)
         geometry = lips.character_geometry(basis, deltas, scale, vertices)
     except GeometryError as exc:
         return None, f"the reference face's lips ({head.name}'s: {exc})"
-    return geometry, f"{head.name}'s lips" + (" at the chosen vertices" if min(chosen) >= 0 else "")
+    return geometry, f"{head.name}'s lips" + (" at the chosen vertices" if max(chosen) >= 0 else "")
 
 
 def marker_name(finding) -> str:

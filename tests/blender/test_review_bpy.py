@@ -158,6 +158,9 @@ def test_the_lips_are_found_on_the_reference_face_in_blender(addon, shared_data)
     head.lipkit.lip_vertices = (24, 25, 393, 823)                              # the animator's choice
     chosen, measured_on = _lips(head)
     assert measured_on.endswith("at the chosen vertices") and np.allclose(chosen.deltas, geometry.deltas)
+    head.lipkit.lip_vertices = (-1, -1, 394, 824)                              # only the corners chosen
+    corners, _ = _lips(head)
+    assert np.allclose(corners.neutral[:2], geometry.neutral[:2]) and not np.allclose(corners.neutral, geometry.neutral)
     head.lipkit.lip_vertices = (24, 25, 393, 99999)
     fallback, measured_on = _lips(head)
     assert fallback is None and "not all on 'ReferenceFace'" in measured_on
