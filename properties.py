@@ -207,6 +207,8 @@ class LIPKIT_PG_job(bpy.types.PropertyGroup):
     running: BoolProperty(name="Running")
     progress: FloatProperty(name="Progress", subtype="PERCENTAGE", min=0.0, max=100.0)
     message: StringProperty(name="Status")
+    last_provider: StringProperty(name="Last Take Ran On",
+                                  description="Where the models of the last take made in this session ran")
 
 
 class LIPKIT_AddonPreferences(bpy.types.AddonPreferences):
@@ -224,11 +226,13 @@ class LIPKIT_AddonPreferences(bpy.types.AddonPreferences):
     cpu_threads: IntProperty(name="CPU Threads", description="Threads for model inference (0: automatic)",
                              default=0, min=0, max=256)
 
-    def draw(self, _context):
+    def draw(self, context):
         layout = self.layout
         layout.use_property_split = True
         layout.prop(self, "execution_provider")
         layout.prop(self, "cpu_threads")
+        last = context.window_manager.lipkit.last_provider or "no take yet this session"
+        layout.label(text=f"Last take ran on: {last}")
 
 
 classes = (LIPKIT_PG_channel, LIPKIT_PG_mesh, LIPKIT_PG_take, LIPKIT_PG_finding, LIPKIT_PG_constraint, LIPKIT_PG_object,

@@ -57,6 +57,10 @@ MAX_DURATION_S = 2 * 3600.0
 # A compressed file's header may claim any length: room is reserved for at most this many frames per
 # byte of file (low-bitrate Opus speech is about 64), and grows only as real samples arrive.
 MAX_FRAMES_PER_BYTE = 64
+# No speech codec Lipkit reads goes below 4 kbit/s (Opus 6, MP3 8): a compressed file holds at most a
+# second of audio per this many bytes. A file that decodes to more is refused there; a FLAC of
+# one held value packs two hours into 1 MB and would otherwise cost about 1 GB and minutes.
+MIN_COMPRESSED_BYTES_PER_SECOND = 500
 
 
 @dataclass(frozen=True)
@@ -211,15 +215,14 @@ class _Output:
     """A float32 buffer filled chunk by chunk: `capacity` reserved up front, grown only as real
     samples arrive, and never past `limit` samples (`AudioError`)."""
 
-    def __init__(self, capacity: int, limit: int, label: str):
+    def __init__(self, capacity: int, limit: int, too_long: str):
         self.buffer = np.empty(max(0, min(capacity, limit)), dtype=np.float32)
-        self.size, self.limit, self.label = 0, limit, label
+        self.size, self.limit, self.too_long = 0, limit, too_long
 
     def put(self, chunk: np.ndarray) -> None:
         need = self.size + len(chunk)
         if need > self.limit:
-            raise AudioError(f"{self.label} is longer than {MAX_DURATION_S / 3600:g} hours: "
-                             "split the dialogue into shorter clips.")
+            raise AudioError(self.too_long)
         if need > len(self.buffer):
             grown = np.empty(min(self.limit, max(need, 2 * len(self.buffer))), dtype=np.float32)
             grown[:self.size] = self.buffer[:self.size]
@@ -253,22 +256,30 @@ def check_channels(channels, label: str = "the audio") -> int:
     return int(channels)
 
 
+def too_long_message(label: str, limit_s: float) -> str:
+    if limit_s >= MAX_DURATION_S:
+        return f"{label} is longer than {MAX_DURATION_S / 3600:g} hours: split the dialogue into shorter clips."
+    return (f"{label} holds more than {limit_s / 60:.1f} minutes of audio, more than a file of its size can "
+            "hold at any speech bitrate: it is damaged or made to exhaust memory. Re-export it, or convert it "
+            "to 16-bit PCM WAV.")
+
+
 def _convert_blocks(blocks: Iterable[np.ndarray], sample_rate: int, n_frames: int,
-                    stats: _Stats, label: str = "the audio") -> np.ndarray:
+                    stats: _Stats, label: str = "the audio", limit_s: float = MAX_DURATION_S) -> np.ndarray:
     """Mix down, clean and resample a stream of raw blocks (about `n_frames` frames) into one array.
 
     `n_frames` only sizes the first allocation: the result is as long as the blocks really are, up
-    to `MAX_DURATION_S`.
+    to `limit_s` seconds (`AudioError` past it).
     """
     sample_rate = check_rate(sample_rate, label)
-    limit = int(MAX_DURATION_S * TARGET_RATE)
+    limit = int(min(limit_s, MAX_DURATION_S) * TARGET_RATE)
     if sample_rate == TARGET_RATE:
-        out = _Output(n_frames, limit, label)
+        out = _Output(n_frames, limit, too_long_message(label, limit_s))
         for block in blocks:
             out.put(_mono(stats.clean(_as_float(block))))
         return out.result(out.size)
     resampler = _StreamResampler(sample_rate, TARGET_RATE)
-    out = _Output(resampler.output_length(n_frames), limit, label)
+    out = _Output(resampler.output_length(n_frames), limit, too_long_message(label, limit_s))
     n_in = 0
     for block in blocks:
         n_in += len(block)
@@ -317,7 +328,8 @@ def _warnings(samples: np.ndarray, stats: _Stats, source: str) -> tuple[str, ...
     return tuple(found)
 
 
-def _finish(blocks: Iterable[np.ndarray], sample_rate: int, n_frames: int, source: str) -> Audio:
+def _finish(blocks: Iterable[np.ndarray], sample_rate: int, n_frames: int, source: str,
+            limit_s: float = MAX_DURATION_S) -> Audio:
     label = os.path.basename(source) or "the audio"
     rate = check_rate(sample_rate, label)
     if n_frames <= 0:
@@ -326,7 +338,7 @@ def _finish(blocks: Iterable[np.ndarray], sample_rate: int, n_frames: int, sourc
         raise AudioError(f"{label} is longer than {MAX_DURATION_S / 3600:g} hours "
                          f"({n_frames / rate / 3600:.1f} h claimed): split the dialogue into shorter clips.")
     stats = _Stats()
-    samples = _convert_blocks(blocks, rate, n_frames, stats, label)
+    samples = _convert_blocks(blocks, rate, n_frames, stats, label, limit_s)
     if len(samples) == 0:
         raise AudioError(f"{os.path.basename(source) or 'The audio'} contains no samples (zero length).")
     return Audio(samples=samples, sample_rate=TARGET_RATE, source=source,
@@ -413,11 +425,13 @@ def _load_soundfile(path: str) -> Audio:
         with soundfile.SoundFile(path) as handle:
             rate = check_rate(handle.samplerate, name)
             channels = check_channels(handle.channels, name)
-            # the header's frame count reserves memory only as far as the file's size makes plausible
-            n_frames = min(handle.frames, os.path.getsize(path) * MAX_FRAMES_PER_BYTE)
+            size = os.path.getsize(path)
+            # a header may lie, or not know (streamed files): the file's size bounds both the memory
+            # reserved and the audio decoded
             blocks = handle.blocks(blocksize=max(1024, READ_BLOCK_FRAMES // channels), dtype="float32",
                                    always_2d=True)
-            return _finish(blocks, rate, n_frames, path)
+            return _finish(blocks, rate, min(handle.frames, size * MAX_FRAMES_PER_BYTE), path,
+                           limit_s=size / MIN_COMPRESSED_BYTES_PER_SECOND)
     except (RuntimeError, OSError, ValueError, EOFError) as exc:  # LibsndfileError is a RuntimeError
         raise AudioError(f"{os.path.basename(path)} is not a readable audio file ({exc}); Lipkit reads WAV, "
                          "FLAC, OGG and MP3: convert it to one of them.") from exc

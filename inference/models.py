@@ -46,9 +46,17 @@ WEIGHTS_FOLDER = "weights"
 
 PREFERENCES = ("AUTO", "CPU", "GPU")
 CPU_PROVIDER = "CPUExecutionProvider"
-GPU_PROVIDERS = ("CUDAExecutionProvider", "DmlExecutionProvider", "CoreMLExecutionProvider")
+DIRECTML_PROVIDER = "DmlExecutionProvider"
+GPU_PROVIDERS = ("CUDAExecutionProvider", DIRECTML_PROVIDER, "CoreMLExecutionProvider")
 # onnxruntime's own log: errors only (its provider fallbacks come back to us as warnings).
 ORT_LOG_ERRORS_ONLY = 3
+# What each GPU provider needs to start, named in the note when it could not be loaded ({cuda}: the
+# CUDA version the installed onnxruntime-gpu was built for; onnxruntime's log names the missing file).
+PROVIDER_NEEDS = {
+    "CUDAExecutionProvider": "an NVIDIA GPU and driver with the CUDA {cuda} and cuDNN 9 runtime libraries",
+    "DmlExecutionProvider": "a DirectX 12 GPU on Windows 10 (1903) or later",
+    "CoreMLExecutionProvider": "Core ML on macOS",
+}
 
 REQUIRED_KEYS = ("name", "version", "file", "sha256", "bytes", "inputs", "outputs", "sample_rate",
                  "feature_rate", "fps", "stride", "channels", "emotion_categories", "receptive_field")
@@ -91,10 +99,10 @@ FEATURE_SETTINGS = {"kind": "log_mel", "n_fft": features.N_FFT, "window": featur
                     "mels": features.NUM_MELS, "range_hz": list(features.MEL_RANGE_HZ)}
 FIX = "Reinstall the Lipkit extension (or set LIPKIT_WEIGHTS_DIR to a complete weights folder)."
 
-_ORT_ERRORS = (RuntimeError, ort_state.Fail, ort_state.InvalidArgument, ort_state.NoSuchFile,
-               ort_state.NoModel, ort_state.EngineError, ort_state.RuntimeException,
-               ort_state.InvalidProtobuf, ort_state.InvalidGraph, ort_state.NotImplemented,
-               ort_state.EPFail)
+ORT_ERRORS = (RuntimeError, ort_state.Fail, ort_state.InvalidArgument, ort_state.NoSuchFile,
+              ort_state.NoModel, ort_state.EngineError, ort_state.RuntimeException,
+              ort_state.InvalidProtobuf, ort_state.InvalidGraph, ort_state.NotImplemented,
+              ort_state.EPFail)
 _DIGESTS: dict[tuple[str, int, int], str] = {}
 _SESSIONS: dict[tuple[str, str, str, int], "Model"] = {}
 
@@ -136,7 +144,7 @@ class Model:
         feeds = {name: np.ascontiguousarray(value, np.float32) for name, value in feeds.items()}
         try:
             values = self.session.run(None, feeds)
-        except _ORT_ERRORS as exc:
+        except ORT_ERRORS as exc:
             raise ModelError(f"The {self.name} model failed to run ({exc}).") from exc
         names = [output.name for output in self.session.get_outputs()]
         outputs = dict(zip(names, values))
@@ -227,10 +235,20 @@ def available_providers() -> list[str]:
     return onnxruntime.get_available_providers()
 
 
+def provider_needs(provider: str) -> str:
+    """What `provider` needs to start, for the note when it could not be loaded."""
+    from onnxruntime.capi import build_and_package_info
+
+    cuda = getattr(build_and_package_info, "cuda_version", None) or "12 or 13"
+    return PROVIDER_NEEDS.get(provider, "its runtime libraries").format(cuda=cuda)
+
+
 def _new_session(source, providers: list[str], cpu_threads: int) -> onnxruntime.InferenceSession:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = int(cpu_threads)
     options.log_severity_level = ORT_LOG_ERRORS_ONLY
+    if providers[0] == DIRECTML_PROVIDER:
+        options.enable_mem_pattern = False   # DirectML runs without onnxruntime's memory patterns
     with python_warnings.catch_warnings():
         python_warnings.simplefilter("ignore")   # an unavailable provider is reported below instead
         return onnxruntime.InferenceSession(source if isinstance(source, bytes) else str(source), options,
@@ -244,13 +262,13 @@ def open_session(source, providers: list[str], cpu_threads: int = 0, path: Path 
     path = path or source
     try:
         session = _new_session(source, providers, cpu_threads)
-    except _ORT_ERRORS as exc:
+    except ORT_ERRORS as exc:
         if wanted == CPU_PROVIDER:
             raise ModelError(f"{path}: onnxruntime cannot open the model ({exc}). {FIX}") from exc
         session, _ = open_session(source, [CPU_PROVIDER], cpu_threads, path)
         return session, (f"{wanted} failed to start ({exc}); running on the CPU.",)
     if session.get_providers()[0] != wanted:
-        return session, (f"{wanted} could not be loaded; running on the CPU.",)
+        return session, (f"{wanted} could not be loaded (it needs {provider_needs(wanted)}); running on the CPU.",)
     return session, ()
 
 

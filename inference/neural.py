@@ -18,10 +18,19 @@ and the final constraint pass are the pipeline's (`generation`), as for every en
 Long audio runs window by window (`models.run_windowed`, `WINDOW_SECONDS` each), features
 included, so model memory stays flat on hour-long audio (what grows is per-frame arrays: curves
 and, for diffusion, the audio encoding) and the result equals one pass over all of it.
+
+Where the models run (`load_engine`): the preference ("AUTO", "CPU", "GPU", see
+`models.choose_providers`) picks a GPU provider when onnxruntime offers one; a provider that fails
+to start falls back to the CPU with a note (`models.open_session`). An engine that did start on a
+GPU provider then makes a short parity run (`parity_gap`: `PARITY_SECONDS` of seeded noise through
+every model of the engine, each fed the CPU's inputs) against the same models on the CPU; only
+within `PARITY_TOLERANCE` does the GPU run the take, otherwise the CPU does, with a note naming
+the provider and the disagreement. The verdict is kept per (models, provider, threads).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -34,7 +43,7 @@ from .audio import Audio
 from .constraints import Constraints, correction_spans, to_model_frames
 from .curves import Curves
 from .errors import AudioError, ModelError
-from .models import FIX, Model, cut_feeds, load_model, run_windowed
+from .models import FIX, GPU_PROVIDERS, ORT_ERRORS, Model, cut_feeds, load_model, run_windowed
 from .sampler import CosineSchedule, Known, sample
 
 ENGINES = ("regression", "diffusion")
@@ -54,6 +63,15 @@ STYLE_INPUT = "style"
 STYLE_STREAM = 0x5717      # the style's random numbers never share a stream with the sampler's noise
 DIFFUSION_KEYS = ("requires", "schedule", "prediction", "data_scale", "data_shift", "default_steps",
                   "default_guidance")
+# The parity run of a GPU provider against the CPU: every output within this (|gpu - cpu| over
+# max(1, the CPU output's largest magnitude), so absolute for curves in 0-1), on this much seeded
+# noise at this loudness (-20 dBFS RMS); the denoiser once, mid-schedule.
+PARITY_TOLERANCE = 1e-3
+PARITY_SECONDS = 2.0
+PARITY_RMS = 0.1
+PARITY_SEED = 0x9A41
+PARITY_TIMESTEP = 500.0
+_PARITY: dict[tuple, str | None] = {}
 
 
 @dataclass(frozen=True)
@@ -64,12 +82,24 @@ class Engine:
     regression: Model
     diffusion: Model | None = None
     frontend: embedding_mod.FrontEnd | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        found = (self.regression.warnings + (self.diffusion.warnings if self.diffusion else ())
+        found = (self.notes + self.regression.warnings + (self.diffusion.warnings if self.diffusion else ())
                  + (self.frontend.warnings if self.frontend else ()))
         return tuple(dict.fromkeys(found))
+
+    @property
+    def providers(self) -> tuple[str, ...]:
+        """The onnxruntime providers running the engine's models, each once (front-end first)."""
+        parts = (self.frontend, self.regression, self.diffusion)
+        return tuple(dict.fromkeys(part.provider for part in parts if part is not None))
+
+    @property
+    def provider(self) -> str:
+        """Who runs the models, for the user: one provider's name, or several joined by " + "."""
+        return " + ".join(self.providers)
 
     @property
     def versions(self) -> dict[str, str]:
@@ -104,8 +134,7 @@ def load_frontend_for(regression: Model, weights_dir=None, provider: str = "AUTO
     return embedding_mod.load_frontend(weights_dir, provider, cpu_threads)
 
 
-def load_engine(engine: str = DEFAULT_ENGINE, weights_dir=None, provider: str = "AUTO",
-                cpu_threads: int = 0) -> Engine:
+def _open_engine(engine: str, weights_dir, provider: str, cpu_threads: int) -> Engine:
     """The models `engine` runs, verified and opened once (sessions are cached in `models`)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
@@ -116,6 +145,69 @@ def load_engine(engine: str = DEFAULT_ENGINE, weights_dir=None, provider: str = 
     regression = load_model(denoiser.sidecar.get("requires", "regression"), weights_dir, provider, cpu_threads)
     _check_diffusion(denoiser, regression)
     return Engine(regression, denoiser, load_frontend_for(regression, weights_dir, provider, cpu_threads))
+
+
+def disagreement(value: np.ndarray, reference: np.ndarray) -> float:
+    """max |value - reference| over max(1, max |reference|); inf for a shape mismatch or non-finite values."""
+    value, reference = np.asarray(value, np.float64), np.asarray(reference, np.float64)
+    if value.shape != reference.shape or not (np.all(np.isfinite(value)) and np.all(np.isfinite(reference))):
+        return math.inf
+    if value.size == 0:
+        return 0.0
+    return float(np.max(np.abs(value - reference)) / max(1.0, float(np.max(np.abs(reference)))))
+
+
+def parity_gap(candidate: Engine, reference: Engine) -> float:
+    """The largest `disagreement` of `candidate`'s outputs with `reference`'s (the same models on
+    other providers) on `PARITY_SECONDS` of seeded noise: the front-end, the regression model fed
+    the reference's embedding, and one denoiser pass fed the reference's audio encoding."""
+    rng = np.random.default_rng(PARITY_SEED)
+    samples = (PARITY_RMS * rng.standard_normal(int(PARITY_SECONDS * features.SAMPLE_RATE))).astype(np.float32)
+    num_frames = features.num_model_frames(features.num_feature_frames(len(samples)))
+    emotion = rng.uniform(0.0, 1.0, (num_frames, len(emotion_mod.CATEGORIES))).astype(np.float32)
+    pairs = []
+    speech = speech_for(reference, samples)
+    if speech is not None:
+        pairs.append((speech_for(candidate, samples), speech))
+    expected = regress(reference.regression, samples, emotion, speech=speech)
+    found = regress(candidate.regression, samples, emotion, speech=speech)
+    pairs += [(found[name], expected[name]) for name in expected]
+    if reference.diffusion is not None:
+        noisy = rng.standard_normal((num_frames, len(reference.diffusion.sidecar["channels"]))).astype(np.float32)
+        denoised = [guided_denoiser(engine.diffusion, expected["audio_hidden"], emotion, 1.0)(noisy, PARITY_TIMESTEP)
+                    for engine in (candidate, reference)]
+        pairs.append(tuple(denoised))
+    return max(disagreement(value, wanted) for value, wanted in pairs)
+
+
+def _parity_note(candidate: Engine, reference: Engine) -> str | None:
+    """None when `candidate` agrees with `reference` within PARITY_TOLERANCE, else the note saying why not."""
+    try:
+        gap = parity_gap(candidate, reference)
+    except (ModelError, ValueError, *ORT_ERRORS) as exc:
+        return f"{candidate.provider} failed the parity run against the CPU ({exc}); running on the CPU."
+    if gap <= PARITY_TOLERANCE:
+        return None
+    return (f"{candidate.provider} disagrees with the CPU by {gap:.3g} on the parity run (more than "
+            f"{PARITY_TOLERANCE:g}); running on the CPU.")
+
+
+def load_engine(engine: str = DEFAULT_ENGINE, weights_dir=None, provider: str = "AUTO",
+                cpu_threads: int = 0) -> Engine:
+    """The models `engine` runs on the provider the preference `provider` picks (see the module's
+    docstring): a GPU provider only where it starts and passes the parity run, else the CPU."""
+    loaded = _open_engine(engine, weights_dir, provider, cpu_threads)
+    if not set(loaded.providers) & set(GPU_PROVIDERS):
+        return loaded
+    reference = _open_engine(engine, weights_dir, "CPU", cpu_threads)
+    models = (loaded.regression, loaded.diffusion)
+    key = (engine, tuple(model.sidecar["sha256"] for model in models if model is not None), loaded.provider,
+           int(cpu_threads))
+    if key not in _PARITY:
+        _PARITY[key] = _parity_note(loaded, reference)
+    if _PARITY[key] is None:
+        return loaded
+    return dataclasses.replace(reference, notes=(_PARITY[key],))
 
 
 def emotion_for_model(weights: np.ndarray, fps: float, num_model_frames: int, model: Model) -> np.ndarray:
@@ -308,5 +400,5 @@ def animate_mouth(audio: Audio, engine: str, fps: float, num_frames: int, seed: 
     mouth = mouth_curves(audio, loaded, fps, num_frames, seed, emotion, steps, guidance, constraints,
                          progress, should_cancel)
     meta = {"steps": steps, "guidance": guidance, "model_versions": loaded.versions,
-            "provider": loaded.regression.provider}
+            "provider": loaded.provider}
     return mouth, meta, loaded.warnings

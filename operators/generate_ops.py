@@ -23,6 +23,8 @@ from . import jobs, sound as sound_mod
 from .boundary import LipkitOperator, active_head
 
 _LISTED = 4
+# What the take info and the preferences say ran a take no model made (phonetic engine, no lips layer).
+NO_MODEL = "no model"
 
 
 @dataclass
@@ -128,16 +130,18 @@ def pick_sound(context, report) -> sound_mod.Sound:
 def write_result(context, head, objects, pairs, sound, performance, request, report, extra=None):
     """The performance as a new take (and head motion where a head rig is set); returns the take."""
     window = sound.window
+    provider = performance.curves.meta.get("provider", NO_MODEL)
     info = {"engine": request.engine, "seed": request.seed, "steps": request.steps or 0,
             "guidance": -1.0 if request.guidance is None else request.guidance,
             "layers": ",".join(request.layers), "audio_path": sound.path, "audio_start": window.start,
-            "audio_stop": window.stop, **(extra or {})}
+            "audio_stop": window.stop, "provider": provider, **(extra or {})}
     if performance.phones:      # the phonetic engine's phones and words, for the review (seconds from the take's start)
         info["phones"] = json.dumps([[p.phone, round(p.start, 4), round(p.end, 4)] for p in performance.phones])
         info["words"] = json.dumps([[w, round(s, 4), round(e, 4)] for w, s, e in performance.words])
     action = takes.write_take(objects, performance.curves, pairs, context.scene, window.first_frame,
                               source=sound.name, extra_info=info)
     character.add_take(head, action)
+    context.window_manager.lipkit.last_provider = provider
     settings = context.scene.lipkit
     if performance.head is not None and settings.head_object is not None:
         head_motion.write(settings.head_object, settings.head_bone, performance.head, context.scene,
@@ -288,7 +292,7 @@ def regenerate(op, context, seed: int, first: int | None = None, last: int | Non
     except ValueError as exc:
         raise TakeError(str(exc)) from exc
     values = editing.keep_locked(old, values, locked_columns(head))
-    curves = Curves(performance.curves.fps, values)
+    curves = Curves(performance.curves.fps, values, meta=performance.curves.meta)
     result = replace(performance, curves=curves, warnings=())
     return write_result(context, head, objects, pairs, sound, result, request, op.report,
                         extra={"derived_from": source.name})

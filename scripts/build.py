@@ -1,18 +1,27 @@
-"""Build the Lipkit extension zips, one per platform, with Blender's own builder and validator.
+"""Build the Lipkit extension zips, one per platform (two for Linux), with Blender's own builder and validator.
 
 Each zip carries the add-on, the weights with their sidecars, the speech-embedding front-end
 (weights/speech_embedding/, fetched and sha256-checked by scripts/fetch_frontend.py, which the
-build runs first), and the Python wheels Lipkit imports
-at run time: onnxruntime and pocketsphinx, at the versions pinned in requirements/common.txt, for
-every Python a supported Blender runs (cp311: Blender 4.2-5.0; cp313: Blender 5.1+). Blender installs
-only the wheels matching its Python and platform. Never numpy (Blender ships it), and none of the
-packages' other declared dependencies: the add-on never imports them (flatbuffers, protobuf and
-packaging serve onnxruntime's tooling, sounddevice pocketsphinx's live microphone).
+build runs first), and the Python wheels Lipkit imports at run time: pocketsphinx and the build of
+onnxruntime that reaches the platform's GPUs (`VARIANTS`), for every Python a supported Blender
+runs (cp311: Blender 4.2-5.0; cp313: Blender 5.1+). Blender installs only the wheels matching its
+Python and platform. Never numpy (Blender ships it), and none of the packages' other declared
+dependencies: the add-on never imports them (flatbuffers, protobuf and packaging serve
+onnxruntime's tooling, sounddevice pocketsphinx's live microphone).
+
+- windows-x64: `onnxruntime-directml` (DirectML: any DirectX 12 GPU, and the CPU), pinned in
+  requirements/windows.txt: its last release on PyPI is older than the onnxruntime pin.
+- macos-arm64: `onnxruntime`, whose macOS build has CoreML.
+- linux-x64: `onnxruntime` (the CPU), and linux-x64-cuda: `onnxruntime-gpu` (CUDA; the CUDA and
+  cuDNN runtime libraries come from the system), pinned in requirements/ort-gpu.txt, as
+  `lipkit-<version>-linux_x64_cuda.zip`. Both zips are for Blender's linux-x64 platform and the
+  same extension id: install one of them.
 
 Steps: wheels are fetched from the package index with `pip download --only-binary=:all:` into
-build/wheels/ (kept between builds); the tree is copied to a temporary folder with a manifest that lists
-the wheels and platforms; `blender_ext.py build --split-platforms` writes dist/lipkit-<version>-<platform>.zip;
-`blender_ext.py validate` checks each zip. Run through scripts/build.sh (which sets up), or
+build/wheels/<variant>/ (kept between builds); per variant the tree is copied to a temporary folder
+with a manifest that lists the wheels and the platform; `blender_ext.py build --split-platforms`
+writes the zip, moved to dist/lipkit-<version>-<platform>[_cuda].zip; `blender_ext.py validate`
+checks each zip. Run through scripts/build.sh (which sets up), or
 `.venv/bpy-5.0/bin/python scripts/build.py [--platform linux-x64 ...] [--out DIR]`.
 """
 
@@ -26,18 +35,39 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 import fetch_frontend  # beside this script (its folder is on sys.path when the script runs)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = "blender_manifest.toml"
-PINS_FILE = REPO_ROOT / "requirements" / "common.txt"
-RUNTIME_PACKAGES = ("onnxruntime", "pocketsphinx")
+REQUIREMENTS = REPO_ROOT / "requirements"
+PINS_FILE = REQUIREMENTS / "common.txt"
+# Every zip's wheels besides its onnxruntime build, pinned in common.txt.
+SHARED_PACKAGES = ("pocketsphinx",)
 # Blender platform -> the pip platform tag to download for (pip also accepts older compatible tags).
 PLATFORM_TAGS = {
     "linux-x64": "manylinux_2_28_x86_64",
     "windows-x64": "win_amd64",
     "macos-arm64": "macosx_14_0_arm64",
+}
+
+
+class Variant(NamedTuple):
+    """One zip: its Blender platform, the onnxruntime package it carries, the requirements file
+    pinning that package, and what its file name adds after the platform."""
+
+    platform: str
+    runtime: str
+    pins: Path
+    suffix: str = ""
+
+
+VARIANTS = {
+    "linux-x64": Variant("linux-x64", "onnxruntime", PINS_FILE),
+    "linux-x64-cuda": Variant("linux-x64", "onnxruntime-gpu", REQUIREMENTS / "ort-gpu.txt", "_cuda"),
+    "windows-x64": Variant("windows-x64", "onnxruntime-directml", REQUIREMENTS / "windows.txt"),
+    "macos-arm64": Variant("macos-arm64", "onnxruntime", PINS_FILE),
 }
 # Python of Blender 4.2-5.0, and of Blender 5.1+.
 PYTHON_VERSIONS = ("3.11", "3.13")
@@ -49,18 +79,28 @@ NOT_STAGED = (".git", ".venv", "out", "build", "dist", "__pycache__", ".pytest_c
 log = logging.getLogger("lipkit.build")
 
 
-def pinned(requirements_text: str, names=RUNTIME_PACKAGES) -> list[str]:
-    """The `name==version` pins of `names` in a requirements file's text, in the order of `names`."""
-    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", requirements_text, re.MULTILINE))
+def pinned(path: Path, names) -> list[str]:
+    """The `name==version` pins of `names` in a requirements file, in the order of `names`."""
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", path.read_text(encoding="utf-8"), re.MULTILINE))
     missing = [name for name in names if name not in pins]
     if missing:
-        raise SystemExit(f"build: no pinned version for {', '.join(missing)} in {PINS_FILE}")
+        raise SystemExit(f"build: no pinned version for {', '.join(missing)} in {path}")
     return [f"{name}=={pins[name]}" for name in names]
+
+
+def variant_pins(variant: Variant) -> list[str]:
+    """The `name==version` pins of the wheels a variant's zip carries: its onnxruntime, then pocketsphinx."""
+    return pinned(variant.pins, (variant.runtime,)) + pinned(PINS_FILE, SHARED_PACKAGES)
+
+
+def wheel_name(pin: str) -> str:
+    """The distribution name as wheel file names spell it (onnxruntime-gpu -> onnxruntime_gpu)."""
+    return pin.split("==")[0].replace("-", "_").lower()
 
 
 def download_wheels(pins: list[str], platform: str, python: str, cache: Path) -> list[Path]:
     """The binary wheels of `pins` for one Blender platform and Python, downloaded into `cache` if absent."""
-    folder = cache / platform / f"py{python}"
+    folder = cache / f"py{python}"
     folder.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
                "--no-deps", "--only-binary=:all:", "--implementation", "cp",
@@ -68,7 +108,7 @@ def download_wheels(pins: list[str], platform: str, python: str, cache: Path) ->
     subprocess.run(command, check=True)
     wheels = sorted(folder.glob("*.whl"))
     names = {wheel.name.split("-")[0].lower() for wheel in wheels}
-    if names != {pin.split("==")[0] for pin in pins} or len(wheels) != len(pins):
+    if names != {wheel_name(pin) for pin in pins} or len(wheels) != len(pins):
         raise SystemExit(f"build: expected one wheel per package in {folder}, found {[w.name for w in wheels]}")
     return wheels
 
@@ -131,22 +171,30 @@ def missing_frontend(zip_path: Path) -> list[str]:
     return [name for name in wanted if not any(entry.endswith(name) for entry in names)]
 
 
-def build(platforms: list[str], out: Path, cache: Path) -> list[Path]:
-    """Build, validate and check one zip per platform into `out`; their paths."""
+def build_variant(name: str, out: Path, cache: Path) -> Path:
+    """Build the zip of one variant into `out`; its path."""
+    variant = VARIANTS[name]
+    pins = variant_pins(variant)
+    wheels = [wheel for python in PYTHON_VERSIONS
+              for wheel in download_wheels(pins, variant.platform, python, cache / name)]
+    with tempfile.TemporaryDirectory(prefix="lipkit-stage-") as folder:
+        staged, built = Path(folder) / "lipkit", Path(folder) / "zip"
+        built.mkdir()
+        stage(REPO_ROOT, staged, {variant.platform: wheels})
+        log.info(run_blender_ext("build", "--source-dir", str(staged), "--output-dir", str(built), "--split-platforms"))
+        (zip_path,) = built.glob("lipkit-*.zip")
+        target = out / f"{zip_path.stem}{variant.suffix}.zip"
+        shutil.move(zip_path, target)
+    return target
+
+
+def build(variants: list[str], out: Path, cache: Path) -> list[Path]:
+    """Build, validate and check one zip per variant into `out`; their paths."""
     fetch_frontend.main([])      # SystemExit with the reason when it is missing and cannot be fetched
-    pins = pinned(PINS_FILE.read_text(encoding="utf-8"))
-    wheels = {platform: [wheel for python in PYTHON_VERSIONS for wheel in download_wheels(pins, platform, python, cache)]
-              for platform in platforms}
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("lipkit-*.zip"):
         old.unlink()
-    with tempfile.TemporaryDirectory(prefix="lipkit-stage-") as folder:
-        staged = Path(folder) / "lipkit"
-        stage(REPO_ROOT, staged, wheels)
-        log.info(run_blender_ext("build", "--source-dir", str(staged), "--output-dir", str(out), "--split-platforms"))
-    zips = sorted(out.glob("lipkit-*.zip"))
-    if len(zips) != len(platforms):
-        raise SystemExit(f"build: expected {len(platforms)} zips in {out}, found {[z.name for z in zips]}")
+    zips = [build_variant(name, out, cache) for name in variants]
     for zip_path in zips:
         log.info(run_blender_ext("validate", str(zip_path)))
         if bad := forbidden_entries(zip_path):
@@ -158,14 +206,14 @@ def build(platforms: list[str], out: Path, cache: Path) -> list[Path]:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--platform", action="append", choices=sorted(PLATFORM_TAGS),
-                        help="build only this platform (repeatable; default: all)")
+    parser.add_argument("--platform", action="append", choices=sorted(VARIANTS),
+                        help="build only this zip (repeatable; default: all)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "dist", help="folder for the zips (default: dist/)")
     parser.add_argument("--wheel-cache", type=Path, default=REPO_ROOT / "build" / "wheels",
                         help="downloaded wheels, kept between builds (default: build/wheels/)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for zip_path in build(args.platform or list(PLATFORM_TAGS), args.out.resolve(), args.wheel_cache.resolve()):
+    for zip_path in build(args.platform or list(VARIANTS), args.out.resolve(), args.wheel_cache.resolve()):
         print(f"{zip_path} {zip_path.stat().st_size / 2**20:.1f} MiB")
 
 

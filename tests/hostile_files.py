@@ -4,9 +4,10 @@ is at most 1 MB. `write_all(folder)` makes every one and returns {name: path}.
 WAV headers are written with `struct` so that any value can lie: the sample rate, the channel
 count, the data size. The junk files are what a user's folder holds by mistake: an empty .mp3,
 text saved as .wav, random bytes as .mp3/.ogg/.flac, a header cut short, a FLAC whose header claims
-days of audio. `readable_files()` are damaged but still hold the speech.
+days of audio, and FLACs of 28 KB that truly decode to 20 minutes (with their length given or not). `readable_files()` are damaged but still hold the speech.
 """
 
+import functools
 import io
 import struct
 
@@ -33,12 +34,28 @@ def speechlike(seconds: float = 2.0, rate: int = 16000) -> np.ndarray:
     return (signal * 32767).astype("<i2")
 
 
-def flac_claiming(total_samples: int, rate: int | None = None) -> bytes:
-    """A real 1 s FLAC whose STREAMINFO claims `total_samples` (and `rate`, when given)."""
+@functools.lru_cache(maxsize=None)
+def held_value_flac(seconds: int, rate: int = 8000) -> bytes:
+    """A FLAC that truly decodes to `seconds` of one held value (not silent): a minute packs into
+    about 1.5 KB, so an hour fits far below 1 MB."""
     import soundfile
     buffer = io.BytesIO()
-    soundfile.write(buffer, speechlike(1.0), 16000, format="FLAC", subtype="PCM_16")
-    data = bytearray(buffer.getvalue())
+    minute = np.full(60 * rate, 3000, dtype=np.int16)
+    with soundfile.SoundFile(buffer, "w", rate, 1, format="FLAC", subtype="PCM_16") as handle:
+        for _ in range(seconds // 60):
+            handle.write(minute)
+    return buffer.getvalue()
+
+
+def flac_claiming(total_samples: int, rate: int | None = None, flac: bytes | None = None) -> bytes:
+    """A real FLAC (1 s of speech unless `flac` is given) whose STREAMINFO claims `total_samples`
+    (and `rate`, when given)."""
+    import soundfile
+    if flac is None:
+        buffer = io.BytesIO()
+        soundfile.write(buffer, speechlike(1.0), 16000, format="FLAC", subtype="PCM_16")
+        flac = buffer.getvalue()
+    data = bytearray(flac)
     assert data[:4] == b"fLaC"
     info = 8  # "fLaC" + the metadata block header
     packed = int.from_bytes(data[info + 10:info + 18], "big")  # rate 20 | channels 3 | bits 5 | samples 36
@@ -75,6 +92,8 @@ def hostile_files() -> dict[str, bytes]:
         "flac-rate-1mhz.flac": flac_claiming(16000, rate=1_000_000),
         "flac-rate-1hz.flac": flac_claiming(16000, rate=1),
         "flac-claims-days.flac": flac_claiming(2**36 - 1),
+        "flac-decodes-to-20-minutes.flac": held_value_flac(1200),
+        "flac-length-unknown.flac": flac_claiming(0, flac=held_value_flac(1200)),
     }
 
 

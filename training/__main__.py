@@ -108,9 +108,14 @@ def main(argv=None) -> int:
         select_mod.select(checkpoint.parent, args.data or args.shared / quality.TIMIT_SUBDIR,
                           args.shared / quality.FACE_SUBDIR)
     if args.command in ("export", "all"):
-        chosen = select_mod.selected_snapshot(checkpoint.parent)
-        logging.info("exporting %s", chosen or checkpoint)
-        _export(args.cache, chosen or checkpoint, args.out, args.seal_decision)
+        chosen = select_mod.selection(checkpoint.parent)
+        if chosen and chosen["shipped_ranks_first"]:
+            print(f"the shipped weights rank above every snapshot of run {args.run} "
+                  f"({checkpoint.parent / select_mod.SELECTED_FILE}): nothing exported")
+            return 0
+        source = select_mod.selected_snapshot(checkpoint.parent) or checkpoint
+        logging.info("exporting %s", source)
+        _export(args.cache, source, args.out, args.seal_decision)
     return 0
 
 

@@ -15,7 +15,8 @@ The rule, fixed before any snapshot of a run is scored (`rank`):
    the snapshot meeting more of these nine checks ranks first;
 2. then the lip closures: the mean over the three models of BIL40 and of the lowest speaker's
    BIL40 (a choice should hold for every voice, not the average one).
-The end of a run is a candidate like any other snapshot.
+The end of a run is a candidate like any other snapshot, and so are the weights shipped today
+(`weights/`, scored the same way): when they rank first, nothing is exported.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ FLOORS = {"REST": 97.0, "OPEN": 95.0, "SYNC_r": 0.78}
 FPS = 30.0
 SCORES_FILE = "scores.json"
 SELECTED_FILE = "selected.json"
+SHIPPED = "shipped"
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,9 @@ def rank(scores: dict[str, ModelScore]) -> tuple[int, float]:
 
 
 def choose(scored: dict[str, dict[str, ModelScore]]) -> str:
-    """The snapshot name with the best `rank`; among equals the earlier snapshot."""
-    return max(sorted(scored), key=lambda name: rank(scored[name]))
+    """The candidate with the best `rank`; among equals the shipped weights, then the earlier snapshot."""
+    order = sorted(scored, key=lambda name: (name != SHIPPED, name))
+    return max(order, key=lambda name: rank(scored[name]))
 
 
 def export_snapshot(snapshot: Path, out_dir: Path) -> Path:
@@ -123,37 +126,55 @@ def table(scored: dict[str, dict[str, ModelScore]], chosen: str | None) -> str:
     return "\n".join(lines)
 
 
-def select(run_dir: Path, data_dir: Path, face_dir: Path) -> Path:
-    """Score the run's new snapshots, choose one by `rank`, write `selected.json`; returns the snapshot."""
+def _write_scores(path: Path, scored: dict[str, dict[str, ModelScore]]) -> None:
+    path.write_text(json.dumps({name: {key: asdict(score) for key, score in models.items()}
+                                for name, models in scored.items()}, indent=1))
+
+
+def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = export.WEIGHTS_DIR) -> Path | None:
+    """Score the run's new snapshots (and the shipped weights), choose by `rank`, write
+    `selected.json`; returns the chosen snapshot, or None when the shipped weights rank first."""
     snapshots = train.snapshots(run_dir)
     if not snapshots:
         raise FileNotFoundError(f"no snapshots in {run_dir / train.SNAPSHOT_FOLDER}")
     scores_path = run_dir / train.SNAPSHOT_FOLDER / SCORES_FILE
     scored = read_scores(scores_path)
+    shipped = f"{SHIPPED} {json.loads((shipped_dir / 'regression.json').read_text())['sha256'][:12]}"
+    if shipped not in scored:
+        log.info("scoring the shipped weights in %s", shipped_dir)
+        scored[shipped] = score_weights(shipped_dir, data_dir, face_dir)
+        _write_scores(scores_path, scored)
     for snapshot in snapshots:
         if snapshot.stem in scored:
             continue
         log.info("scoring %s", snapshot.name)
         weights_dir = export_snapshot(snapshot, snapshot.with_suffix(""))
         scored[snapshot.stem] = score_weights(weights_dir, data_dir, face_dir)
-        scores_path.write_text(json.dumps({name: {key: asdict(score) for key, score in models.items()}
-                                           for name, models in scored.items()}, indent=1))
-    names = {snapshot.stem for snapshot in snapshots}
-    candidates = {name: scores for name, scores in scored.items() if name in names}
+        _write_scores(scores_path, scored)
+    candidates = {snapshot.stem: scored[snapshot.stem] for snapshot in snapshots}
+    candidates[SHIPPED] = scored[shipped]
     chosen = choose(candidates)
     print(table(candidates, chosen))
-    selected = run_dir / train.SNAPSHOT_FOLDER / f"{chosen}.pt"
+    selected = None if chosen == SHIPPED else run_dir / train.SNAPSHOT_FOLDER / f"{chosen}.pt"
     (run_dir / SELECTED_FILE).write_text(json.dumps(
-        {"snapshot": selected.name, "floors_met": floors_met(candidates[chosen]),
-         "closures": round(closures(candidates[chosen]), 2), "data": str(data_dir.name),
+        {"snapshot": selected.name if selected else None, "shipped_ranks_first": selected is None,
+         "floors_met": floors_met(candidates[chosen]), "closures": round(closures(candidates[chosen]), 2),
+         "data": str(data_dir.name),
          "rule": "most of the floors REST>=97, OPEN>=95, SYNC r>=0.78 for regression and diffusion seeds 0 and 1; "
-                 "then the mean of BIL40 and the lowest speaker's BIL40 over the three"}, indent=1))
+                 "then the mean of BIL40 and the lowest speaker's BIL40 over the three; the shipped weights "
+                 "are a candidate too"}, indent=1))
     return selected
 
 
-def selected_snapshot(run_dir: Path) -> Path | None:
-    """The snapshot `select` chose for this run, if it has chosen one."""
+def selection(run_dir: Path) -> dict | None:
+    """What `select` chose for this run (`selected.json`), if it has chosen."""
     path = run_dir / SELECTED_FILE
-    if not path.exists():
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def selected_snapshot(run_dir: Path) -> Path | None:
+    """The snapshot `select` chose for this run; None if it has not chosen or chose the shipped weights."""
+    chosen = selection(run_dir)
+    if not chosen or not chosen["snapshot"]:
         return None
-    return run_dir / train.SNAPSHOT_FOLDER / json.loads(path.read_text())["snapshot"]
+    return run_dir / train.SNAPSHOT_FOLDER / chosen["snapshot"]

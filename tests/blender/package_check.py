@@ -9,6 +9,7 @@ empty folder: the zip goes into its `user_default` extensions repository through
 is given, else a mesh with the 52 ARKit shape keys) is mapped and given a regression take from a
 sound strip (a file where this Blender has no Audaspace) and a phonetic take from the same line
 with its transcript; the file is saved and reopened. Writes what it found to WORKDIR/found.json:
+the onnxruntime build the zip brought, its providers and the one that ran the regression take;
 per take its jawOpen during the line's speech and in its leading and trailing silence, the frames
 where the lips are sealed, and how far the keys read back after reopening are from those saved.
 """
@@ -137,6 +138,7 @@ def main(zip_path: str, workdir: str, shared_data: str | None) -> dict:
     assert bpy.ops.lipkit.mapping_detect() == {"FINISHED"}
     use_sound(scene, START_FRAME)
     generate(scene, "regression")
+    regression_provider = bpy.context.window_manager.lipkit.last_provider
     scene.lipkit.transcript_file = str(LINE.with_suffix(".txt"))
     generate(scene, "phonetic")
     saved = read_takes(bpy.data.objects[name])
@@ -150,6 +152,9 @@ def main(zip_path: str, workdir: str, shared_data: str | None) -> dict:
         "strip": can_add_strips(),
         "addon_file": sys.modules[ADDON].__file__,
         "onnxruntime": sys.modules["onnxruntime"].__file__,
+        "onnxruntime_build": sys.modules["onnxruntime.capi.build_and_package_info"].package_name,
+        "onnxruntime_providers": sys.modules["onnxruntime"].get_available_providers(),
+        "regression_provider": regression_provider,
         "pocketsphinx": sys.modules["pocketsphinx"].__file__,
         "mapped": len(addon_module("animation.character").stored_pairs(obj)),
         "takes": describe(reopened),

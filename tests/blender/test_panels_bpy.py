@@ -136,6 +136,28 @@ def test_preferences_draw(addon):
     assert ("prop", "execution_provider") in log and ("prop", "cpu_threads") in log
 
 
+def test_preferences_show_where_the_last_take_ran(addon):
+    from lipsync_helpers import generate, mapped_head, setup_scene, showing, use_sound
+    prefs = bpy.context.preferences.addons[addon.__name__].preferences
+    prefs.execution_provider = "GPU"   # no GPU provider here: the take runs on the CPU after a note
+    scene = setup_scene()
+    head = mapped_head()
+    use_sound(scene, 1, strip=False)
+    try:
+        generate(scene, engine="regression")
+    finally:
+        prefs.execution_provider = "AUTO"
+    takes = submodule("animation.takes")
+    assert takes.take_info(showing(head))["provider"] == "CPUExecutionProvider"
+    log = []
+    type(prefs).draw(_PrefsProxy(prefs, log), bpy.context)
+    assert ("label", "Last take ran on: CPUExecutionProvider") in log
+    generate(scene, engine="phonetic")
+    log = []
+    type(prefs).draw(_PrefsProxy(prefs, log), bpy.context)
+    assert ("label", "Last take ran on: no model") in log and takes.take_info(showing(head))["provider"] == "no model"
+
+
 class _PrefsProxy:
     """The preferences object with a recording layout (draw reads `self` properties too)."""
 

@@ -135,14 +135,20 @@ def test_missing_weights_fail_once_and_write_nothing(clip, tmp_path):
 
 @pytest.mark.skipif(any(name in onnxruntime.get_available_providers() for name in models.GPU_PROVIDERS),
                     reason="this machine has a GPU provider")
-def test_asking_for_a_missing_gpu_warns_once_and_runs_on_the_cpu(clip, tmp_path, shipped_weights):
+@pytest.mark.parametrize("engine", ["regression", "diffusion"])
+def test_asking_for_a_missing_gpu_warns_once_and_gives_the_cpus_curves(clip, tmp_path, shipped_weights, engine):
     wav, _, _ = clip
     other = tmp_path / "other.wav"
     other.write_bytes(wav.read_bytes())
-    result = _run(wav, other, "--out", tmp_path / "out", "--provider", "gpu", "--layers", "lips")
+    result = _run(wav, other, "--out", tmp_path / "gpu", "--provider", "gpu", "--engine", engine, "--seed", 2)
     assert result.returncode == 0, result.stderr
-    assert result.stderr.count("No GPU is usable") == 1
-    assert (tmp_path / "out" / "bob.json").is_file() and (tmp_path / "out" / "other.json").is_file()
+    notes = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert notes == [f"warning: No GPU is usable for the models here (onnxruntime offers "
+                     f"{', '.join(onnxruntime.get_available_providers())}); running on the CPU."]
+    on_cpu = _run(wav, other, "--out", tmp_path / "cpu", "--provider", "cpu", "--engine", engine, "--seed", 2)
+    assert on_cpu.returncode == 0 and "warning:" not in on_cpu.stderr, on_cpu.stderr
+    for name in ("bob.json", "other.json"):
+        assert (tmp_path / "gpu" / name).read_bytes() == (tmp_path / "cpu" / name).read_bytes()
 
 
 def test_lips_close_on_the_bilabials_with_a_transcript(clip):

@@ -339,13 +339,18 @@ from inference import batch
 from inference.shotlist import Shot
 
 def slow_shot(shot, settings, out_dir, cache_dir):
-    time.sleep(3.0)                          # the parent is killed while this sleeps
+    (Path(out_dir) / f"{{shot.name}}.started").touch()
+    waited = 0.0
+    while not (Path(out_dir) / "parent-killed").exists() and waited < 60:   # the test kills the parent now
+        time.sleep(0.05)
+        waited += 0.05
     (Path(out_dir) / f"{{shot.name}}.json").write_text("written after the parent died")
     return batch.Outcome(shot.row, shot.name, batch.DONE)
 
-batch.run_file_shot = slow_shot
-shots = [Shot(i, f"s{{i}}", Path("x.wav")) for i in range(2)]
-batch.run_file_shots(shots, batch.Settings(), Path(sys.argv[1]), workers=2)
+batch.run_file_shot = slow_shot             # spawned workers run this module too (as __mp_main__)
+if __name__ == "__main__":                  # ... but not this: without the guard they fail to start
+    shots = [Shot(i, f"s{{i}}", Path("x.wav")) for i in range(2)]
+    batch.run_file_shots(shots, batch.Settings(), Path(sys.argv[1]), workers=2)
 """
 
 
@@ -354,8 +359,12 @@ def test_workers_end_with_a_killed_parent(tmp_path):
     script = tmp_path / "parent.py"
     script.write_text(code)
     parent = subprocess.Popen([sys.executable, str(script), str(tmp_path)], cwd=tmp_path)
-    time.sleep(2.0)                               # the workers have started their shots
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("s*.started"))) < 2:      # both workers are in their shots
+        assert time.monotonic() < deadline and parent.poll() is None, "the workers never started their shots"
+        time.sleep(0.05)
     parent.send_signal(signal.SIGKILL)
     parent.wait()
-    time.sleep(4.0)                               # past the moment the shots would have been written
+    (tmp_path / "parent-killed").touch()          # an orphan would write its shot now
+    time.sleep(3.0)
     assert not list(tmp_path.glob("s*.json")), "an orphaned worker wrote its shot"

@@ -1,6 +1,8 @@
 """The neural engines end to end on real speech with the shipped models: windows, seeds, emotion,
 constraints, layers, progress, cancelling and the awkward inputs (too short, invalid samples)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -250,3 +252,30 @@ def test_progress_reaches_the_total_and_cancelling_stops_the_take(speech):
 def test_bad_options_are_value_errors(speech, options, words):
     with pytest.raises(ValueError, match=words):
         generation.perform(speech[0], **options)
+
+
+@pytest.mark.parametrize("value, reference, expected", [
+    ([0.2, 0.5], [0.2, 0.5005], 0.0005),          # curves (0-1): absolute
+    ([100.1, -40.0], [100.0, -40.0], 0.001),      # large outputs: relative to their largest magnitude
+    ([0.2, np.nan], [0.2, 0.5], float("inf")),    # a GPU that gives NaN never agrees
+    ([0.2, 0.5], [0.2, 0.5, 0.1], float("inf")),  # nor one that gives another shape
+])
+def test_disagreement_is_absolute_up_to_1_and_relative_above(value, reference, expected):
+    assert neural.disagreement(np.array(value), np.array(reference)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_the_parity_run_passes_equal_providers_and_refuses_a_candidate_that_fails_it():
+    """The parity run on the real models: the CPU against itself, also with other thread counts,
+    agrees (what a working GPU provider must do). A candidate that cannot run the run (its denoiser
+    session is another model's) gets the note naming the provider and why, the note `load_engine`
+    gives with the CPU engine."""
+    one = neural.load_engine("diffusion", provider="CPU", cpu_threads=1)
+    two = neural.load_engine("diffusion", provider="CPU", cpu_threads=2)
+    assert one.provider == "CPUExecutionProvider"
+    assert neural.parity_gap(one, one) == 0.0
+    assert neural.parity_gap(two, one) <= neural.PARITY_TOLERANCE
+    assert neural._parity_note(two, one) is None
+    broken = replace(one, diffusion=replace(one.diffusion, session=one.regression.session))
+    note = neural._parity_note(broken, one)
+    assert note.startswith("CPUExecutionProvider failed the parity run against the CPU (Required inputs")
+    assert note.endswith("); running on the CPU.")

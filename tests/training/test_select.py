@@ -68,8 +68,14 @@ def test_the_lowest_speaker_counts_as_much_as_the_average():
     assert select.choose({"a": one_voice_left_behind, "b": even}) == "b"
 
 
+def test_the_shipped_weights_win_a_tie_and_an_earlier_snapshot_the_next():
+    same = _three(bil40=86.0, low=76.0)
+    assert select.choose({"step-000400": same, select.SHIPPED: same, "step-000800": same}) == select.SHIPPED
+    assert select.choose({"step-000400": same, select.SHIPPED: _three(bil40=70.0, low=50.0)}) == "step-000400"
+
+
 @pytest.mark.skipif(not TIMIT.is_dir() or not FACE.is_dir(), reason=f"needs timit_dev and the face in {DEFAULT_SHARED}")
-def test_select_scores_snapshots_on_real_speech_and_export_ships_the_choice(tmp_path):
+def test_select_scores_snapshots_and_the_shipped_weights_on_real_speech(tmp_path, capsys):
     from training.__main__ import main
 
     data = tmp_path / "timit"
@@ -78,28 +84,47 @@ def test_select_scores_snapshots_on_real_speech_and_export_ships_the_choice(tmp_
         speaker.mkdir(parents=True, exist_ok=True)
         for part in wav.parent.glob(wav.stem + ".*"):
             (speaker / part.name).symlink_to(part)
-    corpus = _noise_corpus()
     run = tmp_path / "cache" / "runs" / "main"
-    train.train(corpus, run, steps=2, minutes=5, batch_size=2, hidden=32, channels=32, workers=0, snapshot_every=1)
-    chosen = select.select(run, data, FACE)
+    train.train(_noise_corpus(), run, steps=2, minutes=5, batch_size=2, hidden=32, channels=32, workers=0,
+                snapshot_every=1)
+    # "shipped" here: the first snapshot's own export, so it ties with that snapshot and wins the tie
+    shipped = select.export_snapshot(train.snapshots(run)[0], tmp_path / "shipped")
+    assert select.select(run, data, FACE, shipped_dir=shipped) is None
     scores = json.loads((run / "snapshots" / select.SCORES_FILE).read_text())
-    assert sorted(scores) == ["step-000001", "step-000002"]
+    assert sorted(scores)[1:] == ["step-000001", "step-000002"] and sorted(scores)[0].startswith("shipped ")
     for models in scores.values():
         assert sorted(models) == sorted(key for key, _, _ in select.MODELS)
         assert all(0 <= score["BIL40"] <= 100 and -1 <= score["SYNC_r"] <= 1 for score in models.values())
-    assert select.selected_snapshot(run) == chosen and chosen.exists()
-
-    # export ships the selected snapshot (its regression weights), not the run's last checkpoint
-    import onnxruntime
+    assert scores[sorted(scores)[0]] == scores["step-000001"]
+    assert select.selection(run)["shipped_ranks_first"] and select.selected_snapshot(run) is None
 
     (tmp_path / "cache" / "corpus").mkdir()
+    out = tmp_path / "weights"
+    assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(out)]) == 0
+    assert "nothing exported" in capsys.readouterr().out and not out.exists()
+
+
+def test_export_ships_the_selected_snapshot_not_the_last_checkpoint(tmp_path):
+    import onnxruntime
+
+    from training.__main__ import main
+
+    run = tmp_path / "cache" / "runs" / "main"
+    train.train(_noise_corpus(), run, steps=3, minutes=5, batch_size=2, hidden=32, channels=32, workers=0,
+                snapshot_every=1)
+    chosen = train.snapshots(run)[0]
+    (run / select.SELECTED_FILE).write_text(json.dumps({"snapshot": chosen.name, "shipped_ranks_first": False}))
+    (tmp_path / "cache" / "corpus").mkdir()
     assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "weights")]) == 0
-    shipped = onnxruntime.InferenceSession(str(tmp_path / "weights" / "regression.onnx"))
-    expected = onnxruntime.InferenceSession(str(chosen.with_suffix("") / "regression.onnx"))
+    expected = select.export_snapshot(chosen, tmp_path / "expected")
+    last = select.export_snapshot(train.snapshots(run)[-1], tmp_path / "last")
     rng = np.random.default_rng(0)
+    sessions = {name: onnxruntime.InferenceSession(str(folder / "regression.onnx"))
+                for name, folder in (("shipped", tmp_path / "weights"), ("expected", expected), ("last", last))}
     inputs = {}
-    for inp in shipped.get_inputs():
+    for inp in sessions["shipped"].get_inputs():
         width = {"features": 64, "emotion": 8, "embedding": 96}[inp.name]
-        frames = 200 if inp.name == "features" else 100
-        inputs[inp.name] = rng.random((1, frames, width), dtype=np.float32)
-    np.testing.assert_array_equal(shipped.run(None, inputs)[0], expected.run(None, inputs)[0])
+        inputs[inp.name] = rng.random((1, 200 if inp.name == "features" else 100, width), dtype=np.float32)
+    outputs = {name: session.run(None, inputs)[0] for name, session in sessions.items()}
+    np.testing.assert_array_equal(outputs["shipped"], outputs["expected"])
+    assert not np.array_equal(outputs["shipped"], outputs["last"])
