@@ -1,7 +1,6 @@
 """Does the review (`inference.review`) find the frames an animator must look at? Scored on TIMIT.
 
     .venv/bpy-5.0/bin/python benchmarks/review.py [--data DIR] [--face DIR] [--fps 30] [--out DIR]
-    .venv/bpy-5.0/bin/python benchmarks/review.py --print-proxies    # inference.lips's proxy table
 
 Truth comes from the hand-labelled phones and the reference face (`benchmarks.lipmetrics`):
 - a missed closure is a hand-labelled bilabial whose smallest aperture within 40 ms is above 1.5 mm;
@@ -12,7 +11,8 @@ The review sees no transcript and no labels. Its phones come from the recogniser
 with (`inference.review.REVIEW_RECOGNITION`); the benchmark first measures every recogniser and
 says which is the fastest whose p/b/m lie within 40 ms of at least 90 % of the labelled bilabials
 (`benchmarks.phones.bilabial_hits`), and whether that is the one shipped. Its geometry is the
-reference face's proxies (`inference.lips.REFERENCE_PROXIES`). It reviews three sets of takes:
+default the review ships (`inference.lips.DEFAULT_LIPS`, the demo head's lips), not the face
+the truth is measured on, as for a character the review knows nothing of. It reviews three sets of takes:
 - the amplitude baseline's curves (`benchmarks.quality.make_amplitude`);
 - the regression model's curves (lips only);
 - those two with defects planted by a seeded script, `PLANTED_COPIES` copies of each: closures
@@ -256,14 +256,6 @@ def review_time(takes: list[Curves], phones: list) -> tuple[float, float]:
     return offset, float(np.median(runs))
 
 
-def print_proxies(face) -> None:
-    """The reference face's landmarks as `inference.lips` stores them (origin at the upper lip)."""
-    print("_PROXY_NEUTRAL =", [tuple(round(float(x), 1) + 0.0 for x in v) for v in face.neutral - face.neutral[0]])
-    for c, name in enumerate(face.channels):
-        if np.abs(face.deltas[c]).max() >= 0.05:
-            print(f'    "{name}": {tuple(tuple(round(float(x), 1) + 0.0 for x in v) for v in face.deltas[c])},')
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=quality.DEFAULT_SHARED / quality.TIMIT_SUBDIR,
@@ -271,13 +263,9 @@ def main(argv=None) -> int:
     ap.add_argument("--face", type=Path, default=quality.DEFAULT_SHARED / quality.FACE_SUBDIR)
     ap.add_argument("--fps", type=float, default=quality.DEFAULT_FPS)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="caches the recognised phones here")
-    ap.add_argument("--print-proxies", action="store_true", help="print inference.lips's proxy table and stop")
     args = ap.parse_args(argv)
 
     face = lipmetrics.load_reference_face(args.face, arkit.NAMES)
-    if args.print_proxies:
-        print_proxies(face)
-        return 0
     wavs = quality.list_utterances(args.data)
     if not wavs:
         print(f"no utterances in {args.data}", file=sys.stderr)
@@ -329,7 +317,7 @@ def main(argv=None) -> int:
                                    for t in jump_times)
 
     pooled = Score()
-    print(f"\nReview (no transcript, phones: {used}, geometry: reference face proxies), {args.fps:g} fps:")
+    print(f"\nReview (no transcript, phones: {used}, geometry: default lips, the demo head's), {args.fps:g} fps:")
     print("| set | missed closures | open in silence |")
     print("|---|---|---|")
     for name, s in sets.items():

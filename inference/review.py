@@ -1,7 +1,7 @@
 """The review of a take: the frames an animator must look at, each with what is wrong there.
 
 `review(curves, phones, ...)` reads a take's curves against its phones on a lip geometry
-(`inference.lips`: the character's own lips, or the reference face's proxies) and lists findings:
+(`inference.lips`: the character's own lips, or the demo head's, `lips.DEFAULT_LIPS`) and lists findings:
 
 * `missed closure`: a bilabial (p, b, m) where the lips stay apart: the smallest aperture within
   `CLOSURE_TOLERANCE_S` of it is above `CLOSE_MM`;
@@ -41,7 +41,7 @@ import numpy as np
 
 from . import arkit
 from .curves import Curves
-from .lips import REFERENCE_PROXIES, LipGeometry
+from .lips import DEFAULT_LIPS, LipGeometry
 from .phonemes import SILENCE, PhoneInterval
 
 # ---- thresholds (mm, seconds, weights); the lip-sync metrics' own where they have one
@@ -358,10 +358,10 @@ def review(curves: Curves, phones: Sequence[PhoneInterval], words: Sequence[tupl
     """The findings of `curves` (any channels; times from its first frame) against `phones` (times
     from the same point) and, when given, `words` (word, start, end) and the take's `constraints`
     (`inference.constraints.Constraints` on the curves' frames). `geometry` defaults to the
-    reference face's proxies (`lips.REFERENCE_PROXIES`)."""
-    geometry = REFERENCE_PROXIES if geometry is None else geometry
+    demo head's (`lips.DEFAULT_LIPS`)."""
+    geometry = DEFAULT_LIPS if geometry is None else geometry
     if not geometry_name:
-        geometry_name = "reference face proxies" if geometry is REFERENCE_PROXIES else "character"
+        geometry_name = "default lips (the demo head)" if geometry is DEFAULT_LIPS else "character"
     phones = tuple(phones)
     times = np.arange(curves.num_frames, dtype=np.float64) / curves.fps
     found: list[Finding] = []

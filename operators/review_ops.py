@@ -4,7 +4,7 @@ by a constraint (mouthClose up, jawOpen down at its frame) and the Regenerate Ar
 
 The lips are measured in millimetres on the character's own mesh (`inference.lips`: found from
 its shape keys, or at the vertices the animator set in the panel); where they cannot be found
-(a mouth shape missing or still) on the reference face's proxies, and the report says why. Its
+(a mouth shape missing or still) on the default lips (the demo head's), and the report says why. Its
 phones: a phonetic take's own (stored on the take when it was written), else the scene's transcript
 for a phonetic take, else recognition.
 """
@@ -56,7 +56,7 @@ def character_lips(context, head, pairs) -> tuple[lips.LipGeometry | None, str]:
             vertices = lips.LipVertices(ids, found.lateral, found.up, found.forward)
         geometry = lips.character_geometry(basis, deltas, scale, vertices)
     except GeometryError as exc:
-        return None, f"the reference face's lips ({head.name}'s: {exc})"
+        return None, f"the default lips, the demo head's ({head.name}'s: {exc})"
     return geometry, f"{head.name}'s lips" + (" at the chosen vertices" if max(chosen) >= 0 else "")
 
 

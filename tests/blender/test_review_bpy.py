@@ -181,7 +181,7 @@ def test_the_lips_are_found_on_a_rig_named_and_shaped_differently(addon, shared_
 
 def test_a_mesh_without_moving_lips_is_reviewed_on_the_reference_face_and_says_why(take):
     geometry, measured_on = _lips(take)
-    assert geometry is None and measured_on.startswith("the reference face's lips (Head's:")
+    assert geometry is None and measured_on.startswith("the default lips, the demo head's (Head's:")
 
 
 def test_a_batch_with_review_counts_each_shots_findings(addon, tmp_path):

@@ -1,5 +1,5 @@
 """The review of a take: empty for a good take, and each planted defect found where it was planted,
-with its phone and word; the reference face's proxies against the face itself; the headless
+with its phone and word; the default lips are the demo head's; the headless
 command, `--review` and the batch report. Real audio (the sample line), real pocketsphinx."""
 
 import json
@@ -17,7 +17,7 @@ from inference.audio import load_audio
 from inference.constraints import constraint_grid, enforce, Constraint
 from inference.curves import Curves
 from inference.errors import GeometryError
-from inference.lips import REFERENCE_PROXIES
+from inference.lips import DEFAULT_LIPS
 from inference.phonemes import SILENCE, PhoneInterval
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -146,17 +146,20 @@ def test_reviewing_a_minute_takes_well_under_half_a_second(line_take):
     assert time.perf_counter() - began < 0.5
 
 
-def test_the_proxies_measure_the_reference_face(shared_data):
-    from benchmarks import lipmetrics
+def test_the_default_lips_are_what_default_lips_py_measures_on_the_demo_head():
+    import importlib.util
 
-    face = lipmetrics.load_reference_face(shared_data / "faces" / "arkit_reference_face" / "obj", arkit.NAMES)
-    rng = np.random.default_rng(0)
-    weights = (rng.random((2000, arkit.NUM_CHANNELS)) * (rng.random((2000, arkit.NUM_CHANNELS)) < 0.15))
-    exact = face.measure(weights)
-    proxy = REFERENCE_PROXIES.measure_curves(Curves(FPS, weights.astype(np.float32)))
-    for got, want in zip(proxy, exact):
-        assert np.mean(np.abs(got - want) < 0.3) > 0.98
-    assert abs(REFERENCE_PROXIES.w0 - face.w0) < 0.2 and abs(REFERENCE_PROXIES.a0 - face.a0) < 0.1
+    script = REPO_ROOT / "scripts" / "default_lips.py"
+    spec = importlib.util.spec_from_file_location("default_lips", script)
+    default_lips = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(default_lips)
+    printed = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert printed.returncode == 0, printed.stderr[-2000:]
+    assert printed.stdout.splitlines() == default_lips.table_lines(DEFAULT_LIPS)
+    # a mouth 50 mm wide whose lips meet at rest and when mouthClose cancels jawOpen, apart when not
+    assert abs(DEFAULT_LIPS.w0 - default_lips.MOUTH_WIDTH_MM) < 0.1 and DEFAULT_LIPS.a0 < 0.1
+    assert DEFAULT_LIPS.measure_named(jawOpen=0.3, mouthClose=0.3)[0] < 0.1
+    assert DEFAULT_LIPS.measure_named(jawOpen=0.3)[0] > 10.0
 
 
 def _cli(*args):

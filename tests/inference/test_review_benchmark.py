@@ -36,15 +36,3 @@ def test_planted_defects_become_truth_and_are_found(shared_data):
         found_total += score.closures.recalled + score.silences.recalled
         assert any(f.kind == review.JUMP and f.start <= jumps[0] <= f.end + 1e-6 for f in result.findings)
     assert planted_total >= 6 and found_total == planted_total
-
-
-def test_the_shipped_proxies_are_what_print_proxies_reads_off_the_face(shared_data, capsys):
-    from inference.lips import REFERENCE_PROXIES
-
-    face = lipmetrics.load_reference_face(shared_data / quality.FACE_SUBDIR, arkit.NAMES)
-    bench.print_proxies(face)
-    printed = capsys.readouterr().out.splitlines()
-    assert len(printed) == 1 + len(REFERENCE_PROXIES.channels)
-    for name, deltas in zip(REFERENCE_PROXIES.channels, REFERENCE_PROXIES.deltas):
-        assert f'    "{name}": {tuple(tuple(float(x) for x in row) for row in deltas)},' in printed
-    assert printed[0] == f"_PROXY_NEUTRAL = {[tuple(float(x) for x in row) for row in REFERENCE_PROXIES.neutral]}"
