@@ -4,7 +4,7 @@
 
 import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty,
-                       PointerProperty, StringProperty)
+                       IntVectorProperty, PointerProperty, StringProperty)
 
 from .inference import arkit, emotion, generation, limits, mapping, phones
 
@@ -68,6 +68,27 @@ class LIPKIT_PG_take(bpy.types.PropertyGroup):
     """A take: an Action written by Lipkit."""
 
     action: PointerProperty(name="Action", type=bpy.types.Action)
+    review_summary: StringProperty(name="Review", description="What the last review of this take found")
+
+
+def _on_finding_pick(self, context):
+    """A click on a finding jumps to its frame and selects its F-curves (operators/review_ops.py)."""
+    from .operators import review_ops
+    review_ops.show_finding(context, self.id_data)
+
+
+class LIPKIT_PG_finding(bpy.types.PropertyGroup):
+    """One finding of the last review (inference.review.Finding), in scene frames."""
+
+    kind: StringProperty(name="Kind")
+    phone: StringProperty(name="Phone")
+    word: StringProperty(name="Word")
+    channel: StringProperty(name="Channel", description="The channel of a jump, a stuck channel or a forcing key")
+    message: StringProperty(name="Finding")
+    frame: IntProperty(name="Frame", description="Scene frame to look at", **FRAME_LIMITS)
+    first: IntProperty(name="First Frame", **FRAME_LIMITS)
+    last: IntProperty(name="Last Frame", **FRAME_LIMITS)
+    severity: FloatProperty(name="Severity", min=0.0, max=1.0)
 
 
 class LIPKIT_PG_constraint(bpy.types.PropertyGroup):
@@ -94,6 +115,14 @@ class LIPKIT_PG_object(bpy.types.PropertyGroup):
     constraint_index: IntProperty(name="Active Constraint")
     locked_regions: EnumProperty(name="Locked Regions", items=REGION_ITEMS, options={"ENUM_FLAG"},
                                  description="Regions no regeneration or edit touches")
+    findings: CollectionProperty(type=LIPKIT_PG_finding)
+    finding_index: IntProperty(name="Active Finding", update=_on_finding_pick)
+    reviewed_take: PointerProperty(name="Reviewed Take", type=bpy.types.Action,
+                                   description="The take the findings belong to")
+    lip_vertices: IntVectorProperty(name="Lip Vertices", size=4, default=(-1, -1, -1, -1), min=-1,
+                                    description="Vertex indices of the upper and lower lip midpoints and the left "
+                                                "and right mouth corners the review measures (each -1: found "
+                                                "from the shape keys)")
 
 
 class LIPKIT_PG_shot(bpy.types.PropertyGroup):
@@ -155,6 +184,9 @@ class LIPKIT_PG_scene(bpy.types.PropertyGroup):
     range_end: IntProperty(name="End", default=50, **FRAME_LIMITS)
     shots: CollectionProperty(type=LIPKIT_PG_shot)
     shot_index: IntProperty(name="Active Shot")
+    batch_review: BoolProperty(name="Review", default=False,
+                               description="Review each shot's new take: its findings counted in the report "
+                                           "and summarised in the Takes list (slower without a transcript)")
     character_separator: StringProperty(
         name="Name Separator", default="_",
         description="Scan Sequencer: a strip named <character><separator><line> is said by <character> "
@@ -203,7 +235,7 @@ class LIPKIT_AddonPreferences(bpy.types.AddonPreferences):
         layout.label(text=f"Last take ran on: {last}")
 
 
-classes = (LIPKIT_PG_channel, LIPKIT_PG_mesh, LIPKIT_PG_take, LIPKIT_PG_constraint, LIPKIT_PG_object,
+classes = (LIPKIT_PG_channel, LIPKIT_PG_mesh, LIPKIT_PG_take, LIPKIT_PG_finding, LIPKIT_PG_constraint, LIPKIT_PG_object,
            LIPKIT_PG_shot, LIPKIT_PG_scene, LIPKIT_PG_job, LIPKIT_AddonPreferences)
 
 

@@ -6,6 +6,8 @@ meshes (teeth, tongue, lashes) share its shape-key names, so one mapping drives 
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..inference import arkit, mapping
 
 
@@ -53,6 +55,23 @@ def stored_pairs(head) -> dict[str, str]:
     """channel -> shape key for the channels the head's mapping drives."""
     return {item.channel: item.shape_key for item in head.lipkit.channels
             if item.shape_key and item.status in (mapping.MATCHED, mapping.MANUAL)}
+
+
+def shape_key_deltas(head, pairs: dict[str, str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(basis [V, 3], channel -> vertex deltas [V, 3]) of the head's mapped shape keys, mesh units."""
+    key = head.data.shape_keys
+    count = len(head.data.vertices)
+
+    def positions(block) -> np.ndarray:
+        co = np.empty(3 * count, np.float32)
+        block.data.foreach_get("co", co)
+        return co.reshape(count, 3).astype(np.float64)
+
+    basis = positions(key.reference_key)
+    blocks = key.key_blocks
+    deltas = {channel: positions(blocks[name]) - basis for channel, name in pairs.items()
+              if name in blocks and blocks[name] != key.reference_key}
+    return basis, deltas
 
 
 def mapping_counts(head) -> dict[str, int]:

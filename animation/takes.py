@@ -321,6 +321,16 @@ def _take_points(action, pairs: dict[str, str]):
             yield channel, fcurve, co
 
 
+def select_channels(action, pairs: dict[str, str], channels) -> int:
+    """Select a take's F-curves of these ARKit channels (and deselect the others); returns how many."""
+    wanted = {shape_key_data_path(pairs[name]) for name in channels if name in pairs}
+    selected = 0
+    for path, fcurve in _fcurves_by_path(action).items():
+        fcurve.select = path in wanted
+        selected += fcurve.select
+    return selected
+
+
 def overwrite_take(action, pairs: dict[str, str], values: np.ndarray):
     """Write values [F, 52] onto a take's existing keys (same frames as `read_take` gives), in bulk."""
     for channel, fcurve, co in _take_points(action, pairs):

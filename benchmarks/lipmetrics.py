@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.lips import LipGeometry
+
 # ---- thresholds (mm, seconds), from the evaluation README ----
 CLOSE_MM = 1.5
 OPEN_MM = 8.0
@@ -104,41 +106,12 @@ def _boundary_loops(faces) -> list[list[int]]:
 
 
 @dataclass
-class ReferenceFace:
-    """The reference face reduced to its lip landmarks: neutral positions and per-channel deltas."""
+class ReferenceFace(LipGeometry):
+    """The reference face reduced to its lip landmarks (`inference.lips.LipGeometry`), with the
+    mesh's vertex indices of the landmarks."""
 
-    channels: tuple[str, ...]
-    neutral: np.ndarray          # [4, 3] mm: upper mid, lower mid, left corner, right corner
-    deltas: np.ndarray           # [C, 4, 3] mm per unit weight
-    landmark_ids: tuple[int, int, int, int]
+    landmark_ids: tuple[int, int, int, int] = (0, 0, 0, 0)
     info: dict = field(default_factory=dict)
-
-    @property
-    def a0(self) -> float:
-        return float(self.measure(np.zeros((1, len(self.channels))))[0][0])
-
-    @property
-    def w0(self) -> float:
-        return float(np.linalg.norm(self.neutral[2] - self.neutral[3]))
-
-    def measure(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(a, w, p) in mm for weights [T, C] in `self.channels` order (clipped to [0, 1])."""
-        w = np.clip(np.asarray(weights, np.float64), 0.0, 1.0)
-        pts = self.neutral[None] + np.einsum("tc,cij->tij", w, self.deltas)
-        upper, lower, left, right = pts[:, 0], pts[:, 1], pts[:, 2], pts[:, 3]
-        aperture = np.linalg.norm(upper - lower, axis=1)
-        aperture = np.where(lower[:, 1] > upper[:, 1], 0.0, aperture)
-        width = np.linalg.norm(left - right, axis=1)
-        protrusion = upper[:, 2] - self.neutral[0, 2]
-        return aperture, width, protrusion
-
-    def measure_named(self, **weights: float) -> tuple[float, float, float]:
-        """(a, w - w0, p) for one pose given as channel=weight keywords: handy for probing."""
-        row = np.zeros((1, len(self.channels)))
-        for name, value in weights.items():
-            row[0, self.channels.index(name)] = value
-        a, w, p = self.measure(row)
-        return float(a[0]), float(w[0] - self.w0), float(p[0])
 
 
 def load_reference_face(obj_dir, channels) -> ReferenceFace:

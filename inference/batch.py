@@ -17,7 +17,8 @@ fails in any way (a bad file, a damaged model description, memory) fails alone. 
 the batch then stops after the shot under way ("stopped after i of N").
 
 Without Blender (`python -m inference batch`) each shot writes `<out>/<shot>.json` (the same curves
-file as the single-file command) and the cache lives in `<out>/.lipkit-cache`; in Blender the
+file as the single-file command; with `Settings.review` also `<out>/<shot>.review.json`, and the
+report counts the shot's findings per kind) and the cache lives in `<out>/.lipkit-cache`; in Blender the
 operator writes takes and keeps the cache in the extension's user folder.
 """
 
@@ -39,12 +40,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import arkit, generation, models, neural
+from . import arkit, generation, models, neural, review
 from .audio import Audio, load_audio
 from .curves import Curves
 from .emotion import mix_to_weights
 from .errors import LipkitError
-from .files import write_atomically
+from .files import write_all_or_none, write_atomically
 from .layers import HeadMotion
 from .shotlist import Shot, output_path
 
@@ -64,6 +65,7 @@ class Settings:
     layers: tuple[str, ...] = generation.LAYERS
     provider: str = "AUTO"
     cpu_threads: int = 0
+    review: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Outcome:
     warnings: tuple[str, ...] = ()
     error: str = ""
     output: str = ""
+    findings: dict | None = None       # with a review: findings per kind (`review.Review.counts`)
 
 
 def request_for(shot: Shot, num_frames: int, settings: Settings) -> generation.Request:
@@ -224,11 +227,18 @@ def run_file_shot(shot: Shot, settings: Settings, out_dir: Path, cache_dir: Path
         audio = load_audio(shot.audio)
         request = request_for(shot, generation.num_frames(audio, settings.fps), settings)
         performance, cached, _ = perform_cached(audio, request, cache_dir)
-        write_atomically(target, curves_json(performance.curves))
+        texts = {target: curves_json(performance.curves)}
+        findings = None
+        if settings.review:
+            found = review.review_take(audio, performance.curves, performance.phones, request.transcript or shot.transcript,
+                                       take_words=performance.words)
+            texts[output_path(out_dir, shot.name, review.REPORT_SUFFIX)] = review.review_json(found)
+            findings = found.counts()
+        write_all_or_none(texts)
     except Exception as exc:  # noqa: BLE001 - one shot's failure, whatever it is, is that shot's alone
         return Outcome(shot.row, shot.name, FAILED, time.perf_counter() - began, error=failure_message(exc, shot.name))
     return Outcome(shot.row, shot.name, CACHED if cached else DONE, time.perf_counter() - began,
-                   tuple(performance.warnings), output=str(target))
+                   tuple(performance.warnings), output=str(target), findings=findings)
 
 
 PARENT_POLL_S = 0.2
@@ -347,5 +357,7 @@ def summary_text(document: dict) -> str:
             lines.append(f"row {result['row']} {result['shot'] or '(no name)'}: {result['status']}: {result['error']}")
         for warning in result["warnings"]:
             lines.append(f"row {result['row']} {result['shot']}: warning: {warning}")
+        if result.get("findings"):
+            lines.append(f"row {result['row']} {result['shot']}: review: {review.summarise(result['findings'])}")
     return "\n".join(lines) + "\n"
 

@@ -17,6 +17,12 @@ report (default `DIR/batch-report.json`). Broken rows are reported by row number
 run; exit code 1 when any row or shot failed, 2 for an unreadable shot list, 130 when Ctrl+C
 stopped it (after the shots under way; a second Ctrl+C interrupts at once).
 
+`python -m inference review AUDIO --curves FILE.json [--transcript TEXT] [--constraints FILE.json]
+[--report FILE]` reviews a take (`review`): the frames to look at, printed one a line after a
+summary, and a JSON report (default `<curves stem>.review.json` beside the curves). `--review`
+on the single-file command and on `batch` writes `<stem>.review.json` beside each take; the batch
+report then counts each shot's findings.
+
 `blender_parser` is the argument parser of the Blender command
 `blender -b scene.blend --command lipkit batch SHOTS ...` (registered by the extension), kept here
 so that it is tested without Blender.
@@ -34,7 +40,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import batch, exchange, files, generation, limits, neural, shotlist
+from . import batch, exchange, files, generation, limits, neural, review, shotlist
 from .audio import load_audio
 from .files import write_all_or_none, write_atomically
 from .constraints import constraint_grid, read_constraints
@@ -50,6 +56,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STOPPED = 130
 BATCH = "batch"
+REVIEW = "review"
 REPORT_NAME = "batch-report.json"
 
 
@@ -78,6 +85,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"comma-separated, from {','.join(generation.LAYERS)} (default: all)")
     parser.add_argument("--format", choices=FORMATS, default="json",
                         help="json (always written); llf adds a Live Link Face CSV")
+    parser.add_argument("--review", action="store_true",
+                        help="also review each take: <stem>.review.json beside it, a summary printed")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    return parser
+
+
+def build_review_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m inference review",
+                                     description="List the frames of a take an animator should look at.")
+    parser.add_argument("audio", type=Path, help="the take's audio file")
+    parser.add_argument("--curves", required=True, type=Path,
+                        help="the take: a Lipkit JSON or CSV curves file, frame 0 at the start of the audio")
+    parser.add_argument("--transcript", help="what is said: text or a text file (else the words are recognised)")
+    parser.add_argument("--constraints", type=Path,
+                        help='the keys the take was made through: JSON list of {"frame", "channel", "value"}')
+    parser.add_argument("--report", type=Path, help="the JSON report (default: <curves stem>.review.json beside it)")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser
 
@@ -121,15 +144,22 @@ def animate(path: Path, args, emotion: dict, layers: tuple[str, ...], constraint
     return dataclasses.replace(result, warnings=result.warnings + tuple(late))
 
 
-def run_one(path: Path, args, emotion: dict, layers: tuple[str, ...], constraints) -> list[str]:
-    """Animate one input and write its files; returns its warnings."""
+def run_one(path: Path, args, emotion: dict, layers: tuple[str, ...], constraints) -> tuple[list[str], str]:
+    """Animate one input and write its files; returns its warnings and, with --review, the review's summary."""
     result = animate(path, args, emotion, layers, constraints)
     texts = {args.out / f"{path.stem}.json": batch.curves_json(result.curves)}
     if args.format == "llf":
         rotations = result.head.rotations if result.head is not None else None
         texts[args.out / f"{path.stem}.csv"] = exchange.llf_csv_text(result.curves, rotations)
+    summary = ""
+    if args.review:
+        grid = constraint_grid(constraints, result.curves.num_frames)[0] if constraints else None
+        found = review.review_take(load_audio(path), result.curves, result.phones,
+                                   transcript_for(path, args.transcript), grid, take_words=result.words)
+        texts[args.out / f"{path.stem}{review.REPORT_SUFFIX}"] = review.review_json(found)
+        summary = found.summary()
     write_all_or_none(texts)
-    return list(result.warnings)
+    return list(result.warnings), summary
 
 
 def check_engine_options(parser: argparse.ArgumentParser, args) -> None:
@@ -163,6 +193,8 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == [BATCH]:
         return batch_main(argv[1:])
+    if argv[:1] == [REVIEW]:
+        return review_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
@@ -196,10 +228,11 @@ def main(argv=None) -> int:
     failures = 0
     for path in args.audio:
         try:
-            for warning in run_one(path, args, emotion, layers, constraints):
+            warnings, summary = run_one(path, args, emotion, layers, constraints)
+            for warning in warnings:
                 if warning not in model_warnings:   # already printed once above
                     print(f"warning: {path}: {warning}", file=sys.stderr)
-            print(f"ok: {path} -> {args.out / (path.stem + '.json')}")
+            print(f"ok: {path} -> {args.out / (path.stem + '.json')}" + (f" (review: {summary})" if args.review else ""))
         except (LipkitError, ValueError, OSError) as exc:
             failures += 1
             print(f"FAILED: {path}: {exc}", file=sys.stderr)
@@ -229,12 +262,50 @@ def build_batch_parser() -> argparse.ArgumentParser:
     parser.add_argument("--layers", default=",".join(generation.LAYERS),
                         help=f"comma-separated, from {','.join(generation.LAYERS)} (default: all)")
     parser.add_argument("--provider", choices=PROVIDERS, default="auto", help="where the models run")
+    parser.add_argument("--review", action="store_true",
+                        help="also review each shot: <shot>.review.json beside it, its findings counted in the report")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser
 
 
+def review_main(argv) -> int:
+    """`python -m inference review AUDIO --curves FILE`: the review printed and written as JSON."""
+    parser = build_review_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        loaded = exchange.read_curves_file(args.curves)
+        constraints = read_constraints(args.constraints) if args.constraints else ()
+    except (ValueError, OSError) as exc:
+        parser.error(str(exc))
+    report_path = args.report or args.curves.with_name(args.curves.stem + review.REPORT_SUFFIX)
+    curves = loaded.curves
+    try:
+        audio = load_audio(args.audio)
+        grid = constraint_grid(constraints, curves.num_frames)[0] if constraints else None
+        found = review.review_take(audio, curves, transcript=transcript_for(args.audio, args.transcript),
+                                   constraints=grid)
+        write_atomically(report_path, review.review_json(found))
+    except (LipkitError, ValueError, OSError) as exc:
+        print(f"FAILED: {args.audio}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for warning in loaded.warnings:
+        print(f"warning: {args.curves}: {warning}", file=sys.stderr)
+    for warning in found.warnings:
+        print(f"warning: {args.audio}: {warning}", file=sys.stderr)
+    if abs(curves.duration - audio.duration) > 1.0:
+        print(f"warning: the curves last {curves.duration:.1f} s and the audio {audio.duration:.1f} s: "
+              "is this the take's audio?", file=sys.stderr)
+    print(f"review of {args.curves.name}: {found.summary()} (phones: {found.phone_source}) -> {report_path}")
+    for finding in found.findings:
+        print(f"  frames {finding.first}-{finding.last} ({finding.start:.2f}-{finding.end:.2f} s) "
+              f"{finding.kind}: {finding.describe()}")
+    return 0
+
+
 def blender_parser() -> argparse.ArgumentParser:
-    """`blender -b scene.blend --command lipkit batch SHOTS [--save] [--report FILE] [--shot NAME] [--cache DIR]`."""
+    """`blender -b scene.blend --command lipkit batch SHOTS [--save] [--report FILE] [--shot NAME] [--cache DIR]
+    [--review]`."""
     parser = argparse.ArgumentParser(prog="blender -b FILE.blend --command lipkit",
                                      description="Lipkit in Blender without its interface.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -245,6 +316,8 @@ def blender_parser() -> argparse.ArgumentParser:
                      help="run only this shot (repeatable); the others stay as they are")
     run.add_argument("--cache", type=Path, help="cache folder (default: the extension's user folder); "
                                                 "a folder shared by farm workers lets the last task collect their results")
+    run.add_argument("--review", action="store_true",
+                     help="also review each new take: its findings counted in the report, summarised on the take")
     return parser
 
 
@@ -297,7 +370,7 @@ def batch_main(argv) -> int:
         return EXIT_USAGE
     for error in listed.errors:
         print(f"FAILED: row {error.row} {error.shot}: {error.message}", file=sys.stderr)
-    settings = batch.Settings(args.fps, layers, args.provider.upper())
+    settings = batch.Settings(args.fps, layers, args.provider.upper(), review=args.review)
     began = time.perf_counter()
     prepare_out(parser, args.out)
     with StopOnInterrupt() as interrupt:

@@ -26,3 +26,7 @@ class CancelledError(LipkitError):
 
 class ModelError(LipkitError):
     """Model weights that are missing, damaged, or do not match their sidecar; or a model that fails to run."""
+
+
+class GeometryError(LipkitError):
+    """A character whose lips cannot be found from its shape keys (missing or motionless mouth shapes)."""

@@ -47,12 +47,14 @@ DEFAULT_FPS = 30.0
 
 @dataclass(frozen=True)
 class Performance:
-    """One clip's result: the 52-channel curves, head rotations (if asked), phones, warnings."""
+    """One clip's result: the 52-channel curves, head rotations (if asked), phones, warnings, and
+    the words (word, start, end) the phones were aligned to, when the phonetic engine has them."""
 
     curves: Curves
     head: HeadMotion | None
     phones: tuple[PhoneInterval, ...]
     warnings: tuple[str, ...] = ()
+    words: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ def perform(audio: Audio, engine: str = DEFAULT_ENGINE, fps: float = DEFAULT_FPS
     weights = emotion_weights(emotion, count)
     warnings = list(audio.warnings)
     phones: tuple[PhoneInterval, ...] = ()
+    words: tuple[tuple[str, float, float], ...] = ()
     meta: dict = {"engine": engine, "seed": seed, "layers": list(layers)}
     if engine in neural.ENGINES:
         meta.update(steps=None, guidance=None)
@@ -158,7 +161,7 @@ def perform(audio: Audio, engine: str = DEFAULT_ENGINE, fps: float = DEFAULT_FPS
         mouth = Curves.zeros(count, fps)
     elif engine == "phonetic":
         mouth, found, notes = phonetic.animate_mouth(audio, fps, transcript, recognition)
-        phones = tuple(found)
+        phones, words = tuple(found), tuple(found.words)
         warnings.extend(notes)
         meta["transcript"] = bool(transcript)
         if not transcript:
@@ -179,7 +182,7 @@ def perform(audio: Audio, engine: str = DEFAULT_ENGINE, fps: float = DEFAULT_FPS
         curves = enforce(curves, constraints)
     log.info("%s: %d frames at %g fps", engine, count, fps)
     return Performance(Curves(fps, curves.values, curves.channels, 0.0, meta), head, phones,
-                       tuple(dict.fromkeys(warnings)))
+                       tuple(dict.fromkeys(warnings)), words)
 
 
 def _check_cancel(should_cancel):

@@ -15,20 +15,25 @@ from .curves import Curves
 from .phonemes import SILENCE, PhoneInterval
 
 
+def _phone_result(audio: Audio, transcript: str | None, recognition: str) -> phones_mod.PhoneResult:
+    if audio.is_silent:
+        return phones_mod.PhoneResult((PhoneInterval(SILENCE, 0.0, audio.duration),), method="silence")
+    if transcript and transcript.strip():
+        return phones_mod.align_phones(audio.samples, transcript)
+    return phones_mod.recognize_phones(audio.samples, mode=recognition)
+
+
 def find_phones(audio: Audio, transcript: str | None = None, recognition: str = phones_mod.DEFAULT_RECOGNITION):
     """(phones, warnings) by alignment when a transcript is given, else by recognition. Silent audio
     rests without a search (its loader has already warned)."""
-    if audio.is_silent:
-        return [PhoneInterval(SILENCE, 0.0, audio.duration)], ()
-    if transcript and transcript.strip():
-        result = phones_mod.align_phones(audio.samples, transcript)
-    else:
-        result = phones_mod.recognize_phones(audio.samples, mode=recognition)
+    result = _phone_result(audio, transcript, recognition)
     return list(result.intervals), tuple(result.warnings)
 
 
 def animate_mouth(audio: Audio, fps: float, transcript: str | None = None,
-                  recognition: str = phones_mod.DEFAULT_RECOGNITION) -> tuple[Curves, list[PhoneInterval], tuple[str, ...]]:
-    """(the mouth at `fps`, the phones it articulates, warnings) of one clip."""
-    phones, warnings = find_phones(audio, transcript, recognition)
-    return articulate(phones, fps, audio.duration), phones, warnings
+                  recognition: str = phones_mod.DEFAULT_RECOGNITION
+                  ) -> tuple[Curves, phones_mod.PhoneResult, tuple[str, ...]]:
+    """(the mouth at `fps`, the phones it articulates (with the words, where they were aligned),
+    warnings) of one clip."""
+    result = _phone_result(audio, transcript, recognition)
+    return articulate(list(result.intervals), fps, audio.duration), result, tuple(result.warnings)

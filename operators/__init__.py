@@ -6,10 +6,10 @@ Every operator reports problems through `boundary.LipkitOperator`, the one place
 
 import bpy
 
-from . import batch_ops, edit_ops, generate_ops, mapping_ops, take_ops
+from . import batch_ops, edit_ops, generate_ops, mapping_ops, review_ops, take_ops
 
 classes = (mapping_ops.classes + take_ops.classes + generate_ops.classes + edit_ops.classes
-           + batch_ops.classes)
+           + batch_ops.classes + review_ops.classes)
 
 
 def register():

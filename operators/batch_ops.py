@@ -23,11 +23,12 @@ from bpy.props import StringProperty
 
 from .. import properties
 from ..animation import character, takes
-from ..inference import batch, cli, files, generation, shotlist
+from ..inference import batch, cli, files, generation, review, shotlist
 from ..inference.errors import LipkitError, TakeError
 from . import jobs, sound as sound_mod
 from .boundary import LipkitOperator
 from .generate_ops import checked_fps, write_result
+from .review_ops import character_lips
 
 CHARACTER_PROPERTY = "lipkit_character"
 SUMMARY_TEXT = "Lipkit Batch"
@@ -157,7 +158,8 @@ def batch_settings(context) -> batch.Settings:
     scene = context.scene
     prefs = addon_preferences(context)
     layers = tuple(layer for layer in generation.LAYERS if getattr(scene.lipkit, properties.LAYER_PROPERTIES[layer]))
-    return batch.Settings(checked_fps(scene), layers, prefs.execution_provider, prefs.cpu_threads)
+    return batch.Settings(checked_fps(scene), layers, prefs.execution_provider, prefs.cpu_threads,
+                          review=scene.lipkit.batch_review)
 
 
 def plan_shot(context, index: int, item, settings: batch.Settings) -> ShotPlan:
@@ -249,9 +251,20 @@ class BatchRun:
         return None
 
     def work(self, plan: ShotPlan):
-        """The engine run (or cache read) of a plan: safe off the main thread."""
-        return lambda progress, cancel: batch.perform_cached(plan.sound.audio, plan.request, self.cache_dir,
-                                                             progress, cancel)
+        """The engine run (or cache read) of a plan and, with Review, its review: safe off the main
+        thread (the character's lips are measured here, on the main thread, first)."""
+        lips = character_lips(self.context, plan.head, plan.pairs) if self.settings.review else None
+
+        def run(progress, cancel):
+            performance, cached, key = batch.perform_cached(plan.sound.audio, plan.request, self.cache_dir,
+                                                            progress, cancel)
+            found = None
+            if lips is not None:
+                found = review.review_take(plan.sound.audio, performance.curves, performance.phones,
+                                           plan.request.transcript or None, geometry=lips[0], geometry_name=lips[1],
+                                           take_words=performance.words)
+            return performance, cached, key, found
+        return run
 
     def write(self, plan: ShotPlan, result, began: float, error: Exception | None = None):
         """Write the shot's take from `result` = (performance, cached, key), or record `error`."""
@@ -259,17 +272,21 @@ class BatchRun:
         try:
             if error is not None:
                 raise error
-            performance, cached, key = result
+            performance, cached, key, found = result
             performance = replace(performance, head=None)  # head motion is per scene rig: not in batches
-            write_result(self.context, plan.head, plan.objects, plan.pairs, plan.sound, performance, plan.request,
-                         lambda _level, message: warnings.append(message),
-                         extra={"batch_shot": plan.name, "cache_key": key})
+            action = write_result(self.context, plan.head, plan.objects, plan.pairs, plan.sound, performance,
+                                  plan.request, lambda _level, message: warnings.append(message),
+                                  extra={"batch_shot": plan.name, "cache_key": key})
+            for entry in plan.head.lipkit.takes:
+                if found is not None and entry.action == action:
+                    entry.review_summary = found.summary()
         except Exception as exc:  # noqa: BLE001 - a shot that cannot be written fails alone
             outcome = batch.Outcome(plan.row, plan.name, batch.FAILED, time.perf_counter() - began,
                                     error=batch.failure_message(exc, plan.name))
         else:
             outcome = batch.Outcome(plan.row, plan.name, batch.CACHED if cached else batch.DONE,
-                                    time.perf_counter() - began, tuple(warnings))
+                                    time.perf_counter() - began, tuple(warnings),
+                                    findings=found.counts() if found is not None else None)
         self.record(plan.index, outcome)
 
     def record(self, index: int, outcome: batch.Outcome):
@@ -489,6 +506,7 @@ def command(argv) -> int:
     if problem:
         for item in settings.shots:
             item.error = problem
+    settings.batch_review = args.review
     document = BatchRun(context, str(args.cache or ""), str(args.report or ""), args.shot).run_all()
     print(batch.summary_text(document), end="")
     made = document["done"] + document["cached"]

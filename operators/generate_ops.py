@@ -6,6 +6,7 @@ regeneration writes a new take (the previous one stays, muted, in the list) in w
 outside the range, channels of locked regions and other regions are copied bit for bit.
 """
 
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -134,6 +135,9 @@ def write_result(context, head, objects, pairs, sound, performance, request, rep
             "guidance": -1.0 if request.guidance is None else request.guidance,
             "layers": ",".join(request.layers), "audio_path": sound.path, "audio_start": window.start,
             "audio_stop": window.stop, "provider": provider, **(extra or {})}
+    if performance.phones:      # the phonetic engine's phones and words, for the review (seconds from the take's start)
+        info["phones"] = json.dumps([[p.phone, round(p.start, 4), round(p.end, 4)] for p in performance.phones])
+        info["words"] = json.dumps([[w, round(s, 4), round(e, 4)] for w, s, e in performance.words])
     action = takes.write_take(objects, performance.curves, pairs, context.scene, window.first_frame,
                               source=sound.name, extra_info=info)
     character.add_take(head, action)

@@ -1,11 +1,11 @@
 """The "Lip Sync" tab in the 3D viewport sidebar: character, mapping, generation, emotion, takes,
-constraints, range, regions and the batch's shot list. Draw code only."""
+constraints, range, regions, the review's findings and the batch's shot list. Draw code only."""
 
 import bpy
 
 from .. import properties
 from ..animation import character, takes
-from ..inference import arkit, emotion, generation, mapping
+from ..inference import arkit, emotion, generation, mapping, review
 
 STATUS_ICONS = {mapping.MATCHED: "CHECKMARK", mapping.MISSING: "X",
                 mapping.AMBIGUOUS: "QUESTION", mapping.MANUAL: "GREASEPENCIL"}
@@ -65,6 +65,8 @@ class LIPKIT_UL_takes(bpy.types.UIList):
             row.label(text="", icon="HIDE_OFF")
         if takes.fps_mismatch(action, context.scene):
             row.label(text="", icon="ERROR")
+        if item.review_summary:
+            row.label(text=item.review_summary, icon="VIEWZOOM")
 
 
 class LIPKIT_UL_constraints(bpy.types.UIList):
@@ -76,6 +78,20 @@ class LIPKIT_UL_constraints(bpy.types.UIList):
         row.label(text=item.channel)
         row.prop(item, "frame", text="")
         row.prop(item, "value", text="")
+
+
+FINDING_ICONS = {review.MISSED_CLOSURE: "ERROR", review.FORCED_OPEN: "KEYFRAME_HLT", review.CLOSED_VOWEL: "TRIA_DOWN",
+                 review.UNROUNDED: "MESH_CIRCLE", review.OPEN_SILENCE: "MUTE_IPO_OFF", review.JUMP: "IPO_CONSTANT",
+                 review.STUCK: "PAUSE"}
+
+
+class LIPKIT_UL_findings(bpy.types.UIList):
+    """The review's findings: frame and what is wrong there (a click jumps to the frame)."""
+
+    def draw_item(self, _context, layout, _data, item, _icon, _active_data, _active_prop, _index=0):
+        row = layout.row(align=True)
+        row.label(text=str(item.frame), icon=FINDING_ICONS.get(item.kind, "INFO"))
+        row.label(text=item.message)
 
 
 class LIPKIT_UL_shots(bpy.types.UIList):
@@ -292,6 +308,28 @@ class LIPKIT_PT_constraints(MappedSubPanel, bpy.types.Panel):
         layout.operator("lipkit.regenerate_around_keys", icon="FILE_REFRESH")
 
 
+class LIPKIT_PT_review(MappedSubPanel, bpy.types.Panel):
+    bl_label = "Review"
+
+    def draw(self, context):
+        head = context.active_object
+        layout = self.layout
+        layout.operator("lipkit.review_take", icon="VIEWZOOM")
+        reviewed = head.lipkit.reviewed_take
+        if reviewed is not None:
+            summary = next((item.review_summary for item in head.lipkit.takes if item.action == reviewed), "")
+            layout.label(text=f"{reviewed.name}: {summary}", icon="INFO")
+        layout.template_list("LIPKIT_UL_findings", "", head.lipkit, "findings", head.lipkit, "finding_index", rows=4)
+        row = layout.row(align=True)
+        findings, index = head.lipkit.findings, head.lipkit.finding_index
+        fixable = 0 <= index < len(findings) and findings[index].kind == review.MISSED_CLOSURE
+        sub = row.row(align=True)
+        sub.enabled = fixable
+        sub.operator("lipkit.review_fix", icon="CON_TRANSLIKE")
+        row.operator("lipkit.review_clear_markers", icon="MARKER")
+        layout.prop(head.lipkit, "lip_vertices")
+
+
 class LIPKIT_PT_range(MappedSubPanel, bpy.types.Panel):
     bl_label = "Resample Range"
 
@@ -345,6 +383,7 @@ class LIPKIT_PT_batch(LipkitPanel, bpy.types.Panel):
         row.operator("lipkit.shots_scan", icon="SEQUENCE")
         row.operator("lipkit.shots_load", text="Load", icon="FILEBROWSER")
         layout.prop(settings, "character_separator")
+        layout.prop(settings, "batch_review")
         row = layout.row()
         row.template_list("LIPKIT_UL_shots", "", settings, "shots", settings, "shot_index", rows=4)
         row.column(align=True).operator("lipkit.shot_remove", text="", icon="REMOVE")
@@ -371,9 +410,10 @@ class LIPKIT_PT_batch(LipkitPanel, bpy.types.Panel):
             layout.operator("lipkit.batch", icon="RENDER_ANIMATION")
 
 
-classes = (LIPKIT_UL_channels, LIPKIT_UL_meshes, LIPKIT_UL_takes, LIPKIT_UL_constraints, LIPKIT_UL_shots,
-           LIPKIT_PT_main, LIPKIT_PT_meshes, LIPKIT_PT_mapping, LIPKIT_PT_generate, LIPKIT_PT_emotion,
-           LIPKIT_PT_takes, LIPKIT_PT_constraints, LIPKIT_PT_range, LIPKIT_PT_regions, LIPKIT_PT_batch)
+classes = (LIPKIT_UL_channels, LIPKIT_UL_meshes, LIPKIT_UL_takes, LIPKIT_UL_constraints, LIPKIT_UL_findings,
+           LIPKIT_UL_shots, LIPKIT_PT_main, LIPKIT_PT_meshes, LIPKIT_PT_mapping, LIPKIT_PT_generate,
+           LIPKIT_PT_emotion, LIPKIT_PT_takes, LIPKIT_PT_constraints, LIPKIT_PT_review, LIPKIT_PT_range,
+           LIPKIT_PT_regions, LIPKIT_PT_batch)
 
 
 def register():

@@ -9,7 +9,8 @@ denoised (scripts/preview.py). `build_scene` and `bilabials` are shared with the
 (tests/blender/test_demo_bpy.py), which measures the meshes of the same scene.
 
 Writes to out/demo/: curves (JSON and Live Link Face CSV) per engine; curves.png, the mouth and eye
-channels of the regression model over time against the aligned phones; demo.blend; preview.png (the
+channels of the regression model over time against the aligned phones, with the findings of its
+review (`--review`, regression/line.review.json) marked in red; demo.blend; preview.png (the
 three heads at 1280x720), closeup.png (one mouth), bilabials.png (the three mouths at each bilabial
 of the line), frames/*.png and preview.gif (left to right: regression, diffusion, phonetic). Prints
 at how many bilabials each head's lips meet on the mesh. Run it through scripts/demo.sh (which sets
@@ -76,7 +77,9 @@ def headless(wav: Path, out: Path, *extra):
     return json.loads((out / f"{wav.stem}.json").read_text())
 
 
-def plot(document: dict, phones, path: Path, title: str):
+def plot(document: dict, phones, path: Path, title: str, findings=()):
+    """The PLOTTED channels over time, the phones below, and each review finding (a dict of the
+    review report) as a red span labelled with its kind."""
     frames = np.asarray(document["frames"])
     times = np.arange(len(frames)) / document["fps"]
     figure, axes = plt.subplots(2, 1, figsize=(12, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
@@ -89,8 +92,13 @@ def plot(document: dict, phones, path: Path, title: str):
         if phone.phone != "sil":
             axes[1].axvspan(phone.start, phone.end, alpha=0.15, color="tab:blue" if phone.phone in ("p", "b", "m") else "grey")
             axes[1].text((phone.start + phone.end) / 2, 0.5, phone.phone, ha="center", va="center", fontsize=8)
+    for finding in findings:
+        start, end = finding["first"] / document["fps"], (finding["last"] + 1) / document["fps"]
+        axes[0].axvspan(start, end, alpha=0.2, color="tab:red")
+        axes[0].text(start, 0.98, f"{finding['kind']} {finding['phone']}".strip(), color="tab:red", fontsize=7,
+                     va="top", transform=axes[0].get_xaxis_transform())
     axes[1].set_yticks([])
-    axes[1].set_xlabel("seconds (phones: bilabials in blue)")
+    axes[1].set_xlabel("seconds (phones: bilabials in blue; review findings in red)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -211,11 +219,12 @@ def main():
     out = REPO_ROOT / "out" / "demo"
     out.mkdir(parents=True, exist_ok=True)
     line = TRANSCRIPT.read_text(encoding="utf-8").strip()
-    regression = headless(SAMPLE, out / "regression", "--emotion", "happy=0.3")
+    regression = headless(SAMPLE, out / "regression", "--emotion", "happy=0.3", "--review")
+    findings = json.loads((out / "regression" / f"{SAMPLE.stem}.review.json").read_text())["findings"]
     headless(SAMPLE, out / "diffusion", "--engine", "diffusion", "--seed", "1")
     headless(SAMPLE, out / "phonetic", "--engine", "phonetic", "--transcript", str(TRANSCRIPT))
     phones = phonetic.find_phones(load_audio(SAMPLE), line)[0]
-    plot(regression, phones, out / "curves.png", f'"{line}" (regression model, happy 0.3)')
+    plot(regression, phones, out / "curves.png", f'"{line}" (regression model, happy 0.3)', findings)
     with tempfile.TemporaryDirectory(prefix="lipkit-demo-extensions-") as extensions:
         enable_lipkit(Path(extensions))
         scene, heads = build_scene(load_audio(SAMPLE).duration)
