@@ -105,8 +105,16 @@ def main(argv=None) -> int:
                     init_from=init_from, diffusion_only=args.diffusion_only, threads=args.threads)
     if args.command in ("select", "all"):
         from benchmarks import quality
-        select_mod.select(checkpoint.parent, args.data or args.shared / quality.TIMIT_SUBDIR,
-                          args.shared / quality.FACE_SUBDIR)
+        data, face = args.data or args.shared / quality.TIMIT_SUBDIR, args.shared / quality.FACE_SUBDIR
+        if not quality.list_utterances(data) or not face.is_dir():
+            print(f"select needs the development set ({data}) and the reference face ({face}): "
+                  "give --shared (or --data)", file=sys.stderr)
+            return 1
+        if not train.snapshots(checkpoint.parent):
+            print(f"run {args.run} has no snapshots ({checkpoint.parent / train.SNAPSHOT_FOLDER}): train it first",
+                  file=sys.stderr)
+            return 1
+        select_mod.select(checkpoint.parent, data, face)
     if args.command in ("export", "all"):
         chosen = select_mod.selection(checkpoint.parent)
         if chosen and chosen["shipped_ranks_first"]:
