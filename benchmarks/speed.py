@@ -3,7 +3,9 @@
 The speech is made here with festival (a minute of varied sentences), so the benchmark needs no
 shared data. Every engine runs on the same audio in one process (models loaded beforehand, CPU
 provider), best and median of N runs. For the neural engines it also checks that cost is linear in
-length (10 s, 60 s, 600 s) and measures peak memory of a fresh process animating 600 s.
+length (10 s, 60 s, 600 s) and measures peak memory of a fresh process animating 600 s. Last, the
+start-up: the wall time of the headless command (`python -m inference`, default engine) on the
+first second of the speech, a fresh process each run, median of `STARTUP_RUNS`.
 Run:  .venv/bpy-5.0/bin/python -m benchmarks.speed [--runs 3] [--no-scaling]
 Last line: `speed: regression <S> s, diffusion <S> s for 60 s of audio`.
 """
@@ -33,6 +35,7 @@ SENTENCES = (
     "A few of the sheep wandered off, but the farmer found them by morning.",
 )
 TARGET_SECONDS = 60.0
+STARTUP_RUNS = 5
 
 
 def festival_minute(folder: Path) -> tuple[np.ndarray, int, str]:
@@ -88,6 +91,24 @@ def scaling(samples: np.ndarray, rate: int, runs: int) -> None:
               f"peak memory at 600 s {peak_memory_mb(clips[600], rate, engine):.0f} MB")
 
 
+def startup_seconds(samples: np.ndarray, rate: int, runs: int = STARTUP_RUNS) -> float:
+    """Median wall seconds of `python -m inference` (a fresh process) on the first second of `samples`."""
+    with tempfile.TemporaryDirectory() as folder:
+        wav = Path(folder) / "second.wav"
+        with wave.open(str(wav), "wb") as handle:
+            handle.setnchannels(1)
+            handle.setsampwidth(2)
+            handle.setframerate(rate)
+            handle.writeframes((np.clip(samples[:rate], -1, 1) * 32767).astype("<i2").tobytes())
+        command = [sys.executable, "-m", "inference", str(wav), "--out", str(Path(folder) / "out")]
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True, cwd=Path(__file__).resolve().parents[1])
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -122,6 +143,8 @@ def main():
     print(f"phonetic: {per_minute['phonetic without transcript']:.2f} s without transcript "
           f"({per_minute['phonetic without transcript, phone recognition']:.2f} s with --recognition phones), "
           f"{per_minute['phonetic with transcript']:.2f} s with transcript for 60 s of audio")
+    startup = startup_seconds(samples, rate)
+    print(f"start-up: the headless command on 1 s of audio {startup:.2f} s wall (median of {STARTUP_RUNS})")
     if args.record:
         command = " ".join(["python -m benchmarks.speed", *sys.argv[1:]])
         for engine in neural.ENGINES:
