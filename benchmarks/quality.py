@@ -144,14 +144,16 @@ def make_recognised(mode: str) -> Callable[[float], Engine]:
     return factory
 
 
-def make_neural(name: str, seed: int = 0) -> Callable[[float], Engine]:
-    """A bundled model (no transcript, lips only, neutral emotion, the model's default steps)."""
+def make_neural(name: str, seed: int = 0, weights_dir: Path | None = None) -> Callable[[float], Engine]:
+    """A bundled model (no transcript, lips only, neutral emotion, the model's default steps); the
+    models in `weights_dir` instead when given."""
     def factory(fps: float) -> Engine:
         from inference import generation
         from inference.audio import load_audio
 
         def engine(wav: Path) -> Curves:
-            return generation.perform(load_audio(wav), engine=name, fps=fps, seed=seed, layers=("lips",)).curves
+            return generation.perform(load_audio(wav), engine=name, fps=fps, seed=seed, layers=("lips",),
+                                      weights_dir=weights_dir).curves
         return engine
     return factory
 

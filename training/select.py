@@ -80,29 +80,19 @@ def export_snapshot(snapshot: Path, out_dir: Path) -> Path:
 
 def score_weights(weights_dir: Path, data_dir: Path, face_dir: Path) -> dict[str, ModelScore]:
     """The three models of a weights folder on a TIMIT-style folder, as `benchmarks.quality` scores them."""
-    import os
-
     from benchmarks import lipmetrics, quality
-    from inference import arkit, models as runtime_models
+    from inference import arkit
 
     wavs = quality.list_utterances(data_dir)
     face = lipmetrics.load_reference_face(face_dir, arkit.NAMES)
     speakers = [wav.parent.name for wav in wavs]
-    previous = os.environ.get(runtime_models.WEIGHTS_ENV)
-    os.environ[runtime_models.WEIGHTS_ENV] = str(weights_dir)
-    try:
-        result = {}
-        for key, engine, seed in MODELS:
-            scores, _, _ = quality.run_engine(quality.make_neural(engine, seed)(FPS), wavs, face, None)
-            agg = lipmetrics.aggregate(scores)
-            result[key] = ModelScore(BIL40=agg["BIL40"],
-                                     lowest_speaker_BIL40=min(quality.speaker_bil40(scores, speakers).values()),
-                                     **{k: agg[k] for k in ("OPEN", "ROUND", "RFA", "REST", "SYNC_r")})
-    finally:
-        if previous is None:
-            os.environ.pop(runtime_models.WEIGHTS_ENV, None)
-        else:
-            os.environ[runtime_models.WEIGHTS_ENV] = previous
+    result = {}
+    for key, engine, seed in MODELS:
+        scores, _, _ = quality.run_engine(quality.make_neural(engine, seed, weights_dir)(FPS), wavs, face, None)
+        agg = lipmetrics.aggregate(scores)
+        result[key] = ModelScore(BIL40=agg["BIL40"],
+                                 lowest_speaker_BIL40=min(quality.speaker_bil40(scores, speakers).values()),
+                                 **{k: agg[k] for k in ("OPEN", "ROUND", "RFA", "REST", "SYNC_r")})
     return result
 
 
