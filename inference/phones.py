@@ -130,6 +130,7 @@ class PhoneResult:
     warnings: tuple[str, ...] = ()
     method: str = "recognition"        # "recognition" | "alignment" | "partial alignment" | "silence"
     words: tuple[tuple[str, float, float], ...] = field(default=())  # (word, start, end) when aligned
+    unaligned_sentences: tuple[int, ...] = ()   # with "partial alignment": the transcript's sentences (from 1) recognised instead
 
     def __iter__(self) -> Iterator[PhoneInterval]:
         return iter(self.intervals)
@@ -603,4 +604,5 @@ def align_phones(samples: np.ndarray, transcript: str, progress: Callable[[int, 
         progress(1, 1)
     raw = sorted(raw, key=lambda item: item[1])
     raw = trim_aligned_edges(raw, quiet_stretches(samples), duration)
-    return PhoneResult(_contiguous(raw, duration), tuple(warnings), method, tuple(aligned_words))
+    return PhoneResult(_contiguous(raw, duration), tuple(warnings), method, tuple(aligned_words),
+                       tuple(number for number, *_ in failed))

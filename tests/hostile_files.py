@@ -50,8 +50,8 @@ def held_value_flac(seconds: int, rate: int = 8000) -> bytes:
 def flac_claiming(total_samples: int, rate: int | None = None, flac: bytes | None = None) -> bytes:
     """A real FLAC (1 s of speech unless `flac` is given) whose STREAMINFO claims `total_samples`
     (and `rate`, when given)."""
-    import soundfile
     if flac is None:
+        import soundfile
         buffer = io.BytesIO()
         soundfile.write(buffer, speechlike(1.0), 16000, format="FLAC", subtype="PCM_16")
         flac = buffer.getvalue()

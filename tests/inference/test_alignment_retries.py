@@ -46,7 +46,7 @@ def test_a_paragraph_aligns_and_a_wrong_sentence_is_named(tmp_path, capfd):
     assert whole.method == "alignment" and not whole.warnings
     wrong = " ".join(SENTENCES[:2] + ["Nobody here has ever seen a yellow submarine."] + SENTENCES[3:5])
     result = phones.align_phones(samples, wrong)
-    assert result.method == "partial alignment"
+    assert result.method == "partial alignment" and result.unaligned_sentences == (3,)
     (warning,) = result.warnings
     assert "Sentence 3 of the transcript" in warning and "nobody here has ever seen a ..." in warning
     assert "words were recognised there instead" in warning and "phones were recognised" not in warning
