@@ -57,6 +57,20 @@ def _export(cache: Path, checkpoint: Path, out: Path, decision: tuple[float, flo
                                                      denoiser_alone=steps - regression_steps))
 
 
+def source_weights(text: str) -> dict[str, float]:
+    """"festival=0.2,speech_commands=0.3" -> how often each corpus source is drawn (the rest: never)."""
+    weights = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected NAME=WEIGHT pairs separated by commas, got {part!r}") from None
+        if weights[name.strip()] < 0:
+            raise argparse.ArgumentTypeError(f"a source's weight cannot be negative: {part!r}")
+    return weights
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training")
     parser.add_argument("command", choices=("data", "train", "select", "export", "all", "smoke"))
@@ -72,11 +86,16 @@ def main(argv=None) -> int:
     parser.add_argument("--run", default="main", help="run name: <cache>/runs/<run>/checkpoint.pt")
     parser.add_argument("--init-from", help="start a new run from this run's (or checkpoint's) weights")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    parser.add_argument("--sources", type=source_weights, metavar="NAME=WEIGHT,...",
+                        help="train: how often each corpus source is drawn (default: training.dataset.SOURCE_WEIGHTS)")
+    parser.add_argument("--ema", type=float, default=train.EMA_DECAY,
+                        help=f"train: decay of the weight average snapshots keep (default {train.EMA_DECAY}; 0: none)")
     parser.add_argument("--diffusion-only", action="store_true",
                         help="train the denoiser alone; the regression model (and its audio_hidden) stays as it is")
-    parser.add_argument("--seal-decision", type=seal_decision, default=models.SEAL_DECISION, metavar="LOW,HIGH",
+    parser.add_argument("--seal-decision", type=seal_decision, metavar="LOW,HIGH",
                         help="export: seal probabilities between which the lips go from open to closed "
-                             f"(default {models.SEAL_DECISION[0]:g},{models.SEAL_DECISION[1]:g})")
+                             "(default: the one `select` chose with the snapshot, else "
+                             f"{models.SEAL_DECISION[0]:g},{models.SEAL_DECISION[1]:g})")
     parser.add_argument("--data", type=Path, help="select: the development set (default <shared>/speech/timit_dev)")
     parser.add_argument("--rebuild", nargs="*", default=(), metavar="SOURCE",
                         help="with `data`: remake these corpus shards (e.g. after a labelling change)")
@@ -102,7 +121,8 @@ def main(argv=None) -> int:
             print("no corpus: run `python -m training data` first", file=sys.stderr)
             return 1
         train.train(corpus, checkpoint.parent, args.steps, args.minutes, workers=args.workers, lr=args.lr,
-                    init_from=init_from, diffusion_only=args.diffusion_only, threads=args.threads)
+                    init_from=init_from, diffusion_only=args.diffusion_only, threads=args.threads,
+                    source_weights=args.sources, ema_decay=args.ema)
     if args.command in ("select", "all"):
         from benchmarks import quality
         data, face = args.data or args.shared / quality.TIMIT_SUBDIR, args.shared / quality.FACE_SUBDIR
@@ -122,8 +142,9 @@ def main(argv=None) -> int:
                   f"({checkpoint.parent / select_mod.SELECTED_FILE}): nothing exported")
             return 0
         source = select_mod.selected_snapshot(checkpoint.parent) or checkpoint
-        logging.info("exporting %s", source)
-        _export(args.cache, source, args.out, args.seal_decision)
+        decision = args.seal_decision or select_mod.selected_decision(checkpoint.parent) or models.SEAL_DECISION
+        logging.info("exporting %s with the seal decision %g,%g", source, *decision)
+        _export(args.cache, source, args.out, decision)
     return 0
 
 

@@ -128,12 +128,17 @@ def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = 
 
 
 class Sampler:
-    """Random windows from the corpus, sources drawn by `SOURCE_WEIGHTS` (renormalised)."""
+    """Random windows from the corpus, sources drawn by `source_weights` (default `SOURCE_WEIGHTS`,
+    renormalised over the sources the corpus has; a source missing from them is never drawn)."""
 
     def __init__(self, corpus: dict[str, list[Utterance]], seed: int, augment_audio: bool = True,
-                 style: bool = True, augment_features: bool = True):
-        self.sources = [name for name in corpus if corpus[name] and name in SOURCE_WEIGHTS]
-        weights = np.array([SOURCE_WEIGHTS[name] for name in self.sources])
+                 style: bool = True, augment_features: bool = True, source_weights: dict[str, float] | None = None):
+        source_weights = SOURCE_WEIGHTS if source_weights is None else source_weights
+        self.sources = [name for name in corpus if corpus[name] and source_weights.get(name, 0.0) > 0]
+        if not self.sources:
+            raise ValueError(f"no corpus source has a weight above 0 (corpus: {', '.join(corpus)}; "
+                             f"weights: {source_weights})")
+        weights = np.array([source_weights[name] for name in self.sources])
         self.probabilities = weights / weights.sum()
         self.corpus = corpus
         self.rng = np.random.default_rng(seed)

@@ -3,8 +3,12 @@
     python -m training select --run RUN [--data DIR]
 
 A run keeps both models' weights every `train.SNAPSHOT_EVERY` steps (`<run>/snapshots/`). Each
-snapshot is exported (ONNX, default seal decision) and scored like `benchmarks.quality` does on
-timit_dev: the regression model and the diffusion model with seeds 0 and 1, no transcript, 30 fps.
+snapshot is exported (ONNX) once for each seal decision of `SEAL_DECISIONS` (the seal probabilities
+between which the lips go from open to closed: a network trained longer grows surer on the voices
+it learnt and less sure on new ones, so where its lips should close is chosen with it) and scored
+like `benchmarks.quality` does on timit_dev: the regression model and the diffusion model with
+seeds 0 and 1, no transcript, 30 fps. A candidate is a snapshot with one decision, named
+"step-NNNNNN" for the default decision and "step-NNNNNN seal LOW,HIGH" for the others.
 Scores are kept in `<run>/snapshots/scores.json`, so a second call (during training, or after it)
 scores only the new snapshots. The choice goes to `<run>/selected.json`; `python -m training
 export` ships it.
@@ -16,7 +20,9 @@ The rule, fixed before any snapshot of a run is scored (`rank`):
 2. then the lip closures: the mean over the three models of BIL40 and of the lowest speaker's
    BIL40 (a choice should hold for every voice, not the average one).
 The end of a run is a candidate like any other snapshot, and so are the weights shipped today
-(`weights/`, scored the same way): when they rank first, nothing is exported.
+(`weights/`, scored the same way, with the decision they were exported with): when they rank
+first, nothing is exported. `selected.json` names the snapshot and its seal decision, which
+`export` uses.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import export, train
+from . import export, models, train
 
 log = logging.getLogger("lipkit.training")
 
@@ -36,6 +42,24 @@ FPS = 30.0
 SCORES_FILE = "scores.json"
 SELECTED_FILE = "selected.json"
 SHIPPED = "shipped"
+# The seal decisions every snapshot is scored with, the models' default first.
+SEAL_DECISIONS = (models.SEAL_DECISION, (0.15, 0.5), (0.05, 0.3))
+
+
+def candidate_name(snapshot: Path, decision: tuple[float, float]) -> str:
+    """"step-NNNNNN" for the default seal decision, "step-NNNNNN seal LOW,HIGH" for another."""
+    if tuple(decision) == tuple(models.SEAL_DECISION):
+        return snapshot.stem
+    return f"{snapshot.stem} seal {decision[0]:g},{decision[1]:g}"
+
+
+def parse_candidate(name: str) -> tuple[str, tuple[float, float]]:
+    """(snapshot stem, seal decision) of a `candidate_name`."""
+    stem, _, decision = name.partition(" seal ")
+    if not decision:
+        return stem, tuple(models.SEAL_DECISION)
+    low, high = (float(part) for part in decision.split(","))
+    return stem, (low, high)
 
 
 @dataclass(frozen=True)
@@ -70,9 +94,11 @@ def choose(scored: dict[str, dict[str, ModelScore]]) -> str:
     return max(order, key=lambda name: rank(scored[name]))
 
 
-def export_snapshot(snapshot: Path, out_dir: Path) -> Path:
-    """Both models of a snapshot as ONNX with sidecars in `out_dir` (no training record)."""
+def export_snapshot(snapshot: Path, out_dir: Path, decision: tuple[float, float] = models.SEAL_DECISION) -> Path:
+    """Both models of a snapshot, with this seal decision, as ONNX with sidecars in `out_dir` (no
+    training record)."""
     regression, denoiser, _ = train.load(snapshot)
+    regression.seal_decision = denoiser.seal_decision = tuple(decision)
     export.export_regression(regression, out_dir, {})
     export.export_diffusion(denoiser, regression.hidden, out_dir, {})
     return out_dir
@@ -121,9 +147,11 @@ def _write_scores(path: Path, scored: dict[str, dict[str, ModelScore]]) -> None:
                                 for name, models in scored.items()}, indent=1))
 
 
-def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = export.WEIGHTS_DIR) -> Path | None:
-    """Score the run's new snapshots (and the shipped weights), choose by `rank`, write
-    `selected.json`; returns the chosen snapshot, or None when the shipped weights rank first."""
+def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = export.WEIGHTS_DIR,
+           decisions=SEAL_DECISIONS) -> Path | None:
+    """Score the run's new candidates (each snapshot with each seal decision of `decisions`) and
+    the shipped weights, choose by `rank`, write `selected.json`; returns the chosen snapshot, or
+    None when the shipped weights rank first."""
     snapshots = train.snapshots(run_dir)
     if not snapshots:
         raise FileNotFoundError(f"no snapshots in {run_dir / train.SNAPSHOT_FOLDER}")
@@ -134,25 +162,30 @@ def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = ex
         log.info("scoring the shipped weights in %s", shipped_dir)
         scored[shipped] = score_weights(shipped_dir, data_dir, face_dir)
         _write_scores(scores_path, scored)
+    names = [candidate_name(snapshot, decision) for snapshot in snapshots for decision in decisions]
     for snapshot in snapshots:
-        if snapshot.stem in scored:
-            continue
-        log.info("scoring %s", snapshot.name)
-        weights_dir = export_snapshot(snapshot, snapshot.with_suffix(""))
-        scored[snapshot.stem] = score_weights(weights_dir, data_dir, face_dir)
-        _write_scores(scores_path, scored)
-    candidates = {snapshot.stem: scored[snapshot.stem] for snapshot in snapshots}
+        for decision in decisions:
+            name = candidate_name(snapshot, decision)
+            if name in scored:
+                continue
+            log.info("scoring %s", name)
+            weights_dir = export_snapshot(snapshot, snapshot.parent / name.replace(" ", "-"), decision)
+            scored[name] = score_weights(weights_dir, data_dir, face_dir)
+            _write_scores(scores_path, scored)
+    candidates = {name: scored[name] for name in names}
     candidates[SHIPPED] = scored[shipped]
     chosen = choose(candidates)
     print(table(candidates, chosen))
-    selected = None if chosen == SHIPPED else run_dir / train.SNAPSHOT_FOLDER / f"{chosen}.pt"
+    stem, decision = parse_candidate(chosen)
+    selected = None if chosen == SHIPPED else run_dir / train.SNAPSHOT_FOLDER / f"{stem}.pt"
     (run_dir / SELECTED_FILE).write_text(json.dumps(
         {"snapshot": selected.name if selected else None, "shipped_ranks_first": selected is None,
+         "seal_decision": None if selected is None else list(decision),
          "floors_met": floors_met(candidates[chosen]), "closures": round(closures(candidates[chosen]), 2),
          "data": str(data_dir.name),
-         "rule": "most of the floors REST>=97, OPEN>=95, SYNC r>=0.78 for regression and diffusion seeds 0 and 1; "
-                 "then the mean of BIL40 and the lowest speaker's BIL40 over the three; the shipped weights "
-                 "are a candidate too"}, indent=1))
+         "rule": "each snapshot with each seal decision; most of the floors REST>=97, OPEN>=95, SYNC r>=0.78 for "
+                 "regression and diffusion seeds 0 and 1; then the mean of BIL40 and the lowest speaker's BIL40 "
+                 "over the three; the shipped weights are a candidate too"}, indent=1))
     return selected
 
 
@@ -160,6 +193,12 @@ def selection(run_dir: Path) -> dict | None:
     """What `select` chose for this run (`selected.json`), if it has chosen."""
     path = run_dir / SELECTED_FILE
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def selected_decision(run_dir: Path) -> tuple[float, float] | None:
+    """The seal decision `select` chose with the snapshot; None if it has not chosen one."""
+    chosen = selection(run_dir)
+    return tuple(chosen["seal_decision"]) if chosen and chosen.get("seal_decision") else None
 
 
 def selected_snapshot(run_dir: Path) -> Path | None:

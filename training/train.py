@@ -12,6 +12,9 @@ bounds one call's wall time. Every `SNAPSHOT_EVERY` steps it also keeps both mod
 `<run_dir>/snapshots/step-NNNNNN.pt`, from which `training.select` picks the one to ship (the best
 point of a run is not always its end). A new run can start from another run's weights (`init_from`, a
 fine-tune: fresh optimiser and learning-rate schedule, the earlier steps counted in `base_steps`).
+Snapshots, and the weights `load` gives for export or a fine-tune, are an exponential moving
+average of the trained weights (`EMA_DECAY`; the checkpoint keeps both, and resumes from the
+trained ones): the average of the last few hundred steps is smoother than any one step's weights.
 A fine-tune with `diffusion_only` keeps the regression model as it is (its weights, and so the
 `audio_hidden` the denoiser reads, stay the same) and trains the denoiser alone; its
 windows skip the feature-domain augmentation, which is there to make the encoder robust and would
@@ -48,6 +51,7 @@ DROP_EMOTION_PROBABILITY = 0.15
 SAVE_EVERY_S = 300
 SNAPSHOT_EVERY = 400    # steps between the weights kept for checkpoint selection (`training.select`)
 SNAPSHOT_FOLDER = "snapshots"
+EMA_DECAY = 0.998       # the weight average's horizon: about 1 / (1 - EMA_DECAY) = 500 steps
 
 
 def channel_weights() -> torch.Tensor:
@@ -65,12 +69,14 @@ def curve_loss(prediction, target, weights):
 
 
 class Windows(IterableDataset):
-    def __init__(self, corpus: dict[str, list[Utterance]], batch_size: int, seed: int, augment_features: bool = True):
+    def __init__(self, corpus: dict[str, list[Utterance]], batch_size: int, seed: int, augment_features: bool = True,
+                 source_weights: dict[str, float] | None = None):
         self.corpus, self.batch_size, self.seed = corpus, batch_size, seed
-        self.augment_features = augment_features
+        self.augment_features, self.source_weights = augment_features, source_weights
 
     def __iter__(self):
-        sampler = dataset.Sampler(self.corpus, self.seed, augment_features=self.augment_features)
+        sampler = dataset.Sampler(self.corpus, self.seed, augment_features=self.augment_features,
+                                  source_weights=self.source_weights)
         while True:
             batch = sampler.batch(self.batch_size)
             yield (torch.from_numpy(batch.features), torch.from_numpy(batch.embedding), torch.from_numpy(batch.emotion),
@@ -131,13 +137,24 @@ def regression_steps(state: dict) -> int:
     return earlier + (0 if state.get("diffusion_only") else state["step"])
 
 
-def load(checkpoint: Path) -> tuple[models.RegressionModel, models.Denoiser, dict]:
-    """(regression model, denoiser, the checkpoint's state) in eval mode."""
+def ema_update(average: torch.nn.Module, model: torch.nn.Module, step: int, decay: float = EMA_DECAY) -> None:
+    """Move `average`'s parameters towards `model`'s; early steps move further (decay at most
+    (1 + step) / (10 + step)), so the random initialisation does not linger in the average."""
+    decay = min(decay, (1 + step) / (10 + step))
+    with torch.no_grad():
+        for kept, new in zip(average.parameters(), model.parameters()):
+            kept.lerp_(new, 1.0 - decay)
+
+
+def load(checkpoint: Path, average: bool = True) -> tuple[models.RegressionModel, models.Denoiser, dict]:
+    """(regression model, denoiser, the checkpoint's state) in eval mode: the weight average where
+    the checkpoint has one and `average`, else the trained weights."""
     state = torch.load(checkpoint, weights_only=False)
+    prefix = "ema_" if average and "ema_regression" in state else ""
     regression = models.RegressionModel(state["hidden"])
-    regression.load_state_dict(state["regression"])
+    regression.load_state_dict(state[prefix + "regression"])
     denoiser = models.Denoiser(state["hidden"], state["channels"])
-    missing, unexpected = denoiser.load_state_dict(state["denoiser"], strict=False)
+    missing, unexpected = denoiser.load_state_dict(state[prefix + "denoiser"], strict=False)
     # a denoiser trained before the style input keeps its zero-initialised (inactive) style layer
     if unexpected or any(not name.startswith(("style.", "style_out.")) for name in missing):
         raise RuntimeError(f"{checkpoint} does not fit the denoiser: missing {missing}, unexpected {unexpected}")
@@ -146,17 +163,20 @@ def load(checkpoint: Path) -> tuple[models.RegressionModel, models.Denoiser, dic
 
 def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 16, seed: int = 0,
           hidden: int = 160, channels: int = 96, lr: float = 2e-3, workers: int = 1, threads: int = 2,
-          init_from: Path | None = None, diffusion_only: bool = False, snapshot_every: int = SNAPSHOT_EVERY) -> Path:
+          init_from: Path | None = None, diffusion_only: bool = False, snapshot_every: int = SNAPSHOT_EVERY,
+          source_weights: dict[str, float] | None = None, ema_decay: float = EMA_DECAY) -> Path:
     """Train (or resume) both models until `steps` or `minutes` of training in all (resumed runs
     count their earlier time); the learning rate decays over whichever runs out first. A new run
     with `init_from` (a checkpoint) starts from those weights instead of random ones;
-    `diffusion_only` trains the denoiser alone on the regression model as it is."""
+    `diffusion_only` trains the denoiser alone on the regression model as it is. `source_weights`
+    (default `dataset.SOURCE_WEIGHTS`) say how often each corpus source is drawn; `ema_decay` 0
+    keeps no weight average (snapshots are then the trained weights)."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     checkpoint = run_dir / "checkpoint.pt"
     base_steps = regression_base = 0
     if checkpoint.exists():
-        regression, denoiser, state = load(checkpoint)
+        regression, denoiser, state = load(checkpoint, average=False)
         step, elapsed, base_steps = state["step"], state["elapsed"], state.get("base_steps", 0)
         regression_base = state.get("regression_base", base_steps)
     elif init_from is not None:
@@ -171,21 +191,34 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
         elapsed = 0.0
     if state is not None:
         diffusion_only = state.get("diffusion_only", diffusion_only)
+    averages = None
+    if ema_decay:
+        averages = (models.RegressionModel(regression.hidden), models.Denoiser(regression.hidden, denoiser.channels))
+        for average, model, key in zip(averages, (regression, denoiser), ("ema_regression", "ema_denoiser")):
+            kept = state.get(key) if state is not None else None
+            average.load_state_dict(kept if kept is not None else model.state_dict())
+            average.eval()
     parameters = list(denoiser.parameters()) + ([] if diffusion_only else list(regression.parameters()))
     optimiser = torch.optim.AdamW(parameters, lr=lr, weight_decay=1e-4)
     if state is not None:
         optimiser.load_state_dict(state["optimiser"])
     loss_weights = channel_weights()
-    batches = iter(DataLoader(Windows(corpus, batch_size, seed + step, augment_features=not diffusion_only),
+    batches = iter(DataLoader(Windows(corpus, batch_size, seed + step, augment_features=not diffusion_only,
+                                      source_weights=source_weights),
                               batch_size=None, num_workers=workers, persistent_workers=workers > 0))
 
-    def weights() -> dict:
-        return dict(regression=regression.state_dict(), denoiser=denoiser.state_dict(), step=step,
+    def weights(average: bool) -> dict:
+        """What a snapshot keeps (`average`: the weight average, if the run keeps one) and the checkpoint."""
+        shipped = averages if average and averages else (regression, denoiser)
+        return dict(regression=shipped[0].state_dict(), denoiser=shipped[1].state_dict(), step=step,
                     hidden=regression.hidden, channels=denoiser.channels, base_steps=base_steps,
-                    diffusion_only=diffusion_only, regression_base=regression_base)
+                    diffusion_only=diffusion_only, regression_base=regression_base,
+                    source_weights=source_weights or dataset.SOURCE_WEIGHTS, ema_decay=ema_decay)
 
     def save():
-        _save(checkpoint, optimiser=optimiser.state_dict(), elapsed=elapsed + time.monotonic() - started, **weights())
+        extra = dict(ema_regression=averages[0].state_dict(), ema_denoiser=averages[1].state_dict()) if averages else {}
+        _save(checkpoint, optimiser=optimiser.state_dict(), elapsed=elapsed + time.monotonic() - started,
+              **weights(False), **extra)
 
     started = last_save = time.monotonic()
     running = None
@@ -211,6 +244,10 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
         (loss_regression + loss_diffusion).backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimiser.step()
+        if averages:
+            if not diffusion_only:
+                ema_update(averages[0], regression, step, ema_decay)
+            ema_update(averages[1], denoiser, step, ema_decay)
         step += 1
         pair = np.array([loss_regression.item(), loss_diffusion.item()])
         running = pair if running is None else 0.98 * running + 0.02 * pair
@@ -218,12 +255,12 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
             log.info("step %d loss regression %.4f diffusion %.4f (%.1f min)", step, running[0], running[1],
                      (time.monotonic() - started) / 60)
         if snapshot_every and step % snapshot_every == 0:
-            _save(snapshot_path(run_dir, step), **weights())
+            _save(snapshot_path(run_dir, step), **weights(True))
         if time.monotonic() - last_save > SAVE_EVERY_S:
             save()
             last_save = time.monotonic()
     save()
     if snapshot_every:
-        _save(snapshot_path(run_dir, step), **weights())
+        _save(snapshot_path(run_dir, step), **weights(True))
     log.info("stopped at step %d of %d", step, steps)
     return checkpoint

@@ -42,10 +42,33 @@ def test_a_run_keeps_snapshots_every_n_steps_and_at_its_end(tmp_path):
     assert [path.name for path in kept] == ["step-000002.pt", "step-000004.pt", "step-000005.pt"]
     last, final = torch.load(kept[-1], weights_only=False), torch.load(checkpoint, weights_only=False)
     assert last["step"] == 5 and "optimiser" not in last
-    for name, tensor in final["regression"].items():
+    # snapshots keep the weight average, the checkpoint keeps it too and the trained weights beside it
+    for name, tensor in final["ema_regression"].items():
         assert torch.equal(tensor, last["regression"][name]), name
+    moved = [name for name, tensor in final["regression"].items()
+             if not torch.equal(tensor, final["ema_regression"][name])]
+    assert moved, "the average should lag the trained weights"
     regression, denoiser, state = train.load(kept[0])
     assert state["step"] == 2 and not regression.training
+    averaged, _, _ = train.load(checkpoint)
+    trained, _, _ = train.load(checkpoint, average=False)
+    for name, tensor in averaged.state_dict().items():
+        assert torch.equal(tensor, final["ema_regression"][name]), name
+    for name, tensor in trained.state_dict().items():
+        assert torch.equal(tensor, final["regression"][name]), name
+
+
+def test_the_weight_average_starts_at_the_weights_and_follows_them():
+    model, average = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    average.load_state_dict(model.state_dict())
+    start = model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    train.ema_update(average, model, step=0, decay=0.998)      # early: decay at most 1/10
+    assert torch.allclose(average.weight, start + 0.9)
+    for step in range(1, 5000):
+        train.ema_update(average, model, step=step, decay=0.998)
+    assert torch.allclose(average.weight, model.weight, atol=1e-4)
 
 
 def test_the_rule_puts_the_floors_before_the_closures():
@@ -89,7 +112,7 @@ def test_select_scores_snapshots_and_the_shipped_weights_on_real_speech(tmp_path
                 snapshot_every=1)
     # "shipped" here: the first snapshot's own export, so it ties with that snapshot and wins the tie
     shipped = select.export_snapshot(train.snapshots(run)[0], tmp_path / "shipped")
-    assert select.select(run, data, FACE, shipped_dir=shipped) is None
+    assert select.select(run, data, FACE, shipped_dir=shipped, decisions=(select.models.SEAL_DECISION,)) is None
     scores = json.loads((run / "snapshots" / select.SCORES_FILE).read_text())
     assert sorted(scores)[1:] == ["step-000001", "step-000002"] and sorted(scores)[0].startswith("shipped ")
     for models in scores.values():
@@ -103,6 +126,23 @@ def test_select_scores_snapshots_and_the_shipped_weights_on_real_speech(tmp_path
     assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(out)]) == 0
     assert "nothing exported" in capsys.readouterr().out and not out.exists()
 
+    # another seal decision: only the new candidates are scored, each exported with its decision
+    chosen = select.select(run, data, FACE, shipped_dir=shipped, decisions=(select.models.SEAL_DECISION, (0.05, 0.3)))
+    again = json.loads((run / "snapshots" / select.SCORES_FILE).read_text())
+    assert sorted(again)[1:] == ["step-000001", "step-000001 seal 0.05,0.3", "step-000002",
+                                 "step-000002 seal 0.05,0.3"]
+    assert all(again[name] == scores[name] for name in scores)
+    assert json.loads((run / "snapshots" / "step-000001-seal-0.05,0.3" / "regression.json").read_text())[
+        "seal_decision"] == [0.05, 0.3]
+    candidates = {name: select.read_scores(run / "snapshots" / select.SCORES_FILE)[name] for name in again}
+    best = select.choose({(select.SHIPPED if name.startswith("shipped ") else name): value
+                          for name, value in candidates.items()})
+    if best == select.SHIPPED:
+        assert chosen is None and select.selected_decision(run) is None
+    else:
+        stem, decision = select.parse_candidate(best)
+        assert chosen.stem == stem and select.selected_decision(run) == decision
+
 
 def test_export_ships_the_selected_snapshot_not_the_last_checkpoint(tmp_path):
     import onnxruntime
@@ -113,10 +153,13 @@ def test_export_ships_the_selected_snapshot_not_the_last_checkpoint(tmp_path):
     train.train(_noise_corpus(), run, steps=3, minutes=5, batch_size=2, hidden=32, channels=32, workers=0,
                 snapshot_every=1)
     chosen = train.snapshots(run)[0]
-    (run / select.SELECTED_FILE).write_text(json.dumps({"snapshot": chosen.name, "shipped_ranks_first": False}))
+    (run / select.SELECTED_FILE).write_text(json.dumps({"snapshot": chosen.name, "shipped_ranks_first": False,
+                                                        "seal_decision": [0.05, 0.3]}))
     (tmp_path / "cache" / "corpus").mkdir()
     assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "weights")]) == 0
-    expected = select.export_snapshot(chosen, tmp_path / "expected")
+    for name in ("regression", "diffusion"):      # with the seal decision chosen with it
+        assert json.loads((tmp_path / "weights" / f"{name}.json").read_text())["seal_decision"] == [0.05, 0.3]
+    expected = select.export_snapshot(chosen, tmp_path / "expected", (0.05, 0.3))
     last = select.export_snapshot(train.snapshots(run)[-1], tmp_path / "last")
     rng = np.random.default_rng(0)
     sessions = {name: onnxruntime.InferenceSession(str(folder / "regression.onnx"))
@@ -128,3 +171,11 @@ def test_export_ships_the_selected_snapshot_not_the_last_checkpoint(tmp_path):
     outputs = {name: session.run(None, inputs)[0] for name, session in sessions.items()}
     np.testing.assert_array_equal(outputs["shipped"], outputs["expected"])
     assert not np.array_equal(outputs["shipped"], outputs["last"])
+
+
+def test_a_candidate_names_its_snapshot_and_seal_decision():
+    snapshot = Path("runs/main/snapshots/step-002000.pt")
+    assert select.candidate_name(snapshot, select.models.SEAL_DECISION) == "step-002000"
+    assert select.candidate_name(snapshot, (0.05, 0.3)) == "step-002000 seal 0.05,0.3"
+    for decision in select.SEAL_DECISIONS:
+        assert select.parse_candidate(select.candidate_name(snapshot, decision)) == ("step-002000", tuple(decision))

@@ -168,9 +168,20 @@ def test_a_diffusion_only_fine_tune_leaves_the_regression_model_as_it_is(tmp_pat
     third = train.train(corpus, tmp_path / "third", steps=1, minutes=5, batch_size=2, workers=0, init_from=second,
                         diffusion_only=True)
     assert train.regression_steps(torch.load(third, weights_only=False)) == 2     # 6 steps, 4 the denoiser's alone
-    for name, tensor in before["regression"].items():
+    # a fine-tune starts from the first run's weight average; the regression model stays exactly that
+    for name, tensor in before["ema_regression"].items():
         assert torch.equal(tensor, after["regression"][name]), name
-    assert any(not torch.equal(tensor, after["denoiser"][name]) for name, tensor in before["denoiser"].items())
+        assert torch.equal(tensor, after["ema_regression"][name]), name
+    assert any(not torch.equal(tensor, after["denoiser"][name]) for name, tensor in before["ema_denoiser"].items())
+
+
+def test_sources_are_drawn_by_their_weights_and_a_zero_weight_is_never_drawn():
+    corpus = {"festival": [_utterance()], "speech_commands": [_utterance(2.0)], "espeak": [_utterance()]}
+    sampler = dataset.Sampler(corpus, 0, source_weights={"festival": 3.0, "speech_commands": 1.0, "espeak": 0.0})
+    assert sampler.sources == ["festival", "speech_commands"]
+    assert np.allclose(sampler.probabilities, [0.75, 0.25])
+    with pytest.raises(ValueError, match="no corpus source"):
+        dataset.Sampler(corpus, 0, source_weights={"librispeech": 1.0})
 
 
 def test_the_runtime_gives_the_denoiser_the_take_style_the_seed_draws(tmp_path):
