@@ -14,11 +14,12 @@ scores only the new snapshots. The choice goes to `<run>/selected.json`; `python
 export` ships it.
 
 The rule, fixed before any snapshot of a run is scored (`rank`):
-1. the floors: REST >= 97, OPEN >= 95 and SYNC r >= 0.78 for each of the three models (the issue's
-   bars that guard against a mouth that opens in silences, stays shut or drifts off the audio);
-   the snapshot meeting more of these nine checks ranks first;
-2. then the lip closures: the mean over the three models of BIL40 and of the lowest speaker's
-   BIL40 (a choice should hold for every voice, not the average one).
+1. the floors: REST >= 97, OPEN >= 95, SYNC r >= 0.78 and RFA <= 10 for each of the three models
+   (the issue's bars that guard against a mouth that opens in silences, stays shut, drifts off
+   the audio or rounds where the lips spread); the candidate meeting more of these twelve checks
+   ranks first;
+2. then the lips: the mean over the three models of BIL40, the lowest speaker's BIL40 (a choice
+   should hold for every voice, not the average one) and ROUND.
 The end of a run is a candidate like any other snapshot, and so are the weights shipped today
 (`weights/`, scored the same way, with the decision they were exported with): when they rank
 first, nothing is exported. `selected.json` names the snapshot and its seal decision, which
@@ -38,6 +39,7 @@ log = logging.getLogger("lipkit.training")
 
 MODELS = (("regression", "regression", 0), ("diffusion0", "diffusion", 0), ("diffusion1", "diffusion", 1))
 FLOORS = {"REST": 97.0, "OPEN": 95.0, "SYNC_r": 0.78}
+CEILINGS = {"RFA": 10.0}
 FPS = 30.0
 SCORES_FILE = "scores.json"
 SELECTED_FILE = "selected.json"
@@ -74,18 +76,19 @@ class ModelScore:
 
 
 def floors_met(scores: dict[str, ModelScore]) -> int:
-    """How many of the floor checks (each floor, each model) a snapshot meets."""
-    return sum(getattr(score, key) >= floor for score in scores.values() for key, floor in FLOORS.items())
+    """How many of the floor checks (each floor and ceiling, each model) a candidate meets."""
+    return sum(sum(getattr(score, key) >= floor for key, floor in FLOORS.items())
+               + sum(getattr(score, key) <= ceiling for key, ceiling in CEILINGS.items()) for score in scores.values())
 
 
-def closures(scores: dict[str, ModelScore]) -> float:
-    """Mean over the models of BIL40 and of the lowest speaker's BIL40."""
-    return sum(score.BIL40 + score.lowest_speaker_BIL40 for score in scores.values()) / (2 * len(scores))
+def lips(scores: dict[str, ModelScore]) -> float:
+    """Mean over the models of BIL40, the lowest speaker's BIL40 and ROUND."""
+    return sum(score.BIL40 + score.lowest_speaker_BIL40 + score.ROUND for score in scores.values()) / (3 * len(scores))
 
 
 def rank(scores: dict[str, ModelScore]) -> tuple[int, float]:
     """The selection key: larger is better."""
-    return floors_met(scores), closures(scores)
+    return floors_met(scores), lips(scores)
 
 
 def choose(scored: dict[str, dict[str, ModelScore]]) -> str:
@@ -130,15 +133,15 @@ def read_scores(path: Path) -> dict[str, dict[str, ModelScore]]:
 
 
 def table(scored: dict[str, dict[str, ModelScore]], chosen: str | None) -> str:
-    lines = ["| snapshot | floors met | closures | " + " | ".join(
-        f"{key} BIL40 / low / OPEN / ROUND / REST / SYNC" for key, _, _ in MODELS) + " |",
+    lines = ["| candidate | floors met | lips | " + " | ".join(
+        f"{key} BIL40 / low / OPEN / ROUND / RFA / REST / SYNC" for key, _, _ in MODELS) + " |",
              "|---" * (3 + len(MODELS)) + "|"]
     for name in sorted(scored):
-        cells = [f"{s.BIL40:.1f} / {s.lowest_speaker_BIL40:.1f} / {s.OPEN:.1f} / {s.ROUND:.1f} / {s.REST:.1f} / "
+        cells = [f"{s.BIL40:.1f} / {s.lowest_speaker_BIL40:.1f} / {s.OPEN:.1f} / {s.ROUND:.1f} / {s.RFA:.1f} / {s.REST:.1f} / "
                  f"{s.SYNC_r:.3f}" for s in (scored[name][key] for key, _, _ in MODELS)]
         mark = " (chosen)" if name == chosen else ""
-        lines.append(f"| {name}{mark} | {floors_met(scored[name])}/{len(FLOORS) * len(MODELS)} "
-                     f"| {closures(scored[name]):.1f} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name}{mark} | {floors_met(scored[name])}/{(len(FLOORS) + len(CEILINGS)) * len(MODELS)} "
+                     f"| {lips(scored[name]):.1f} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -181,11 +184,11 @@ def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = ex
     (run_dir / SELECTED_FILE).write_text(json.dumps(
         {"snapshot": selected.name if selected else None, "shipped_ranks_first": selected is None,
          "seal_decision": None if selected is None else list(decision),
-         "floors_met": floors_met(candidates[chosen]), "closures": round(closures(candidates[chosen]), 2),
+         "floors_met": floors_met(candidates[chosen]), "lips": round(lips(candidates[chosen]), 2),
          "data": str(data_dir.name),
-         "rule": "each snapshot with each seal decision; most of the floors REST>=97, OPEN>=95, SYNC r>=0.78 for "
-                 "regression and diffusion seeds 0 and 1; then the mean of BIL40 and the lowest speaker's BIL40 "
-                 "over the three; the shipped weights are a candidate too"}, indent=1))
+         "rule": "each snapshot with each seal decision; most of the floors REST>=97, OPEN>=95, SYNC r>=0.78, "
+                 "RFA<=10 for regression and diffusion seeds 0 and 1; then the mean of BIL40, the lowest speaker's "
+                 "BIL40 and ROUND over the three; the shipped weights are a candidate too"}, indent=1))
     return selected
 
 

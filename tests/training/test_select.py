@@ -18,8 +18,8 @@ TIMIT = DEFAULT_SHARED / "speech" / "timit_dev"
 FACE = DEFAULT_SHARED / "faces" / "arkit_reference_face" / "obj"
 
 
-def _score(bil40=80.0, low=70.0, open_=96.0, rest=98.0, sync=0.79) -> select.ModelScore:
-    return select.ModelScore(BIL40=bil40, lowest_speaker_BIL40=low, OPEN=open_, ROUND=70.0, RFA=5.0, REST=rest,
+def _score(bil40=80.0, low=70.0, open_=96.0, rest=98.0, sync=0.79, round_=70.0, rfa=5.0) -> select.ModelScore:
+    return select.ModelScore(BIL40=bil40, lowest_speaker_BIL40=low, OPEN=open_, ROUND=round_, RFA=rfa, REST=rest,
                              SYNC_r=sync)
 
 
@@ -77,12 +77,18 @@ def test_the_rule_puts_the_floors_before_the_closures():
         "step-000800": _three(bil40=85.0, low=75.0),                   # every floor met
         "step-001200": _three(bil40=88.0, low=70.0, sync=0.77),        # SYNC floor missed three times
     }
-    assert select.floors_met(scored["step-000400"]) == 6 and select.floors_met(scored["step-000800"]) == 9
+    assert select.floors_met(scored["step-000400"]) == 9 and select.floors_met(scored["step-000800"]) == 12
     assert select.choose(scored) == "step-000800"
     scored["step-001600"] = _three(bil40=86.0, low=76.0)
     assert select.choose(scored) == "step-001600"                        # floors equal: closures decide
     scored["step-002000"] = _three(bil40=86.0, low=76.0)
     assert select.choose(scored) == "step-001600"                        # a tie keeps the earlier
+
+
+def test_rounding_counts_but_not_rounding_where_the_lips_spread():
+    assert select.choose({"a": _three(round_=60.0), "b": _three(round_=80.0)}) == "b"
+    assert select.choose({"a": _three(round_=60.0), "b": _three(round_=95.0, rfa=20.0)}) == "a"   # RFA ceiling
+    assert select.floors_met(_three(rfa=20.0)) == 9
 
 
 def test_the_lowest_speaker_counts_as_much_as_the_average():
