@@ -6,9 +6,7 @@
   emotion, with classifier-free guidance; constraints are inpainted. Seeded: the same seed gives
   the same take, another seed another take. Where the sidecar has a "style" input (how wide the
   jaw opens, how much the lips round or spread, lopsidedness, talking out of one side), the seed
-  also chooses the take's style (`take_style`): seed 0 is the average take, and seeds 1, 2, ...
-  spread evenly over the range the model learned (a Halton sequence, so two seeds in a row are
-  two different takes, not two draws that happen to land close).
+  also draws the take's style (`take_style`), uniformly over the range the model learned.
 
 Shapes and rates (see `features` and the sidecars): features [F, 64] at 100 per second; model
 frames T = ceil(F / 2) at 50 per second, frame j at j / 50 s; curves [T, 52] (0-1) in the
@@ -62,10 +60,7 @@ EMBEDDING_INPUT = "embedding"
 INPAINT_RESAMPLE = 1
 UNCONDITIONAL_KEY = "unconditional_emotion"
 STYLE_INPUT = "style"
-# The take styles of seeds 0, 1, 2, ...: the Halton sequence, one prime base per style entry, the
-# "side" entry (talking out of one side: the most visible) on base 2, so it alternates sides.
-STYLE_BASES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)
-FIRST_STYLE_BASE_NAME = "side"
+STYLE_STREAM = 0x5717      # the style's random numbers never share a stream with the sampler's noise
 DIFFUSION_KEYS = ("requires", "schedule", "prediction", "data_scale", "data_shift", "default_steps",
                   "default_guidance")
 # The parity run of a GPU provider against the CPU: every output within this (|gpu - cpu| over
@@ -272,37 +267,14 @@ def style_size(model: Model) -> int | None:
     return None if shape is None else int(shape[-1])
 
 
-def radical_inverse(index: int, base: int) -> float:
-    """The index's digits in `base` mirrored about the point: 0, 1/2, 1/4, 3/4, ... for base 2."""
-    value, scale = 0.0, 1.0
-    while index > 0:
-        index, digit = divmod(index, base)
-        scale /= base
-        value += digit * scale
-    return value
-
-
 def take_style(model: Model, seed: int) -> np.ndarray | None:
-    """The style [S] of the take of `seed` (any integer; used modulo 2**32), within the sidecar's
-    style range; None for a model without a style input.
-
-    Entry i is the Halton sequence in its own prime base shifted by half a period, so seed 0 is
-    the middle of the range (the average take) and the seeds after it fill the range evenly: the
-    takes an animator steps through differ as much as the model's styles allow, and the style the
-    sidecar names `FIRST_STYLE_BASE_NAME` (base 2) alternates between its two halves."""
+    """The style [S] the diffusion model draws a take in for `seed`, uniform over the sidecar's
+    style range; None for a model without a style input."""
     size = style_size(model)
     if size is None:
         return None
-    if size > len(STYLE_BASES):
-        raise ModelError(f"The diffusion model's style has {size} entries; this Lipkit knows {len(STYLE_BASES)}. {FIX}")
     low, high = model.sidecar[STYLE_INPUT]["range"]
-    names = list(model.sidecar[STYLE_INPUT].get("names", ()))[:size]
-    order = sorted(range(size), key=lambda i: (i >= len(names) or names[i] != FIRST_STYLE_BASE_NAME, i))
-    index = int(seed) % 2 ** 32
-    unit = np.empty(size)
-    for rank, entry in enumerate(order):
-        unit[entry] = (radical_inverse(index, STYLE_BASES[rank]) + 0.5) % 1.0
-    return (low + unit * (high - low)).astype(np.float32)
+    return np.random.default_rng([STYLE_STREAM, int(seed)]).uniform(low, high, size).astype(np.float32)
 
 
 def guided_denoiser(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray, guidance: float,

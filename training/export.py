@@ -87,7 +87,7 @@ def export_diffusion(denoiser: models.Denoiser, audio_hidden: int, out_dir: Path
         "default_steps": default_steps, "default_guidance": 1.0,
         "style": {"names": list(targets.STYLE_NAMES), "range": [-1.0, 1.0],
                   "meaning": "the take: jaw, rounding, spreading and lip gains, lopsidedness (+ left), side "
-                             "(+ mouthLeft); 0 is the average take; seed 0 takes it, seeds 1, 2, ... spread over the range (Halton)"},
+                             "(+ mouthLeft); 0 is the average take, each seed draws one uniformly in range"},
     })
     (out_dir / "diffusion.json").write_text(json.dumps(sidecar, indent=1) + "\n")
     return path
