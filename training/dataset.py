@@ -31,7 +31,7 @@ WINDOW_FRAMES = num_model_frames(WINDOW_FEATURES)
 # transcripts here, so their phones come from recognised words, which are sometimes wrong, and a
 # network trained on them long enough learns those mistakes too: with LibriSpeech at 0.30 and
 # Speech Commands at 0.20 the lips closed at fewer of timit_dev's bilabials as training went on
-# (README, *Training*). pocketsphinx's test data is only 10 clips, so it is drawn rarely.
+# (README, *Benchmarks*, *Training runs*). pocketsphinx's test data is only 10 clips, so it is drawn rarely.
 SOURCE_WEIGHTS = {"festival": 0.20, "espeak": 0.12, "librispeech": 0.10, "speech_commands": 0.38, "fsdd": 0.06,
                   "ljspeech": 0.04, "pocketsphinx": 0.05}
 

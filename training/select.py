@@ -4,8 +4,8 @@
 
 A run keeps both models' weights every `train.SNAPSHOT_EVERY` steps (`<run>/snapshots/`). Each
 snapshot is exported (ONNX) once for each seal decision of `SEAL_DECISIONS` (the seal probabilities
-between which the lips go from open to closed: a network trained longer grows surer on the voices
-it learnt and less sure on new ones, so where its lips should close is chosen with it) and scored
+between which the lips go from open to closed: how sure a network is of a closure on voices it
+never heard changes as it trains, so where its lips should close is chosen with it) and scored
 like `benchmarks.quality` does on timit_dev: the regression model and the diffusion model with
 seeds 0 and 1, no transcript, 30 fps. A candidate is a snapshot with one decision, named
 "step-NNNNNN" for the default decision and "step-NNNNNN seal LOW,HIGH" for the others.
