@@ -165,17 +165,15 @@ def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = ex
         log.info("scoring the shipped weights in %s", shipped_dir)
         scored[shipped] = score_weights(shipped_dir, data_dir, face_dir)
         _write_scores(scores_path, scored)
-    names = [candidate_name(snapshot, decision) for snapshot in snapshots for decision in decisions]
-    for snapshot in snapshots:
-        for decision in decisions:
-            name = candidate_name(snapshot, decision)
-            if name in scored:
-                continue
-            log.info("scoring %s", name)
-            weights_dir = export_snapshot(snapshot, snapshot.parent / name.replace(" ", "-"), decision)
-            scored[name] = score_weights(weights_dir, data_dir, face_dir)
-            _write_scores(scores_path, scored)
-    candidates = {name: scored[name] for name in names}
+    named = [(candidate_name(snapshot, decision), snapshot, decision) for snapshot in snapshots for decision in decisions]
+    for name, snapshot, decision in named:
+        if name in scored:
+            continue
+        log.info("scoring %s", name)
+        weights_dir = export_snapshot(snapshot, snapshot.parent / name.replace(" ", "-"), decision)
+        scored[name] = score_weights(weights_dir, data_dir, face_dir)
+        _write_scores(scores_path, scored)
+    candidates = {name: scored[name] for name, _, _ in named}
     candidates[SHIPPED] = scored[shipped]
     chosen = choose(candidates)
     print(table(candidates, chosen))

@@ -140,7 +140,7 @@ def test_select_scores_snapshots_and_the_shipped_weights_on_real_speech(tmp_path
     assert all(again[name] == scores[name] for name in scores)
     assert json.loads((run / "snapshots" / "step-000001-seal-0.05,0.3" / "regression.json").read_text())[
         "seal_decision"] == [0.05, 0.3]
-    candidates = {name: select.read_scores(run / "snapshots" / select.SCORES_FILE)[name] for name in again}
+    candidates = select.read_scores(run / "snapshots" / select.SCORES_FILE)
     best = select.choose({(select.SHIPPED if name.startswith("shipped ") else name): value
                           for name, value in candidates.items()})
     if best == select.SHIPPED:
