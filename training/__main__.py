@@ -6,6 +6,7 @@
     python -m training train --run tuned --init-from RUN_OR_CHECKPOINT --lr 1e-3   # fine-tune
     python -m training train --run takes --init-from RUN --diffusion-only      # the denoiser alone
     python -m training export --run RUN --out DIR --seal-decision 0.1,0.4      # lips close more readily
+    python -m training export --run RUN --out DIR --round-decision 0.4,0.9     # lips round less readily
     python -m training smoke --out DIR     # a tiny end-to-end run for CI (synthetic speech only)
 
 The corpus and runs are cached under $LIPKIT_TRAINING_CACHE (default ~/.cache/lipkit/training).
@@ -32,8 +33,9 @@ def _speakers(corpus) -> dict[str, int]:
     return {name: len({u.voice for u in utts}) for name, utts in corpus.items()}
 
 
-def seal_decision(text: str) -> tuple[float, float]:
-    """"LOW,HIGH" -> the seal probabilities between which the exported models' lips go from open to closed."""
+def decision(text: str) -> tuple[float, float]:
+    """"LOW,HIGH" -> the gesture probabilities between which the exported models' lips go from
+    their own shape to the gesture's (open to closed, or to rounded)."""
     try:
         low, high = (float(part) for part in text.split(","))
     except ValueError:
@@ -43,12 +45,14 @@ def seal_decision(text: str) -> tuple[float, float]:
     return low, high
 
 
-def _export(cache: Path, checkpoint: Path, out: Path, decision: tuple[float, float] = models.SEAL_DECISION) -> None:
+def _export(cache: Path, checkpoint: Path, out: Path, seal: tuple[float, float] = models.SEAL_DECISION,
+            rounding: tuple[float, float] = models.ROUND_DECISION) -> None:
     corpus = corpus_mod.load_corpus(cache)
     counts = {name: len(utts) for name, utts in corpus.items()}
     hours, speakers = _hours(corpus), _speakers(corpus)
     regression, denoiser, state = train.load(checkpoint)
-    regression.seal_decision = denoiser.seal_decision = decision
+    regression.seal_decision = denoiser.seal_decision = seal
+    regression.round_decision = denoiser.round_decision = rounding
     steps = state.get("base_steps", 0) + state["step"]
     regression_steps = train.regression_steps(state)
     export.export_regression(regression, out, export.training_record(regression_steps, counts, hours, speakers))
@@ -92,10 +96,14 @@ def main(argv=None) -> int:
                         help=f"train: decay of the weight average snapshots keep (default {train.EMA_DECAY}; 0: none)")
     parser.add_argument("--diffusion-only", action="store_true",
                         help="train the denoiser alone; the regression model (and its audio_hidden) stays as it is")
-    parser.add_argument("--seal-decision", type=seal_decision, metavar="LOW,HIGH",
+    parser.add_argument("--seal-decision", type=decision, metavar="LOW,HIGH",
                         help="export: seal probabilities between which the lips go from open to closed "
                              "(default: the one `select` chose with the snapshot, else "
                              f"{models.SEAL_DECISION[0]:g},{models.SEAL_DECISION[1]:g})")
+    parser.add_argument("--round-decision", type=decision, metavar="LOW,HIGH",
+                        help="export: rounding probabilities between which the lips go from their own shape to "
+                             "rounded (default: the one `select` chose, else "
+                             f"{models.ROUND_DECISION[0]:g},{models.ROUND_DECISION[1]:g})")
     parser.add_argument("--data", type=Path, help="select: the development set (default <shared>/speech/timit_dev)")
     parser.add_argument("--rebuild", nargs="*", default=(), metavar="SOURCE",
                         help="with `data`: remake these corpus shards (e.g. after a labelling change)")
@@ -142,9 +150,12 @@ def main(argv=None) -> int:
                   f"({checkpoint.parent / select_mod.SELECTED_FILE}): nothing exported")
             return 0
         source = select_mod.selected_snapshot(checkpoint.parent) or checkpoint
-        decision = args.seal_decision or select_mod.selected_decision(checkpoint.parent) or models.SEAL_DECISION
-        logging.info("exporting %s with the seal decision %g,%g", source, *decision)
-        _export(args.cache, source, args.out, decision)
+        seal = args.seal_decision or select_mod.selected_decision(checkpoint.parent, "seal") or models.SEAL_DECISION
+        rounding = (args.round_decision or select_mod.selected_decision(checkpoint.parent, "round")
+                    or models.ROUND_DECISION)
+        logging.info("exporting %s with the seal decision %g,%g and the rounding decision %g,%g", source,
+                     *seal, *rounding)
+        _export(args.cache, source, args.out, seal, rounding)
     return 0
 
 

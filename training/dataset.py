@@ -43,7 +43,7 @@ class Batch:
     embedding: np.ndarray  # [B, T, 96]: the speech embedding at model frames
     emotion: np.ndarray    # [B, T, 8]
     targets: np.ndarray    # [B, T, 52]
-    seal: np.ndarray       # [B, T]
+    gestures: np.ndarray   # [B, T, 2]: the seal and rounding (`models.GESTURES`)
     style: np.ndarray      # [B, NUM_STYLE]: the take's style as the denoiser sees it
 
 
@@ -85,7 +85,7 @@ def window_embedding(embedding: np.ndarray | None, first_sample: int, factor: fl
 def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = True,
                 style: bool = True, augment_features: bool = True
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(features [F, 64], embedding [T, 96], emotion [T, 8], targets [T, 52], seal [T],
+    """(features [F, 64], embedding [T, 96], emotion [T, 8], targets [T, 52], gestures [T, 2],
     style [NUM_STYLE]) for one random window of `utt`.
 
     `augment_audio` changes the speed and the waveform (breaths in the pauses among it);
@@ -114,7 +114,7 @@ def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = 
     full_weights[first + WINDOW_FRAMES:] = weights[-1]
     take = targets.sample_style(rng) if style else None
     padded_phones = _pad_phones(phones, before / SAMPLE_RATE, total / SAMPLE_RATE)
-    values, seal = targets.target_curves(padded_phones, total / SAMPLE_RATE, full_weights, take)
+    values, gestures = targets.target_curves(padded_phones, total / SAMPLE_RATE, full_weights, take)
     window_targets = values[first:first + WINDOW_FRAMES]
     window_audio = padded[crop:crop + WINDOW_SAMPLES]
     if augment_audio:
@@ -126,7 +126,7 @@ def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = 
         features = augment.augment_features(features, rng)
     assert features.shape[0] == WINDOW_FEATURES and window_targets.shape[0] == WINDOW_FRAMES
     embedding = window_embedding(utt.embedding, crop - before, factor)
-    return (features, embedding, weights, window_targets, seal[first:first + WINDOW_FRAMES],
+    return (features, embedding, weights, window_targets, gestures[first:first + WINDOW_FRAMES],
             targets.style_vector(take))
 
 

@@ -14,10 +14,12 @@ gains, lopsidedness, side, each scaled to -1..1; 0 is the average take). A style
 audible cannot be told from the audio, and a denoiser asked to find it in the noise settles on
 the median take whatever the seed; given as an input, it is what the seed chooses.
 
-Both heads predict one more value per frame than they output: the logit of the bilabial seal.
-`seal_decode` closes the lips with it the way the articulation rules do (mouthClose cancels
-jawOpen plus a margin, the press rises, the lip-parting shapes fade), so a closure the network is
-sure of is geometrically closed, not an average of a closed and an open mouth.
+Both heads predict two more values per frame than they output, the logits of two lip gestures
+(`GESTURES`): the bilabial seal and rounding. `gesture_decode` imposes them: rounding brings the
+pucker and funnel up to at least `ROUNDED_POSE`, and the seal closes the lips the way the
+articulation rules do (mouthClose cancels jawOpen plus a margin, the press rises, the lip-parting
+shapes fade). A gesture the network is sure of is drawn whole, not as an average of two mouths:
+a regression to the mean draws an "oo" it is unsure of as barely rounded, and a closure as half open.
 
 Both are fully convolutional with zero padding, so they run on any length and a window that keeps
 only frames further than `receptive_field` from its edges reproduces the one-pass result exactly.
@@ -42,7 +44,15 @@ TRAIN_STEPS = 1000
 COSINE_OFFSET = 0.008
 UNCONDITIONAL_EMOTION = -1.0
 
+GESTURES = ("seal", "round")      # the gesture logits both heads predict after the 52 curves, in this order
 SEAL_DECISION = (0.25, 0.75)      # the exported models' default; `python -m training export --seal-decision`
+ROUND_DECISION = (0.25, 0.75)     # likewise for rounding; `--round-decision`
+# Where the lips round, pucker and funnel are at least this (on the reference face the mouth then
+# narrows by 6 mm or more at any jaw opening of speech; the articulation rules' "uw" is 0.7 / 0.25).
+ROUNDED_POSE = {"mouthPucker": 0.4, "mouthFunnel": 0.15}
+# A model trained before the rounding gesture grows its logit's output row with this bias (and
+# zero weights): rounding stays off until it is trained.
+NEW_GESTURE_LOGIT = -4.0
 PARTING_CHANNELS = tuple(name for control in PARTING_CONTROLS for name in CONTROL_CHANNELS[control])
 
 
@@ -53,24 +63,54 @@ def _one_hot(names) -> torch.Tensor:
     return column
 
 
-def seal_decode(curves, seal_logit, decision: tuple[float, float] | None = None):
-    """Curves [B, 52, T] (0..1 scale) with the seal [B, T] (from its logit) imposed on the lips:
-    the lip-parting shapes fade out, mouthClose and the press blend into their sealed values.
+def _decided(logit, decision: tuple[float, float] | None):
+    """[B, 1, T]: a gesture's probability, or with a `decision` (low, high) a decision with a soft
+    edge, 0 below `low` and 1 above `high`."""
+    probability = torch.sigmoid(logit).unsqueeze(1)
+    if decision is None:
+        return probability
+    low, high = decision
+    return ((probability - low) / (high - low)).clamp(0.0, 1.0)
 
-    Training blends by the seal's probability. A `decision` (low, high) (the exported models: the
-    model's `seal_decision`) turns the probability into a decision with a soft edge, 0 below `low`
-    and 1 above `high`: a closure the network finds likely is drawn closed, not as a mouth half way
-    between closed and open, which is neither.
+
+def gesture_decode(curves, logits, seal_decision: tuple[float, float] | None = None,
+                   round_decision: tuple[float, float] | None = None):
+    """Curves [B, 52, T] (0..1 scale) with the gestures (logits [B, 2, T], `GESTURES` order) imposed
+    on the lips: rounding raises pucker and funnel to at least `ROUNDED_POSE`; then the seal fades
+    the lip-parting shapes out and blends mouthClose and the press into their sealed values.
+
+    Training blends by each gesture's probability; the exported models decide (`_decided`, with
+    the model's `seal_decision` and `round_decision`), so a gesture the network finds likely is
+    drawn whole.
     """
-    seal = torch.sigmoid(seal_logit).unsqueeze(1)                     # [B, 1, T]
-    if decision is not None:
-        low, high = decision
-        seal = ((seal - low) / (high - low)).clamp(0.0, 1.0)
+    rounding = _decided(logits[:, GESTURES.index("round")], round_decision)
+    pose = torch.zeros(NUM_CHANNELS, 1)
+    for name, value in ROUNDED_POSE.items():
+        pose[arkit.INDEX[name]] = value
+    curves = curves + rounding * torch.relu(pose - curves)
+    seal = _decided(logits[:, GESTURES.index("seal")], seal_decision)
     jaw = curves[:, arkit.INDEX["jawOpen"]].unsqueeze(1)
     faded = _one_hot(("mouthClose", "mouthPressLeft", "mouthPressRight") + PARTING_CHANNELS)
     sealed = (_one_hot(("mouthClose",)) * (jaw + SEAL_MARGIN)
               + _one_hot(("mouthPressLeft", "mouthPressRight")) * SEAL_PRESS)
     return curves * (1.0 - faded * seal) + sealed * seal
+
+
+def grown_outputs(model: nn.Module, state: dict) -> dict:
+    """`state` fitted to `model` where it comes from before the rounding gesture: each output
+    layer (`model.GESTURE_LAYERS`) short of the new logit's row gets it, zero weights and a
+    `NEW_GESTURE_LOGIT` bias (0 for a layer that adds to another's output)."""
+    grown = dict(state)
+    own = model.state_dict()
+    for layer, bias in model.GESTURE_LAYERS.items():
+        for part in ("weight", "bias"):
+            name = f"{layer}.{part}"
+            value, wanted = state.get(name), own[name]
+            if value is None or value.shape[0] + 1 != wanted.shape[0] or value.shape[1:] != wanted.shape[1:]:
+                continue
+            row = torch.full((1, *value.shape[1:]), bias if part == "bias" else 0.0, dtype=value.dtype)
+            grown[name] = torch.cat([value, row])
+    return grown
 
 
 class ChannelNorm(nn.Module):
@@ -108,12 +148,13 @@ def receptive_field(dilations) -> int:
 
 class RegressionModel(nn.Module):
     DILATIONS = (1, 2, 4, 8, 1, 2, 4, 8)
+    GESTURE_LAYERS = {"head.4": NEW_GESTURE_LOGIT}
 
     def __init__(self, hidden: int = 192, feature_mean=None, feature_std=None, embedding_mean=None,
                  embedding_std=None):
         super().__init__()
         self.hidden = hidden
-        self.seal_decision = SEAL_DECISION
+        self.seal_decision, self.round_decision = SEAL_DECISION, ROUND_DECISION
 
         def statistic(value, size, default):
             return torch.full((size,), default) if value is None else torch.as_tensor(value, dtype=torch.float32)
@@ -128,7 +169,8 @@ class RegressionModel(nn.Module):
         self.blocks = nn.ModuleList(ResidualBlock(hidden, d) for d in self.DILATIONS)
         self.out_norm = ChannelNorm(hidden)
         self.head = nn.Sequential(nn.Conv1d(hidden + NUM_EMOTIONS, hidden, 3, padding=1), nn.GELU(),
-                                  nn.Conv1d(hidden, hidden, 1), nn.GELU(), nn.Conv1d(hidden, NUM_CHANNELS + 1, 1))
+                                  nn.Conv1d(hidden, hidden, 1), nn.GELU(),
+                                  nn.Conv1d(hidden, NUM_CHANNELS + len(GESTURES), 1))
 
     @property
     def receptive_field(self) -> int:
@@ -144,13 +186,17 @@ class RegressionModel(nn.Module):
             x = block(x)
         return self.out_norm(x)                                   # [B, H, T]
 
+    def decisions(self) -> dict:
+        """`gesture_decode`'s decisions: none while training (blend by probability)."""
+        return {} if self.training else {"seal_decision": self.seal_decision, "round_decision": self.round_decision}
+
     def predict(self, features, emotion, embedding):
-        """(curves [B, 52, T] before the clamp, seal logit [B, T], audio_hidden [B, H, T])."""
+        """(curves [B, 52, T] before the clamp, gesture logits [B, 2, T], audio_hidden [B, H, T])."""
         hidden = self.encode(features, embedding)
         emotion = emotion.transpose(1, 2)[:, :, : hidden.shape[2]]
         raw = self.head(torch.cat([hidden, emotion], dim=1))
-        curves = seal_decode(raw[:, :NUM_CHANNELS], raw[:, NUM_CHANNELS], None if self.training else self.seal_decision)
-        return curves, raw[:, NUM_CHANNELS], hidden
+        logits = raw[:, NUM_CHANNELS:]
+        return gesture_decode(raw[:, :NUM_CHANNELS], logits, **self.decisions()), logits, hidden
 
     def forward(self, features, emotion, embedding):
         curves, _, hidden = self.predict(features, emotion, embedding)
@@ -170,11 +216,13 @@ def timestep_embedding(timestep, dim: int):
 
 class Denoiser(nn.Module):
     DILATIONS = (1, 2, 4, 8, 1, 2, 4, 8)
+    GESTURE_LAYERS = {"out": NEW_GESTURE_LOGIT, "style_out": 0.0}
+    decisions = RegressionModel.decisions
 
     def __init__(self, audio_hidden: int = 192, channels: int = 128):
         super().__init__()
         self.channels = channels
-        self.seal_decision = SEAL_DECISION
+        self.seal_decision, self.round_decision = SEAL_DECISION, ROUND_DECISION
         self.curves_in = nn.Conv1d(NUM_CHANNELS + NUM_EMOTIONS, channels, 1)
         self.audio_in = nn.Conv1d(audio_hidden, channels, 1)
         self.time = nn.Sequential(nn.Linear(channels, channels), nn.GELU(), nn.Linear(channels, channels))
@@ -184,20 +232,20 @@ class Denoiser(nn.Module):
         # The direct path sees each entry's positive and negative parts apart, so it can add a shape
         # on one side of 0 only (mouthLeft for side > 0, nothing for side = 0).
         self.style = nn.Linear(NUM_STYLE, channels)
-        self.style_out = nn.Linear(2 * NUM_STYLE, NUM_CHANNELS + 1)
+        self.style_out = nn.Linear(2 * NUM_STYLE, NUM_CHANNELS + len(GESTURES))
         for layer in (self.style, self.style_out):   # a denoiser trained without style starts out unchanged
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
         self.blocks = nn.ModuleList(ResidualBlock(channels, d, conditioned=True) for d in self.DILATIONS)
         self.out_norm = ChannelNorm(channels)
-        self.out = nn.Conv1d(channels, NUM_CHANNELS + 1, 1)
+        self.out = nn.Conv1d(channels, NUM_CHANNELS + len(GESTURES), 1)
 
     @property
     def receptive_field(self) -> int:
         return receptive_field(self.DILATIONS)
 
     def predict(self, noisy, timestep, audio_hidden, emotion, style=None):
-        """(x0 [B, T, 52] in data space, seal logit [B, T]); no `style`: the average take."""
+        """(x0 [B, T, 52] in data space, gesture logits [B, 2, T]); no `style`: the average take."""
         x = self.curves_in(torch.cat([noisy, emotion], dim=2).transpose(1, 2))
         x = x + self.audio_in(audio_hidden.transpose(1, 2))
         if style is None:
@@ -207,9 +255,9 @@ class Denoiser(nn.Module):
             x = block(x, condition)
         parts = torch.cat([torch.relu(style), torch.relu(-style)], dim=1)
         raw = self.out(self.out_norm(x)) + self.style_out(parts).unsqueeze(-1)
-        curves = seal_decode((raw[:, :NUM_CHANNELS] + 1.0) / 2.0, raw[:, NUM_CHANNELS],
-                             None if self.training else self.seal_decision)
-        return (curves * 2.0 - 1.0).transpose(1, 2), raw[:, NUM_CHANNELS]
+        logits = raw[:, NUM_CHANNELS:]
+        curves = gesture_decode((raw[:, :NUM_CHANNELS] + 1.0) / 2.0, logits, **self.decisions())
+        return (curves * 2.0 - 1.0).transpose(1, 2), logits
 
     def forward(self, noisy, timestep, audio_hidden, emotion, style=None):
         return self.predict(noisy, timestep, audio_hidden, emotion, style)[0]

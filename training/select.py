@@ -3,12 +3,14 @@
     python -m training select --run RUN [--data DIR]
 
 A run keeps both models' weights every `train.SNAPSHOT_EVERY` steps (`<run>/snapshots/`). Each
-snapshot is exported (ONNX) once for each seal decision of `SEAL_DECISIONS` (the seal probabilities
-between which the lips go from open to closed: how sure a network is of a closure on voices it
-never heard changes as it trains, so where its lips should close is chosen with it) and scored
+snapshot is exported (ONNX) once for each pair of gesture decisions in `DECISIONS` (the seal
+probabilities between which the lips go from open to closed, and the rounding probabilities
+between which they go from their own shape to rounded: how sure a network is of a gesture on
+voices it never heard changes as it trains, so where it is drawn is chosen with it) and scored
 like `benchmarks.quality` does on timit_dev: the regression model and the diffusion model with
-seeds 0 and 1, no transcript, 30 fps. A candidate is a snapshot with one decision, named
-"step-NNNNNN" for the default decision and "step-NNNNNN seal LOW,HIGH" for the others.
+seeds 0 and 1, no transcript, 30 fps. A candidate is a snapshot with one pair, named
+"step-NNNNNN" for the models' defaults, with " seal LOW,HIGH" and " round LOW,HIGH" added for a
+decision that is not the default.
 Scores are kept in `<run>/snapshots/scores.json`, so a second call (during training, or after it)
 scores only the new snapshots. The choice goes to `<run>/selected.json`; `python -m training
 export` ships it.
@@ -22,8 +24,8 @@ The rule, fixed before any snapshot of a run is scored (`rank`):
    should hold for every voice, not the average one) and ROUND.
 The end of a run is a candidate like any other snapshot, and so are the weights shipped today
 (`weights/`, scored the same way, with the decision they were exported with): when they rank
-first, nothing is exported. `selected.json` names the snapshot and its seal decision, which
-`export` uses.
+first, nothing is exported. `selected.json` names the snapshot and its decisions, which `export`
+uses.
 """
 
 from __future__ import annotations
@@ -44,24 +46,28 @@ FPS = 30.0
 SCORES_FILE = "scores.json"
 SELECTED_FILE = "selected.json"
 SHIPPED = "shipped"
-# The seal decisions every snapshot is scored with, the models' default first.
-SEAL_DECISIONS = (models.SEAL_DECISION, (0.15, 0.5), (0.05, 0.3))
+# The (seal, rounding) decisions every snapshot is scored with, the models' defaults first.
+DECISIONS = ((models.SEAL_DECISION, models.ROUND_DECISION), ((0.15, 0.5), models.ROUND_DECISION),
+             ((0.05, 0.3), models.ROUND_DECISION))
+GESTURE_DEFAULTS = {"seal": models.SEAL_DECISION, "round": models.ROUND_DECISION}
 
 
-def candidate_name(snapshot: Path, decision: tuple[float, float]) -> str:
-    """"step-NNNNNN" for the default seal decision, "step-NNNNNN seal LOW,HIGH" for another."""
-    if tuple(decision) == tuple(models.SEAL_DECISION):
-        return snapshot.stem
-    return f"{snapshot.stem} seal {decision[0]:g},{decision[1]:g}"
+def candidate_name(snapshot: Path, seal: tuple[float, float], rounding: tuple[float, float] = models.ROUND_DECISION) -> str:
+    """"step-NNNNNN", with " seal LOW,HIGH" and " round LOW,HIGH" for decisions other than the defaults."""
+    parts = [snapshot.stem]
+    for gesture, decision in (("seal", seal), ("round", rounding)):
+        if tuple(decision) != tuple(GESTURE_DEFAULTS[gesture]):
+            parts.append(f"{gesture} {decision[0]:g},{decision[1]:g}")
+    return " ".join(parts)
 
 
-def parse_candidate(name: str) -> tuple[str, tuple[float, float]]:
-    """(snapshot stem, seal decision) of a `candidate_name`."""
-    stem, _, decision = name.partition(" seal ")
-    if not decision:
-        return stem, tuple(models.SEAL_DECISION)
-    low, high = (float(part) for part in decision.split(","))
-    return stem, (low, high)
+def parse_candidate(name: str) -> tuple[str, tuple[float, float], tuple[float, float]]:
+    """(snapshot stem, seal decision, rounding decision) of a `candidate_name`."""
+    stem, *rest = name.split(" ")
+    decisions = dict(GESTURE_DEFAULTS)
+    for gesture, decision in zip(rest[::2], rest[1::2]):
+        decisions[gesture] = tuple(float(part) for part in decision.split(","))
+    return stem, tuple(decisions["seal"]), tuple(decisions["round"])
 
 
 @dataclass(frozen=True)
@@ -97,11 +103,13 @@ def choose(scored: dict[str, dict[str, ModelScore]]) -> str:
     return max(order, key=lambda name: rank(scored[name]))
 
 
-def export_snapshot(snapshot: Path, out_dir: Path, decision: tuple[float, float] = models.SEAL_DECISION) -> Path:
-    """Both models of a snapshot, with this seal decision, as ONNX with sidecars in `out_dir` (no
+def export_snapshot(snapshot: Path, out_dir: Path, seal: tuple[float, float] = models.SEAL_DECISION,
+                    rounding: tuple[float, float] = models.ROUND_DECISION) -> Path:
+    """Both models of a snapshot, with these decisions, as ONNX with sidecars in `out_dir` (no
     training record)."""
     regression, denoiser, _ = train.load(snapshot)
-    regression.seal_decision = denoiser.seal_decision = tuple(decision)
+    regression.seal_decision = denoiser.seal_decision = tuple(seal)
+    regression.round_decision = denoiser.round_decision = tuple(rounding)
     export.export_regression(regression, out_dir, {})
     export.export_diffusion(denoiser, regression.hidden, out_dir, {})
     return out_dir
@@ -151,8 +159,8 @@ def _write_scores(path: Path, scored: dict[str, dict[str, ModelScore]]) -> None:
 
 
 def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = export.WEIGHTS_DIR,
-           decisions=SEAL_DECISIONS) -> Path | None:
-    """Score the run's new candidates (each snapshot with each seal decision of `decisions`) and
+           decisions=DECISIONS) -> Path | None:
+    """Score the run's new candidates (each snapshot with each (seal, rounding) pair of `decisions`) and
     the shipped weights, choose by `rank`, write `selected.json`; returns the chosen snapshot, or
     None when the shipped weights rank first."""
     snapshots = train.snapshots(run_dir)
@@ -165,26 +173,27 @@ def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = ex
         log.info("scoring the shipped weights in %s", shipped_dir)
         scored[shipped] = score_weights(shipped_dir, data_dir, face_dir)
         _write_scores(scores_path, scored)
-    named = [(candidate_name(snapshot, decision), snapshot, decision) for snapshot in snapshots for decision in decisions]
-    for name, snapshot, decision in named:
+    named = [(candidate_name(snapshot, *pair), snapshot, pair) for snapshot in snapshots for pair in decisions]
+    for name, snapshot, pair in named:
         if name in scored:
             continue
         log.info("scoring %s", name)
-        weights_dir = export_snapshot(snapshot, snapshot.parent / name.replace(" ", "-"), decision)
+        weights_dir = export_snapshot(snapshot, snapshot.parent / name.replace(" ", "-"), *pair)
         scored[name] = score_weights(weights_dir, data_dir, face_dir)
         _write_scores(scores_path, scored)
     candidates = {name: scored[name] for name, _, _ in named}
     candidates[SHIPPED] = scored[shipped]
     chosen = choose(candidates)
     print(table(candidates, chosen))
-    stem, decision = parse_candidate(chosen)
+    stem, seal, rounding = parse_candidate(chosen)
     selected = None if chosen == SHIPPED else run_dir / train.SNAPSHOT_FOLDER / f"{stem}.pt"
     (run_dir / SELECTED_FILE).write_text(json.dumps(
         {"snapshot": selected.name if selected else None, "shipped_ranks_first": selected is None,
-         "seal_decision": None if selected is None else list(decision),
+         "seal_decision": None if selected is None else list(seal),
+         "round_decision": None if selected is None else list(rounding),
          "floors_met": floors_met(candidates[chosen]), "lips": round(lips(candidates[chosen]), 2),
          "data": str(data_dir.name),
-         "rule": "each snapshot with each seal decision; most of the floors REST>=97, OPEN>=95, SYNC r>=0.78, "
+         "rule": "each snapshot with each pair of seal and rounding decisions; most of the floors REST>=97, OPEN>=95, SYNC r>=0.78, "
                  "RFA<=10 for regression and diffusion seeds 0 and 1; then the mean of BIL40, the lowest speaker's "
                  "BIL40 and ROUND over the three; the shipped weights are a candidate too"}, indent=1))
     return selected
@@ -196,10 +205,12 @@ def selection(run_dir: Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def selected_decision(run_dir: Path) -> tuple[float, float] | None:
-    """The seal decision `select` chose with the snapshot; None if it has not chosen one."""
+def selected_decision(run_dir: Path, gesture: str = "seal") -> tuple[float, float] | None:
+    """The decision for `gesture` ("seal" or "round") `select` chose with the snapshot; None if it
+    has not chosen one."""
     chosen = selection(run_dir)
-    return tuple(chosen["seal_decision"]) if chosen and chosen.get("seal_decision") else None
+    decision = chosen.get(f"{gesture}_decision") if chosen else None
+    return tuple(decision) if decision else None
 
 
 def selected_snapshot(run_dir: Path) -> Path | None:

@@ -1,8 +1,8 @@
 """What the models learn to produce: the phonetic engine's curves, with emotion and a speaking style.
 
 `target_curves` turns timed phones into ARKit-52 values at the models' 50 fps with the articulation
-rules (and the bilabial seal those rules imposed, which the models also learn as a
-probability), then lays an emotion over them (sampled by `sample_emotion`, constant or changing within the
+rules (and the lip gestures those rules made, the bilabial seal and rounding, which the models also
+learn as probabilities: `models.GESTURES`), then lays an emotion over them (sampled by `sample_emotion`, constant or changing within the
 window) and a per-utterance articulation style (`sample_style`: how wide the jaw opens, how much the
 lips round or spread, how lopsided the mouth is and whether it talks out of one side). Style is not
 audible, so the regression model learns its mean (symmetric, centred, average gains) and the
@@ -107,13 +107,26 @@ def seal_of(values: np.ndarray) -> np.ndarray:
     return np.clip(values[:, arkit.INDEX["mouthPressLeft"]] / SEAL_PRESS, 0.0, 1.0)
 
 
+# Rounding as a gesture: 0 up to this articulated pucker (the light rounding of r, er and the
+# post-alveolars, which is part of their shape, not a rounded vowel's), 1 from the second value on
+# (uh, and the rounded vowels and w at their peak).
+ROUND_PUCKER = (0.15, 0.35)
+
+
+def round_of(values: np.ndarray) -> np.ndarray:
+    """Lip rounding [T] in 0..1 of articulated values (before style and emotion)."""
+    low, high = ROUND_PUCKER
+    return np.clip((values[:, arkit.INDEX["mouthPucker"]] - low) / (high - low), 0.0, 1.0)
+
+
 def target_curves(phones: list[PhoneInterval], duration: float, weights: np.ndarray | None = None,
                   style: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(values [T, 52], seal [T]) at MODEL_FPS for `duration` seconds (T = num_frames_for(duration))."""
+    """(values [T, 52], gestures [T, 2]: the seal and rounding, `models.GESTURES`' order) at
+    MODEL_FPS for `duration` seconds (T = num_frames_for(duration))."""
     curves = articulate(list(phones), MODEL_FPS, duration)
-    seal = seal_of(curves.values)
+    gestures = np.stack([seal_of(curves.values), round_of(curves.values)], axis=1)
     if style:
         curves = curves.with_values(apply_style(curves.values, style))
     if weights is not None and np.any(weights):
         curves = emotion.apply_emotion(curves, weights[:curves.num_frames])
-    return curves.values, seal.astype(np.float32)
+    return curves.values, gestures.astype(np.float32)

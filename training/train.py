@@ -3,8 +3,8 @@
 Every step trains the regression model on a batch and the denoiser on the same batch, fed the
 regression model's `audio_hidden` detached (the denoiser never changes the encoder), at a random
 noise level, with the emotion dropped to the "no emotion" token now and then for classifier-free
-guidance. Both also learn the bilabial seal (binary cross-entropy, `SEAL_WEIGHT`) that their
-heads impose on the lips (`models.seal_decode`). Sharing the encoder's forward pass halves the
+guidance. Both also learn the lip gestures, the bilabial seal and rounding (binary cross-entropy,
+`GESTURE_WEIGHT`), that their heads impose on the lips (`models.gesture_decode`). Sharing the encoder's forward pass halves the
 cost, which is what makes both models fit in this machine's two cores.
 
 The run keeps `<run_dir>/checkpoint.pt` (both models, optimiser, step) and resumes from it; `minutes`
@@ -46,7 +46,7 @@ KEY_CHANNELS = ("jawOpen", "mouthClose", "mouthPressLeft", "mouthPressRight", "m
                 "mouthUpperUpRight", "mouthStretchLeft", "mouthStretchRight")
 KEY_WEIGHT = 3.0
 VELOCITY_WEIGHT = 0.5
-SEAL_WEIGHT = 0.3
+GESTURE_WEIGHT = 0.3
 DROP_EMOTION_PROBABILITY = 0.15
 SAVE_EVERY_S = 300
 SNAPSHOT_EVERY = 400    # steps between the weights kept for checkpoint selection (`training.select`)
@@ -80,7 +80,7 @@ class Windows(IterableDataset):
         while True:
             batch = sampler.batch(self.batch_size)
             yield (torch.from_numpy(batch.features), torch.from_numpy(batch.embedding), torch.from_numpy(batch.emotion),
-                   torch.from_numpy(batch.targets), torch.from_numpy(batch.seal), torch.from_numpy(batch.style))
+                   torch.from_numpy(batch.targets), torch.from_numpy(batch.gestures), torch.from_numpy(batch.style))
 
 
 def feature_statistics(corpus, seed: int, batches: int = 20) -> tuple[np.ndarray, ...]:
@@ -99,20 +99,22 @@ def learning_rate(step: int, progress: float, peak: float, warmup: int = 200) ->
     return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def seal_loss(seal_logit, seal):
-    """Binary cross-entropy of the predicted seal [B, T] against the articulated one."""
-    return torch.nn.functional.binary_cross_entropy_with_logits(seal_logit, seal)
+def gesture_loss(logits, gestures):
+    """Binary cross-entropy of the predicted gestures (logits [B, 2, T]) against the articulated
+    ones [B, T, 2], summed over the gestures."""
+    return len(models.GESTURES) * torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, gestures.transpose(1, 2))
 
 
-def diffusion_loss(denoiser, hidden, emotion, target, seal, style, weights):
+def diffusion_loss(denoiser, hidden, emotion, target, gestures, style, weights):
     clean = target * 2.0 - 1.0
     timestep = torch.randint(1, models.TRAIN_STEPS + 1, (clean.shape[0],))
     level = models.alpha_bar(timestep).reshape(-1, 1, 1)
     noisy = level.sqrt() * clean + (1 - level).sqrt() * torch.randn_like(clean)
     drop = (torch.rand(clean.shape[0], 1, 1) < DROP_EMOTION_PROBABILITY).float()
     emotion_in = emotion * (1 - drop) + models.UNCONDITIONAL_EMOTION * drop
-    x0, seal_logit = denoiser.predict(noisy, timestep.float(), hidden, emotion_in, style)
-    return curve_loss(x0, clean, weights) + SEAL_WEIGHT * seal_loss(seal_logit, seal)
+    x0, logits = denoiser.predict(noisy, timestep.float(), hidden, emotion_in, style)
+    return curve_loss(x0, clean, weights) + GESTURE_WEIGHT * gesture_loss(logits, gestures)
 
 
 def _save(path: Path, **state) -> None:
@@ -152,9 +154,10 @@ def load(checkpoint: Path, average: bool = True) -> tuple[models.RegressionModel
     state = torch.load(checkpoint, weights_only=False)
     prefix = "ema_" if average and "ema_regression" in state else ""
     regression = models.RegressionModel(state["hidden"])
-    regression.load_state_dict(state[prefix + "regression"])
+    regression.load_state_dict(models.grown_outputs(regression, state[prefix + "regression"]))
     denoiser = models.Denoiser(state["hidden"], state["channels"])
-    missing, unexpected = denoiser.load_state_dict(state[prefix + "denoiser"], strict=False)
+    missing, unexpected = denoiser.load_state_dict(models.grown_outputs(denoiser, state[prefix + "denoiser"]),
+                                                   strict=False)
     # a denoiser trained before the style input keeps its zero-initialised (inactive) style layer
     if unexpected or any(not name.startswith(("style.", "style_out.")) for name in missing):
         raise RuntimeError(f"{checkpoint} does not fit the denoiser: missing {missing}, unexpected {unexpected}")
@@ -196,7 +199,7 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
         averages = (models.RegressionModel(regression.hidden), models.Denoiser(regression.hidden, denoiser.channels))
         for average, model, key in zip(averages, (regression, denoiser), ("ema_regression", "ema_denoiser")):
             kept = state.get(key) if state is not None else None
-            average.load_state_dict(kept if kept is not None else model.state_dict())
+            average.load_state_dict(models.grown_outputs(average, kept) if kept is not None else model.state_dict())
             average.eval()
     parameters = list(denoiser.parameters()) + ([] if diffusion_only else list(regression.parameters()))
     optimiser = torch.optim.AdamW(parameters, lr=lr, weight_decay=1e-4)
@@ -226,7 +229,7 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
     denoiser.train()
     budget = minutes * 60
     while step < steps and elapsed + time.monotonic() - started < budget:
-        features, embedding, emotion, target, seal, style = next(batches)
+        features, embedding, emotion, target, gestures, style = next(batches)
         progress = max(step / steps, (elapsed + time.monotonic() - started) / budget)
         for group in optimiser.param_groups:
             group["lr"] = learning_rate(step, progress, lr)
@@ -235,10 +238,10 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
                 audio_hidden = regression.encode(features, embedding)
             loss_regression = torch.zeros(())
         else:
-            prediction, seal_logit, audio_hidden = regression.predict(features, emotion, embedding)
+            prediction, logits, audio_hidden = regression.predict(features, emotion, embedding)
             loss_regression = (curve_loss(prediction.transpose(1, 2), target, loss_weights)
-                               + SEAL_WEIGHT * seal_loss(seal_logit, seal))
-        loss_diffusion = diffusion_loss(denoiser, audio_hidden.transpose(1, 2).detach(), emotion, target, seal,
+                               + GESTURE_WEIGHT * gesture_loss(logits, gestures))
+        loss_diffusion = diffusion_loss(denoiser, audio_hidden.transpose(1, 2).detach(), emotion, target, gestures,
                                         style, loss_weights)
         optimiser.zero_grad()
         (loss_regression + loss_diffusion).backward()

@@ -118,7 +118,7 @@ def test_select_scores_snapshots_and_the_shipped_weights_on_real_speech(tmp_path
                 snapshot_every=1)
     # "shipped" here: the first snapshot's own export, so it ties with that snapshot and wins the tie
     shipped = select.export_snapshot(train.snapshots(run)[0], tmp_path / "shipped")
-    assert select.select(run, data, FACE, shipped_dir=shipped, decisions=(select.models.SEAL_DECISION,)) is None
+    assert select.select(run, data, FACE, shipped_dir=shipped, decisions=select.DECISIONS[:1]) is None
     scores = json.loads((run / "snapshots" / select.SCORES_FILE).read_text())
     assert sorted(scores)[1:] == ["step-000001", "step-000002"] and sorted(scores)[0].startswith("shipped ")
     for models in scores.values():
@@ -133,7 +133,8 @@ def test_select_scores_snapshots_and_the_shipped_weights_on_real_speech(tmp_path
     assert "nothing exported" in capsys.readouterr().out and not out.exists()
 
     # another seal decision: only the new candidates are scored, each exported with its decision
-    chosen = select.select(run, data, FACE, shipped_dir=shipped, decisions=(select.models.SEAL_DECISION, (0.05, 0.3)))
+    chosen = select.select(run, data, FACE, shipped_dir=shipped,
+                           decisions=(select.DECISIONS[0], ((0.05, 0.3), select.models.ROUND_DECISION)))
     again = json.loads((run / "snapshots" / select.SCORES_FILE).read_text())
     assert sorted(again)[1:] == ["step-000001", "step-000001 seal 0.05,0.3", "step-000002",
                                  "step-000002 seal 0.05,0.3"]
@@ -146,8 +147,9 @@ def test_select_scores_snapshots_and_the_shipped_weights_on_real_speech(tmp_path
     if best == select.SHIPPED:
         assert chosen is None and select.selected_decision(run) is None
     else:
-        stem, decision = select.parse_candidate(best)
-        assert chosen.stem == stem and select.selected_decision(run) == decision
+        stem, seal, rounding = select.parse_candidate(best)
+        assert chosen.stem == stem and select.selected_decision(run) == seal
+        assert select.selected_decision(run, "round") == rounding
 
 
 def test_export_ships_the_selected_snapshot_not_the_last_checkpoint(tmp_path):
@@ -160,12 +162,14 @@ def test_export_ships_the_selected_snapshot_not_the_last_checkpoint(tmp_path):
                 snapshot_every=1)
     chosen = train.snapshots(run)[0]
     (run / select.SELECTED_FILE).write_text(json.dumps({"snapshot": chosen.name, "shipped_ranks_first": False,
-                                                        "seal_decision": [0.05, 0.3]}))
+                                                        "seal_decision": [0.05, 0.3],
+                                                        "round_decision": [0.4, 0.9]}))
     (tmp_path / "cache" / "corpus").mkdir()
     assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "weights")]) == 0
-    for name in ("regression", "diffusion"):      # with the seal decision chosen with it
-        assert json.loads((tmp_path / "weights" / f"{name}.json").read_text())["seal_decision"] == [0.05, 0.3]
-    expected = select.export_snapshot(chosen, tmp_path / "expected", (0.05, 0.3))
+    for name in ("regression", "diffusion"):      # with the decisions chosen with it
+        sidecar = json.loads((tmp_path / "weights" / f"{name}.json").read_text())
+        assert sidecar["seal_decision"] == [0.05, 0.3] and sidecar["round_decision"] == [0.4, 0.9]
+    expected = select.export_snapshot(chosen, tmp_path / "expected", (0.05, 0.3), (0.4, 0.9))
     last = select.export_snapshot(train.snapshots(run)[-1], tmp_path / "last")
     rng = np.random.default_rng(0)
     sessions = {name: onnxruntime.InferenceSession(str(folder / "regression.onnx"))
@@ -179,9 +183,12 @@ def test_export_ships_the_selected_snapshot_not_the_last_checkpoint(tmp_path):
     assert not np.array_equal(outputs["shipped"], outputs["last"])
 
 
-def test_a_candidate_names_its_snapshot_and_seal_decision():
+def test_a_candidate_names_its_snapshot_and_decisions():
     snapshot = Path("runs/main/snapshots/step-002000.pt")
     assert select.candidate_name(snapshot, select.models.SEAL_DECISION) == "step-002000"
     assert select.candidate_name(snapshot, (0.05, 0.3)) == "step-002000 seal 0.05,0.3"
-    for decision in select.SEAL_DECISIONS:
-        assert select.parse_candidate(select.candidate_name(snapshot, decision)) == ("step-002000", tuple(decision))
+    assert select.candidate_name(snapshot, select.models.SEAL_DECISION, (0.4, 0.9)) == "step-002000 round 0.4,0.9"
+    assert select.parse_candidate("step-002000 seal 0.15,0.5") == ("step-002000", (0.15, 0.5),
+                                                                   select.models.ROUND_DECISION)   # runs before rounding
+    for seal, rounding in select.DECISIONS + (((0.05, 0.3), (0.4, 0.9)),):
+        assert select.parse_candidate(select.candidate_name(snapshot, seal, rounding)) == ("step-002000", seal, rounding)

@@ -72,8 +72,9 @@ def _utterance(seconds=1.5):
 
 def test_window_targets_line_up_with_the_audio():
     utt = _utterance()
-    features, _, emotion, target, seal, _ = dataset.make_window(utt, np.random.default_rng(3), augment_audio=False,
-                                                          style=False)
+    features, _, emotion, target, gestures, _ = dataset.make_window(utt, np.random.default_rng(3),
+                                                                    augment_audio=False, style=False)
+    seal, rounding = gestures[:, models.GESTURES.index("seal")], gestures[:, models.GESTURES.index("round")]
     assert features.shape == (dataset.WINDOW_FEATURES, 64)
     assert target.shape == (dataset.WINDOW_FRAMES, 52) and emotion.shape == (dataset.WINDOW_FRAMES, 8)
     # find where the utterance was placed from the audio (features of silence are at the log floor)
@@ -84,8 +85,69 @@ def test_window_targets_line_up_with_the_audio():
     inside = first_model_frame + int(0.37 * MODEL_FPS)
     assert closure[inside] > 0.0
     assert closure[first_model_frame + int(0.65 * MODEL_FPS)] == 0.0
-    # the seal the models learn is 1 on the closure and 0 on the open vowel
+    # the seal the models learn is 1 on the closure and 0 on the open vowel; nothing here is rounded
     assert seal[inside] > 0.99 and seal[first_model_frame + int(0.65 * MODEL_FPS)] == 0.0
+    assert np.all(rounding == 0.0)
+
+
+def test_rounding_is_learnt_where_the_rules_round_the_lips_and_not_where_they_spread():
+    phones = [PhoneInterval("sil", 0.0, 0.3), PhoneInterval("w", 0.3, 0.4), PhoneInterval("uw", 0.4, 0.7),
+              PhoneInterval("d", 0.7, 0.78), PhoneInterval("iy", 0.78, 1.2), PhoneInterval("sh", 1.2, 1.35),
+              PhoneInterval("sil", 1.35, 2.0)]
+    values, gestures = targets.target_curves(phones, 2.0)
+    rounding = gestures[:, models.GESTURES.index("round")]
+    at = lambda t: int(t * MODEL_FPS)   # noqa: E731
+    assert rounding[at(0.35)] == 1.0 and rounding[at(0.55)] == 1.0          # w, uw
+    assert rounding[at(1.0)] == 0.0 and rounding[at(1.28)] == 0.0           # iy (spread), sh (only lightly rounded)
+    assert rounding[at(1.8)] == 0.0                                           # silence after it
+    # a style (rounding gains) or an emotion change the curves, not the gesture: it is the rules' own
+    _, styled = targets.target_curves(phones, 2.0, style={"round": 0.5, "jaw": 1.3})
+    assert np.array_equal(styled, gestures)
+
+
+def test_the_rounding_gesture_raises_pucker_and_funnel_to_the_rounded_pose_and_leaves_the_rest():
+    curves = torch.zeros(1, models.NUM_CHANNELS, 3)
+    curves[:, arkit.INDEX["mouthPucker"]] = torch.tensor([0.1, 0.1, 0.7])
+    curves[:, arkit.INDEX["jawOpen"]] = 0.2
+    logits = torch.full((1, len(models.GESTURES), 3), -10.0)
+    logits[:, models.GESTURES.index("round")] = torch.tensor([-10.0, 10.0, 10.0])
+    out = models.gesture_decode(curves, logits, models.SEAL_DECISION, models.ROUND_DECISION)
+    pucker, funnel = out[0, arkit.INDEX["mouthPucker"]], out[0, arkit.INDEX["mouthFunnel"]]
+    assert pucker.tolist() == pytest.approx([0.1, models.ROUNDED_POSE["mouthPucker"], 0.7])   # at least the pose
+    assert funnel.tolist() == pytest.approx([0.0, models.ROUNDED_POSE["mouthFunnel"], models.ROUNDED_POSE["mouthFunnel"]])
+    others = [i for i in range(models.NUM_CHANNELS) if i not in (arkit.INDEX["mouthPucker"], arkit.INDEX["mouthFunnel"])]
+    assert torch.equal(out[0, others], curves[0, others])
+
+
+def test_models_trained_before_the_rounding_gesture_load_and_draw_the_same_mouth():
+    """A state dict with one gesture (the seal) grows the rounding logit's row, off (below any
+    decision's low end), so an old checkpoint fine-tunes from where it was."""
+    torch.manual_seed(0)
+    regression, denoiser = models.RegressionModel(32).eval(), models.Denoiser(32, 32).eval()
+    old = {}
+    for model in (regression, denoiser):
+        state = model.state_dict()
+        for layer in model.GESTURE_LAYERS:
+            for part in ("weight", "bias"):
+                state[f"{layer}.{part}"] = state[f"{layer}.{part}"][:-1]      # as saved before rounding
+        old[model] = state
+    fresh_regression, fresh_denoiser = models.RegressionModel(32).eval(), models.Denoiser(32, 32).eval()
+    fresh_regression.load_state_dict(models.grown_outputs(fresh_regression, old[regression]))
+    fresh_denoiser.load_state_dict(models.grown_outputs(fresh_denoiser, old[denoiser]))
+    features, frames = torch.randn(1, 200, 64), num_model_frames(200)
+    emotion, speech = torch.rand(1, frames, 8), torch.randn(1, frames, models.EMBEDDING_DIM)
+    with torch.no_grad():
+        _, logits, hidden = fresh_regression.predict(features, emotion, speech)
+        assert torch.all(torch.sigmoid(logits[:, models.GESTURES.index("round")]) < models.ROUND_DECISION[0])
+        curves, _ = fresh_regression(features, emotion, speech)
+        # every curve is the old model's with its rounding off: the grown row is the only new thing
+        row = models.NUM_CHANNELS + models.GESTURES.index("round")
+        regression.head[-1].bias[row], regression.head[-1].weight[row] = models.NEW_GESTURE_LOGIT, 0.0
+        expected, _ = regression(features, emotion, speech)
+        assert torch.allclose(curves, expected)
+        _, denoised_logits = fresh_denoiser.predict(torch.randn(1, frames, 52), torch.tensor([300.0]),
+                                                    hidden.transpose(1, 2), emotion, torch.ones(1, models.NUM_STYLE))
+        assert torch.all(denoised_logits[:, models.GESTURES.index("round")] == models.NEW_GESTURE_LOGIT)
 
 
 def test_window_embedding_is_the_speech_embedding_of_the_window_audio():
@@ -126,7 +188,8 @@ def test_style_scales_jaw_and_seal_together():
 
 
 def test_style_makes_takes_lopsided_or_to_one_side_without_touching_the_seal():
-    values, seal = targets.target_curves(list(_utterance().phones), 1.5)
+    values, gestures = targets.target_curves(list(_utterance().phones), 1.5)
+    seal = gestures[:, models.GESTURES.index("seal")]
     styled = targets.apply_style(values, {"asymmetry": 0.2, "side": -0.3})
     index = arkit.INDEX
     np.testing.assert_allclose(styled[:, index["mouthStretchLeft"]], np.clip(values[:, index["mouthStretchLeft"]] * 1.2, 0, 1),
@@ -277,7 +340,7 @@ def test_breaths_go_in_pauses_below_the_speech_and_leave_the_rest_alone():
 def test_a_lower_seal_decision_closes_lips_the_default_leaves_open(tmp_path):
     from inference import models as runtime
     from training import export
-    from training.__main__ import seal_decision
+    from training.__main__ import decision as seal_decision
     torch.manual_seed(0)
     regression = models.RegressionModel(32).eval()
     head = regression.head[-1]
