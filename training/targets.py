@@ -16,7 +16,7 @@ import numpy as np
 from inference import arkit, emotion
 from inference.articulation import SEAL_PRESS, articulate
 from inference.features import MODEL_FPS
-from inference.phonemes import PhoneInterval
+from inference.phonemes import SILENCE, PhoneInterval
 
 STYLE_GROUPS = {
     # jaw and the lip seal scale together, so closures stay closed
@@ -113,10 +113,18 @@ def seal_of(values: np.ndarray) -> np.ndarray:
 ROUND_PUCKER = (0.15, 0.35)
 
 
-def round_of(values: np.ndarray) -> np.ndarray:
-    """Lip rounding [T] in 0..1 of articulated values (before style and emotion)."""
+def round_of(values: np.ndarray, phones: list[PhoneInterval]) -> np.ndarray:
+    """Lip rounding [T] in 0..1 of articulated values (before style and emotion), during speech
+    only: the rules start rounding for a "w" or an "oo" well before it, into a pause, where the
+    curves may pre-shape the lips a little but a decided gesture would round (and part) lips
+    that should rest."""
     low, high = ROUND_PUCKER
-    return np.clip((values[:, arkit.INDEX["mouthPucker"]] - low) / (high - low), 0.0, 1.0)
+    times = np.arange(len(values)) / MODEL_FPS
+    speech = np.zeros(len(values), bool)
+    for phone in phones:
+        if phone.phone != SILENCE:
+            speech |= (times >= phone.start) & (times < phone.end)
+    return np.clip((values[:, arkit.INDEX["mouthPucker"]] - low) / (high - low), 0.0, 1.0) * speech
 
 
 def target_curves(phones: list[PhoneInterval], duration: float, weights: np.ndarray | None = None,
@@ -124,7 +132,7 @@ def target_curves(phones: list[PhoneInterval], duration: float, weights: np.ndar
     """(values [T, 52], gestures [T, 2]: the seal and rounding, `models.GESTURES`' order) at
     MODEL_FPS for `duration` seconds (T = num_frames_for(duration))."""
     curves = articulate(list(phones), MODEL_FPS, duration)
-    gestures = np.stack([seal_of(curves.values), round_of(curves.values)], axis=1)
+    gestures = np.stack([seal_of(curves.values), round_of(curves.values, phones)], axis=1)
     if style:
         curves = curves.with_values(apply_style(curves.values, style))
     if weights is not None and np.any(weights):

@@ -100,6 +100,8 @@ def test_rounding_is_learnt_where_the_rules_round_the_lips_and_not_where_they_sp
     assert rounding[at(0.35)] == 1.0 and rounding[at(0.55)] == 1.0          # w, uw
     assert rounding[at(1.0)] == 0.0 and rounding[at(1.28)] == 0.0           # iy (spread), sh (only lightly rounded)
     assert rounding[at(1.8)] == 0.0                                           # silence after it
+    # the rules pre-round the lips in the pause before the "w"; the gesture waits for speech
+    assert values[at(0.2), arkit.INDEX["mouthPucker"]] > targets.ROUND_PUCKER[1] and rounding[at(0.2)] == 0.0
     # a style (rounding gains) or an emotion change the curves, not the gesture: it is the rules' own
     _, styled = targets.target_curves(phones, 2.0, style={"round": 0.5, "jaw": 1.3})
     assert np.array_equal(styled, gestures)
