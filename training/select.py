@@ -46,9 +46,10 @@ FPS = 30.0
 SCORES_FILE = "scores.json"
 SELECTED_FILE = "selected.json"
 SHIPPED = "shipped"
-# The (seal, rounding) decisions every snapshot is scored with, the models' defaults first.
+# The (seal, rounding) decisions every snapshot is scored with, the models' defaults first: three
+# for the seal, and two more for rounding (readier and more reluctant) with the middle seal.
 DECISIONS = ((models.SEAL_DECISION, models.ROUND_DECISION), ((0.15, 0.5), models.ROUND_DECISION),
-             ((0.05, 0.3), models.ROUND_DECISION))
+             ((0.05, 0.3), models.ROUND_DECISION), ((0.15, 0.5), (0.15, 0.5)), ((0.15, 0.5), (0.4, 0.9)))
 GESTURE_DEFAULTS = {"seal": models.SEAL_DECISION, "round": models.ROUND_DECISION}
 
 
