@@ -39,6 +39,8 @@ from inference.phonemes import SILENCE, PHONES, PhoneInterval, read_timit_phn  #
 FRAME_S = 0.01
 BILABIALS = frozenset({"p", "b", "m"})
 BILABIAL_TOLERANCE_S = 0.040
+MISTIMED_S = 0.150          # a missed bilabial with a predicted p/b/m this near was heard, but mistimed
+MISTIMED = "mistimed"
 BOUNDARY_TOLERANCE_S = 0.020
 
 FESTIVAL_TO_ARPABET = {"pau": SILENCE, "ax": "ah", "h#": SILENCE}
@@ -59,8 +61,8 @@ def frame_agreement(predicted, reference, duration: float) -> tuple[int, int]:
     return int(np.sum(a == b)), len(a)
 
 
-def bilabial_hits(predicted, reference) -> tuple[int, int]:
-    """(hits, total) over merged reference bilabial segments (a closure + its release count once)."""
+def bilabial_segments(reference) -> list[tuple[float, float]]:
+    """(start, end) of the reference's bilabials, touching ones merged (a closure + its release is one)."""
     merged: list[list[float]] = []
     for item in reference:
         if item.phone in BILABIALS:
@@ -68,10 +70,33 @@ def bilabial_hits(predicted, reference) -> tuple[int, int]:
                 merged[-1][1] = item.end
             else:
                 merged.append([item.start, item.end])
+    return [(start, end) for start, end in merged]
+
+
+def _near(found, start: float, end: float, tolerance: float) -> bool:
+    return any(p.start < end + tolerance and p.end > start - tolerance for p in found)
+
+
+def bilabial_hits(predicted, reference) -> tuple[int, int]:
+    """(hits, total) over merged reference bilabial segments (a closure + its release count once)."""
     found = [p for p in predicted if p.phone in BILABIALS]
-    hits = sum(any(p.start < end + BILABIAL_TOLERANCE_S and p.end > start - BILABIAL_TOLERANCE_S for p in found)
-               for start, end in merged)
-    return hits, len(merged)
+    segments = bilabial_segments(reference)
+    return sum(_near(found, start, end, BILABIAL_TOLERANCE_S) for start, end in segments), len(segments)
+
+
+def missed_bilabials(predicted, reference) -> list[tuple[float, float, str]]:
+    """The reference bilabial segments with no predicted p/b/m within `BILABIAL_TOLERANCE_S`, each as
+    (start, end, why): `MISTIMED` when a predicted p/b/m lies within `MISTIMED_S` (the recogniser
+    heard it, the timing is off), else the predicted phone at the segment's middle (it heard that)."""
+    found = [p for p in predicted if p.phone in BILABIALS]
+    missed = []
+    for start, end in bilabial_segments(reference):
+        if _near(found, start, end, BILABIAL_TOLERANCE_S):
+            continue
+        middle = 0.5 * (start + end)
+        heard = next((p.phone for p in predicted if p.start <= middle < p.end), SILENCE)
+        missed.append((start, end, MISTIMED if _near(found, start, end, MISTIMED_S) else heard))
+    return missed
 
 
 def merged_sequence(intervals) -> list[PhoneInterval]:
