@@ -84,6 +84,13 @@ def bilabial_hits(predicted, reference) -> tuple[int, int]:
     return sum(_near(found, start, end, BILABIAL_TOLERANCE_S) for start, end in segments), len(segments)
 
 
+def unlabelled_bilabials(predicted, reference) -> int:
+    """How many predicted p/b/m (touching ones merged) have no reference bilabial within
+    `BILABIAL_TOLERANCE_S`: bilabials heard that were not said."""
+    segments = [PhoneInterval("b", start, end) for start, end in bilabial_segments(reference)]
+    return sum(not _near(segments, start, end, BILABIAL_TOLERANCE_S) for start, end in bilabial_segments(predicted))
+
+
 def missed_bilabials(predicted, reference) -> list[tuple[float, float, str]]:
     """The reference bilabial segments with no predicted p/b/m within `BILABIAL_TOLERANCE_S`, each as
     (start, end, why): `MISTIMED` when a predicted p/b/m lies within `MISTIMED_S` (the recogniser

@@ -46,7 +46,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import lipmetrics, quality  # noqa: E402
-from benchmarks.phones import BILABIAL_TOLERANCE_S, MISTIMED, MISTIMED_S, bilabial_hits, missed_bilabials  # noqa: E402
+from benchmarks.phones import (BILABIAL_TOLERANCE_S, MISTIMED, MISTIMED_S, bilabial_hits,  # noqa: E402
+                               missed_bilabials, unlabelled_bilabials)
 from inference import arkit, review  # noqa: E402
 from inference import phones as phones_mod  # noqa: E402
 from inference.curves import Curves  # noqa: E402
@@ -135,19 +136,42 @@ def recognised_phones(wavs: list[Path], mode: str, cache_dir: Path) -> tuple[lis
 
 
 @dataclass
+class Heard:
+    """Labelled bilabials (`benchmarks.phones` segments) with a recognised p/b/m within 40 ms, of all
+    of them, and recognised p/b/m with no labelled bilabial within 40 ms (heard, not said)."""
+
+    hits: int = 0
+    total: int = 0
+    unlabelled: int = 0
+
+    def add(self, other: "Heard") -> None:
+        self.hits += other.hits
+        self.total += other.total
+        self.unlabelled += other.unlabelled
+
+
+@dataclass
 class Recogniser:
     """One recogniser's phones for each utterance, and how they find the labelled bilabials."""
 
     found: list                 # per utterance: (phones, words)
-    hits: int                   # labelled bilabials (benchmarks.phones) with a recognised p/b/m within 40 ms
-    total: int
     per_minute: float           # seconds of recognition per 60 s of audio
-    event_hits: int             # the same on the truth's bilabial events (lipmetrics, 30 ms or more)
-    events: int
-    misses: Counter             # why the others were missed: MISTIMED, or the phone heard instead
+    heard: Heard = field(default_factory=Heard)
+    speakers: dict = field(default_factory=dict)   # speaker -> Heard
+    misses: Counter = field(default_factory=Counter)   # why: MISTIMED, or the phone heard instead
+    event_hits: int = 0         # the truth's bilabial events (lipmetrics, 30 ms or more) heard
+    events: int = 0
+
+    @property
+    def hits(self) -> int:
+        return self.heard.hits
+
+    @property
+    def total(self) -> int:
+        return self.heard.total
 
     def misses_text(self) -> str:
-        """"missed 15: 0 mistimed (...), 15 misheard (heard instead: dh 4, n 3, ...)"."""
+        """"missed 15: 1 mistimed (...), 14 misheard (heard instead: dh 3, n 2, ...)"."""
         mistimed = self.misses.get(MISTIMED, 0)
         heard = Counter({phone: n for phone, n in self.misses.items() if phone != MISTIMED})
         instead = ", ".join(f"{phone} {n}" for phone, n in heard.most_common())
@@ -160,18 +184,18 @@ def measure_recogniser(wavs: list[Path], mode: str, cache_dir: Path) -> Recognis
     """`mode`'s figures on `wavs` (its phones cached as `recognised_phones` says)."""
     audio = sum(quality.audio_duration(wav) for wav in wavs)
     found, seconds = recognised_phones(wavs, mode, cache_dir)
-    hits = total = event_hits = events = 0
-    misses: Counter = Counter()
+    figures = Recogniser(found, seconds * 60.0 / audio)
     for wav, (phones, _) in zip(wavs, found):
         reference = read_timit_phn(wav.with_suffix(".phn"))
-        h, n = bilabial_hits(phones, reference)
-        hits, total = hits + h, total + n
-        misses.update(why for _, _, why in missed_bilabials(phones, reference))
-        heard = [(s, e) for _, s, e in review.merged(phones, review.BILABIALS)]
+        heard = Heard(*bilabial_hits(phones, reference), unlabelled_bilabials(phones, reference))
+        figures.heard.add(heard)
+        figures.speakers.setdefault(wav.parent.name, Heard()).add(heard)
+        figures.misses.update(why for _, _, why in missed_bilabials(phones, reference))
+        spans = [(s, e) for _, s, e in review.merged(phones, review.BILABIALS)]
         truth_events = lipmetrics.bilabial_events(lipmetrics.read_phn_labels(wav.with_suffix(".phn")))
-        event_hits += sum(any(_overlaps(b, t, MATCH_TOLERANCE_S) for b in heard) for t in truth_events)
-        events += len(truth_events)
-    return Recogniser(found, hits, total, seconds * 60.0 / audio, event_hits, events, misses)
+        figures.event_hits += sum(any(_overlaps(b, t, MATCH_TOLERANCE_S) for b in spans) for t in truth_events)
+        figures.events += len(truth_events)
+    return figures
 
 
 def choose_recogniser(figures: dict[str, Recogniser]) -> str:
@@ -323,7 +347,8 @@ def main(argv=None) -> int:
     for mode, f in figures.items():
         print(f"- {mode}: {100.0 * f.hits / f.total:.1f} % ({f.hits}/{f.total}), {f.per_minute:.2f} s per 60 s of audio; "
               f"of the bilabial events the truth is scored on (lipmetrics, 30 ms or more) "
-              f"{100.0 * f.event_hits / f.events:.1f} % ({f.event_hits}/{f.events}); {f.misses_text()}")
+              f"{100.0 * f.event_hits / f.events:.1f} % ({f.event_hits}/{f.events}); {f.misses_text()}; "
+              f"{f.heard.unlabelled} p/b/m heard where no bilabial is labelled")
     best = figures[chosen]
     why = (f"the fastest with >= {100 * BILABIAL_BAR:.0f} %" if best.hits >= BILABIAL_BAR * best.total
            else f"none reaches {100 * BILABIAL_BAR:.0f} %: the one that finds the most")
@@ -373,9 +398,10 @@ def main(argv=None) -> int:
     print(f"| pooled | {pooled.closures.text()} | {pooled.silences.text()} |")
     print(f"(planted set: {planted_events[0]} true missed closures, {planted_events[1]} true open silences, "
           f"{PLANTED_COPIES} copies of each base, seed {PLANT_SEED})")
-    print("\nPer speaker (all sets):")
+    print(f"\nPer speaker (all sets; bilabials heard by {used} of those labelled, and heard where none is):")
     for name, s in sorted(speakers.items()):
-        print(f"- {name}: closures P {s.closures.precision:.2f} R {s.closures.recall:.2f}; "
+        heard = figures[used].speakers[name]
+        print(f"- {name}: bilabials {heard.hits}/{heard.total}, {heard.unlabelled} not said; closures P {s.closures.precision:.2f} R {s.closures.recall:.2f}; "
               f"silences P {s.silences.precision:.2f} R {s.silences.recall:.2f} ({s.silences.events} open)")
     print(f"\nPlanted jumps found: {jumps_found}/{jumps_planted}")
     seconds, took = review_time(takes["regression"], [phones for phones, _ in found])

@@ -49,6 +49,7 @@ def test_missed_bilabials_say_whether_mistimed_or_what_was_heard():
                  PhoneInterval(SILENCE, 1.08, 1.3)]
     assert phones_bench.bilabial_hits(predicted, reference) == (1, 3)      # the closure and release of p are one
     assert phones_bench.missed_bilabials(predicted, reference) == [(0.5, 0.58, phones_bench.MISTIMED), (1.0, 1.08, "t")]
+    assert phones_bench.unlabelled_bilabials(predicted, reference) == 1     # the m at 0.7, 120 ms after the said one
 
 
 def test_bilabials_too_short_for_the_truth_count_as_labelled():
@@ -66,5 +67,7 @@ def test_a_recogniser_is_measured_on_timit_with_its_misses_explained(shared_data
     assert (tmp_path / "phones_phones.json").exists() and len(figures.found) == len(wavs)
     assert 0 < figures.hits < figures.total and figures.per_minute > 0
     assert figures.hits + sum(figures.misses.values()) == figures.total
+    assert sum(h.total for h in figures.speakers.values()) == figures.total
+    assert sum(h.unlabelled for h in figures.speakers.values()) == figures.heard.unlabelled
     assert figures.misses_text().startswith(f"missed {figures.total - figures.hits}: ")
     assert bench.choose_recogniser({"phones": figures}) == "phones"
