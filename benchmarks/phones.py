@@ -252,16 +252,19 @@ TUNE_GRID: list[dict] = [
 ]
 
 
-# Word decoding, against `phones.WORD_SETTINGS`: one Gaussian per codebook instead of four, the three
-# passes (tree, flat lexicon, lattice best path) instead of the first, narrower beams, and caps on the
-# search (HMMs and words per frame, a longer phone lookahead).
+# Word decoding, against `phones.WORD_SETTINGS`: one Gaussian per codebook instead of four or eight, the
+# three passes (tree, flat lexicon, lattice best path) instead of the first, narrower beams, caps on the
+# search (HMMs and words per frame, a longer phone lookahead), a lighter language model (the acoustics
+# weigh more) and noise words ([NOISE], [SPEECH]) made likelier.
 WORD_TUNE_GRID: list[dict] = [
     {},
-    {"topn": 1},
+    {"topn": 1}, {"topn": 8},
     {"fwdflat": True, "bestpath": True},
     {"beam": 1e-35, "wbeam": 1e-22, "pbeam": 1e-35},
     {"maxhmmpf": 3000, "maxwpf": 20, "pl_window": 10},
     {"maxhmmpf": 1500, "maxwpf": 10, "pl_window": 10},
+    {"lw": 5.0}, {"lw": 4.0},
+    {"fillprob": 0.1},
 ]
 # Forced alignment, against `phones.ALIGNMENT_SETTINGS`: Gaussians per codebook, narrower beams, the
 # probability of a pause between words (pocketsphinx's default 0.005 included) and of fillers.
