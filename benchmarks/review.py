@@ -10,11 +10,13 @@ Truth comes from the hand-labelled phones and the reference face (`benchmarks.li
 The review sees no transcript and no labels. Its phones come from the recogniser the review ships
 with (`inference.review.REVIEW_RECOGNITION`); the benchmark first measures every recogniser and
 says which is the fastest whose p/b/m lie within 40 ms of at least 90 % of the labelled bilabials
-(`benchmarks.phones.bilabial_hits`), whether that is the one shipped, and why each recogniser
-missed the others (`benchmarks.phones.missed_bilabials`: mistimed, a p/b/m 40-150 ms away, or
-misheard, with the phone it heard instead). Its geometry is the default the review ships
-(`inference.lips.DEFAULT_LIPS`, the demo head's lips), not the face the truth is measured on, as
-for a character the review knows nothing of. It reviews three sets of takes:
+(`benchmarks.phones.bilabial_hits`), whether that is the one shipped, why each recogniser missed
+the others (`benchmarks.phones.missed_bilabials`: mistimed, a p/b/m 40-150 ms away, or misheard,
+with the phone it heard instead) and how many p/b/m it heard where none is labelled
+(`benchmarks.phones.unlabelled_bilabials`); per speaker, the shipped one's two counts. Its
+geometry is the default the review ships (`inference.lips.DEFAULT_LIPS`, the demo head's lips),
+not the face the truth is measured on, as for a character the review knows nothing of. It
+reviews three sets of takes:
 - the amplitude baseline's curves (`benchmarks.quality.make_amplitude`);
 - the regression model's curves (lips only);
 - those two with defects planted by a seeded script, `PLANTED_COPIES` copies of each: closures
