@@ -306,8 +306,8 @@ def score(face, curves: Curves, labels, phones, words) -> tuple[Score, review.Re
     missed, closed, open_, resting = truth(face, curves, labels)
     closures = [(f.start, f.end) for f in result.findings if f.kind in (review.MISSED_CLOSURE, review.FORCED_OPEN)]
     silences = [(f.start, f.end) for f in result.findings if f.kind == review.OPEN_SILENCE]
-    unscored = short_bilabials(labels)
-    return Score(match(closures, missed, closed + unscored, MATCH_TOLERANCE_S), match(silences, open_, resting, 0.0)), result
+    closure_counts = match(closures, missed, closed + short_bilabials(labels), MATCH_TOLERANCE_S)
+    return Score(closure_counts, match(silences, open_, resting, 0.0)), result
 
 
 def review_time(takes: list[Curves], phones: list) -> tuple[float, float]:
@@ -347,8 +347,8 @@ def main(argv=None) -> int:
     chosen = choose_recogniser(figures)
     print(f"Recognisers on {args.data.name} ({len(wavs)} utterances), bilabials with a recognised p/b/m within 40 ms:")
     for mode, f in figures.items():
-        print(f"- {mode}: {100.0 * f.hits / f.total:.1f} % ({f.hits}/{f.total}), {f.per_minute:.2f} s per 60 s of audio; "
-              f"of the bilabial events the truth is scored on (lipmetrics, 30 ms or more) "
+        print(f"- {mode}: {100.0 * f.hits / f.total:.1f} % ({f.hits}/{f.total}), "
+              f"{f.per_minute:.2f} s per 60 s of audio; of the bilabial events the truth is scored on (lipmetrics, 30 ms or more) "
               f"{100.0 * f.event_hits / f.events:.1f} % ({f.event_hits}/{f.events}); {f.misses_text()}; "
               f"{f.heard.unlabelled} p/b/m heard where no bilabial is labelled")
     best = figures[chosen]
@@ -403,7 +403,8 @@ def main(argv=None) -> int:
     print(f"\nPer speaker (all sets; bilabials heard by {used} of those labelled, and heard where none is):")
     for name, s in sorted(speakers.items()):
         heard = figures[used].speakers[name]
-        print(f"- {name}: bilabials {heard.hits}/{heard.total}, {heard.unlabelled} not said; closures P {s.closures.precision:.2f} R {s.closures.recall:.2f}; "
+        print(f"- {name}: bilabials {heard.hits}/{heard.total}, {heard.unlabelled} not said; "
+              f"closures P {s.closures.precision:.2f} R {s.closures.recall:.2f}; "
               f"silences P {s.silences.precision:.2f} R {s.silences.recall:.2f} ({s.silences.events} open)")
     print(f"\nPlanted jumps found: {jumps_found}/{jumps_planted}")
     seconds, took = review_time(takes["regression"], [phones for phones, _ in found])
