@@ -32,8 +32,9 @@ transcript the recogniser decides what the review sees: a bilabial in a word it 
 reviewed, and a p/b/m in a word it heard that was not said gives a false missed closure where the
 take rightly stays open. Nothing measured tells those from the real ones: an energy dip at the
 p/b/m does not even on timit_dev, and the recogniser's own evidence (the aligner's acoustic score
-of the p/b/m, the phone pass hearing one there too) drops real bilabials with the false ones on
-read and festival speech. So the review keeps them all; a transcript avoids both. Pure numpy (pocketsphinx only to find phones), no bpy.
+of the p/b/m, alone or against the phone pass's over the same frames, or the phone pass hearing
+one there too) drops real bilabials with the false ones on read or festival speech. So the review
+keeps them all; a transcript avoids both. Pure numpy (pocketsphinx only to find phones), no bpy.
 """
 
 from __future__ import annotations
