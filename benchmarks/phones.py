@@ -39,6 +39,8 @@ from inference.phonemes import SILENCE, PHONES, PhoneInterval, read_timit_phn  #
 FRAME_S = 0.01
 BILABIALS = frozenset({"p", "b", "m"})
 BILABIAL_TOLERANCE_S = 0.040
+MISTIMED_S = 0.150          # a missed bilabial with a predicted p/b/m this near was heard, but mistimed
+MISTIMED = "mistimed"
 BOUNDARY_TOLERANCE_S = 0.020
 
 FESTIVAL_TO_ARPABET = {"pau": SILENCE, "ax": "ah", "h#": SILENCE}
@@ -59,8 +61,8 @@ def frame_agreement(predicted, reference, duration: float) -> tuple[int, int]:
     return int(np.sum(a == b)), len(a)
 
 
-def bilabial_hits(predicted, reference) -> tuple[int, int]:
-    """(hits, total) over merged reference bilabial segments (a closure + its release count once)."""
+def bilabial_segments(reference) -> list[tuple[float, float]]:
+    """(start, end) of the reference's bilabials, touching ones merged (a closure + its release is one)."""
     merged: list[list[float]] = []
     for item in reference:
         if item.phone in BILABIALS:
@@ -68,10 +70,40 @@ def bilabial_hits(predicted, reference) -> tuple[int, int]:
                 merged[-1][1] = item.end
             else:
                 merged.append([item.start, item.end])
+    return [(start, end) for start, end in merged]
+
+
+def _near(found, start: float, end: float, tolerance: float) -> bool:
+    return any(p.start < end + tolerance and p.end > start - tolerance for p in found)
+
+
+def bilabial_hits(predicted, reference) -> tuple[int, int]:
+    """(hits, total) over merged reference bilabial segments (a closure + its release count once)."""
     found = [p for p in predicted if p.phone in BILABIALS]
-    hits = sum(any(p.start < end + BILABIAL_TOLERANCE_S and p.end > start - BILABIAL_TOLERANCE_S for p in found)
-               for start, end in merged)
-    return hits, len(merged)
+    segments = bilabial_segments(reference)
+    return sum(_near(found, start, end, BILABIAL_TOLERANCE_S) for start, end in segments), len(segments)
+
+
+def unlabelled_bilabials(predicted, reference) -> int:
+    """How many predicted p/b/m (touching ones merged) have no reference bilabial within
+    `BILABIAL_TOLERANCE_S`: bilabials heard that were not said."""
+    segments = [PhoneInterval("b", start, end) for start, end in bilabial_segments(reference)]
+    return sum(not _near(segments, start, end, BILABIAL_TOLERANCE_S) for start, end in bilabial_segments(predicted))
+
+
+def missed_bilabials(predicted, reference) -> list[tuple[float, float, str]]:
+    """The reference bilabial segments with no predicted p/b/m within `BILABIAL_TOLERANCE_S`, each as
+    (start, end, why): `MISTIMED` when a predicted p/b/m lies within `MISTIMED_S` (the recogniser
+    heard it, the timing is off), else the predicted phone at the segment's middle (it heard that)."""
+    found = [p for p in predicted if p.phone in BILABIALS]
+    missed = []
+    for start, end in bilabial_segments(reference):
+        if _near(found, start, end, BILABIAL_TOLERANCE_S):
+            continue
+        middle = 0.5 * (start + end)
+        heard = next((p.phone for p in predicted if p.start <= middle < p.end), SILENCE)
+        missed.append((start, end, MISTIMED if _near(found, start, end, MISTIMED_S) else heard))
+    return missed
 
 
 def merged_sequence(intervals) -> list[PhoneInterval]:
@@ -220,16 +252,19 @@ TUNE_GRID: list[dict] = [
 ]
 
 
-# Word decoding, against `phones.WORD_SETTINGS`: one Gaussian per codebook instead of four, the three
-# passes (tree, flat lexicon, lattice best path) instead of the first, narrower beams, and caps on the
-# search (HMMs and words per frame, a longer phone lookahead).
+# Word decoding, against `phones.WORD_SETTINGS`: one Gaussian per codebook instead of four or eight, the
+# three passes (tree, flat lexicon, lattice best path) instead of the first, narrower beams, caps on the
+# search (HMMs and words per frame, a longer phone lookahead), a lighter language model (the acoustics
+# weigh more) and noise words ([NOISE], [SPEECH]) made likelier.
 WORD_TUNE_GRID: list[dict] = [
     {},
-    {"topn": 1},
+    {"topn": 1}, {"topn": 8},
     {"fwdflat": True, "bestpath": True},
     {"beam": 1e-35, "wbeam": 1e-22, "pbeam": 1e-35},
     {"maxhmmpf": 3000, "maxwpf": 20, "pl_window": 10},
     {"maxhmmpf": 1500, "maxwpf": 10, "pl_window": 10},
+    {"lw": 5.0}, {"lw": 4.0},
+    {"fillprob": 0.1},
 ]
 # Forced alignment, against `phones.ALIGNMENT_SETTINGS`: Gaussians per codebook, narrower beams, the
 # probability of a pause between words (pocketsphinx's default 0.005 included) and of fillers.

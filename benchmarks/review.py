@@ -10,9 +10,13 @@ Truth comes from the hand-labelled phones and the reference face (`benchmarks.li
 The review sees no transcript and no labels. Its phones come from the recogniser the review ships
 with (`inference.review.REVIEW_RECOGNITION`); the benchmark first measures every recogniser and
 says which is the fastest whose p/b/m lie within 40 ms of at least 90 % of the labelled bilabials
-(`benchmarks.phones.bilabial_hits`), and whether that is the one shipped. Its geometry is the
-default the review ships (`inference.lips.DEFAULT_LIPS`, the demo head's lips), not the face
-the truth is measured on, as for a character the review knows nothing of. It reviews three sets of takes:
+(`benchmarks.phones.bilabial_hits`), whether that is the one shipped, why each recogniser missed
+the others (`benchmarks.phones.missed_bilabials`: mistimed, a p/b/m 40-150 ms away, or misheard,
+with the phone it heard instead) and how many p/b/m it heard where none is labelled
+(`benchmarks.phones.unlabelled_bilabials`); per speaker, the shipped one's two counts. Its
+geometry is the default the review ships (`inference.lips.DEFAULT_LIPS`, the demo head's lips),
+not the face the truth is measured on, as for a character the review knows nothing of. It
+reviews three sets of takes:
 - the amplitude baseline's curves (`benchmarks.quality.make_amplitude`);
 - the regression model's curves (lips only);
 - those two with defects planted by a seeded script, `PLANTED_COPIES` copies of each: closures
@@ -21,9 +25,11 @@ the truth is measured on, as for a character the review knows nothing of. It rev
 
 A finding matches a truth event when their times overlap within 40 ms (closures) or at all
 (silences); "forced open" counts as a missed closure. Precision is the share of findings that
-match a true event, recall the share of true events some finding matches. Printed per set, per
-speaker (all sets pooled) and pooled; then the time to review 60 s of speech (phones given) and
-the jumps found among the planted ones. The last line is the pooled figures:
+match a true event, recall the share of true events some finding matches; "where none is
+labelled" counts the findings with no labelled event of the kind near them at all (bilabials too
+short for the truth, under 30 ms, count as labelled). Printed per set, per speaker (all sets
+pooled) and pooled; then the time to review 60 s of speech (phones given) and the jumps found
+among the planted ones. The last line is the pooled figures:
 `review: missed closures precision P recall R; open in silence precision P recall R`.
 """
 
@@ -33,6 +39,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +48,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import lipmetrics, quality  # noqa: E402
-from benchmarks.phones import bilabial_hits  # noqa: E402
+from benchmarks.phones import (BILABIAL_TOLERANCE_S, MISTIMED, MISTIMED_S, bilabial_hits,  # noqa: E402
+                               missed_bilabials, unlabelled_bilabials)
 from inference import arkit, review  # noqa: E402
 from inference import phones as phones_mod  # noqa: E402
 from inference.curves import Curves  # noqa: E402
@@ -129,26 +137,76 @@ def recognised_phones(wavs: list[Path], mode: str, cache_dir: Path) -> tuple[lis
     return results, seconds
 
 
-def choose_recogniser(wavs: list[Path], cache_dir: Path) -> tuple[str, dict]:
-    """The fastest recogniser finding at least `BILABIAL_BAR` of the bilabials (when none does, the
-    one finding the most), and every one's figures: {mode: (hits, total, seconds per 60 s of audio, phones per utterance)}."""
+@dataclass
+class Heard:
+    """Labelled bilabials (`benchmarks.phones` segments) with a recognised p/b/m within 40 ms, of all
+    of them, and recognised p/b/m with no labelled bilabial within 40 ms (heard, not said)."""
+
+    hits: int = 0
+    total: int = 0
+    unlabelled: int = 0
+
+    def add(self, other: "Heard") -> None:
+        self.hits += other.hits
+        self.total += other.total
+        self.unlabelled += other.unlabelled
+
+
+@dataclass
+class Recogniser:
+    """One recogniser's phones for each utterance, and how they find the labelled bilabials."""
+
+    found: list                 # per utterance: (phones, words)
+    per_minute: float           # seconds of recognition per 60 s of audio
+    heard: Heard = field(default_factory=Heard)
+    speakers: dict = field(default_factory=dict)   # speaker -> Heard
+    misses: Counter = field(default_factory=Counter)   # why: MISTIMED, or the phone heard instead
+    event_hits: int = 0         # the truth's bilabial events (lipmetrics, 30 ms or more) heard
+    events: int = 0
+
+    @property
+    def hits(self) -> int:
+        return self.heard.hits
+
+    @property
+    def total(self) -> int:
+        return self.heard.total
+
+    def misses_text(self) -> str:
+        """"missed 15: 1 mistimed (...), 14 misheard (heard instead: dh 3, n 2, ...)"."""
+        mistimed = self.misses.get(MISTIMED, 0)
+        heard = Counter({phone: n for phone, n in self.misses.items() if phone != MISTIMED})
+        instead = ", ".join(f"{phone} {n}" for phone, n in heard.most_common())
+        return (f"missed {self.total - self.hits}: {mistimed} mistimed (a p/b/m {1000 * BILABIAL_TOLERANCE_S:.0f}-"
+                f"{1000 * MISTIMED_S:.0f} ms away), {sum(heard.values())} misheard"
+                + (f" (heard instead: {instead})" if instead else ""))
+
+
+def measure_recogniser(wavs: list[Path], mode: str, cache_dir: Path) -> Recogniser:
+    """`mode`'s figures on `wavs` (its phones cached as `recognised_phones` says)."""
     audio = sum(quality.audio_duration(wav) for wav in wavs)
-    figures = {}
-    for mode in RECOGNISERS:
-        found, seconds = recognised_phones(wavs, mode, cache_dir)
-        hits = total = event_hits = events = 0
-        for wav, (phones, _) in zip(wavs, found):
-            h, n = bilabial_hits(phones, read_timit_phn(wav.with_suffix(".phn")))
-            hits, total = hits + h, total + n
-            heard = [(s, e) for _, s, e in review.merged(phones, review.BILABIALS)]
-            truth_events = lipmetrics.bilabial_events(lipmetrics.read_phn_labels(wav.with_suffix(".phn")))
-            event_hits += sum(any(_overlaps(b, t, MATCH_TOLERANCE_S) for b in heard) for t in truth_events)
-            events += len(truth_events)
-        figures[mode] = (hits, total, seconds * 60.0 / audio, found, event_hits, events)
-    good = [mode for mode in RECOGNISERS if figures[mode][0] >= BILABIAL_BAR * figures[mode][1]]
+    found, seconds = recognised_phones(wavs, mode, cache_dir)
+    figures = Recogniser(found, seconds * 60.0 / audio)
+    for wav, (phones, _) in zip(wavs, found):
+        reference = read_timit_phn(wav.with_suffix(".phn"))
+        heard = Heard(*bilabial_hits(phones, reference), unlabelled_bilabials(phones, reference))
+        figures.heard.add(heard)
+        figures.speakers.setdefault(wav.parent.name, Heard()).add(heard)
+        figures.misses.update(why for _, _, why in missed_bilabials(phones, reference))
+        spans = [(s, e) for _, s, e in review.merged(phones, review.BILABIALS)]
+        truth_events = lipmetrics.bilabial_events(lipmetrics.read_phn_labels(wav.with_suffix(".phn")))
+        figures.event_hits += sum(any(_overlaps(b, t, MATCH_TOLERANCE_S) for b in spans) for t in truth_events)
+        figures.events += len(truth_events)
+    return figures
+
+
+def choose_recogniser(figures: dict[str, Recogniser]) -> str:
+    """The fastest recogniser finding at least `BILABIAL_BAR` of the bilabials; when none does, the
+    one finding the most."""
+    good = [mode for mode, f in figures.items() if f.hits >= BILABIAL_BAR * f.total]
     if good:
-        return min(good, key=lambda mode: figures[mode][2]), figures
-    return max(RECOGNISERS, key=lambda mode: figures[mode][0] / figures[mode][1]), figures
+        return min(good, key=lambda mode: figures[mode].per_minute)
+    return max(figures, key=lambda mode: figures[mode].hits / figures[mode].total)
 
 
 # --------------------------------------------------------------------------- truth and planting
@@ -173,6 +231,19 @@ def truth(face, curves: Curves, labels) -> tuple[list, list, list, list]:
         else:
             resting.append((lab.start, lab.end))
     return missed, closed, open_, resting
+
+
+def short_bilabials(labels) -> list[tuple[float, float]]:
+    """Labelled bilabials (touching ones merged) shorter than the truth's `lipmetrics.BIL_MIN_S`: the
+    truth has no verdict on them, but a finding there is not one "where none is labelled"."""
+    runs: list[list[float]] = []
+    for lab in labels:
+        if lab.label in lipmetrics.BILABIALS:
+            if runs and abs(runs[-1][1] - lab.start) < 1e-9:
+                runs[-1][1] = lab.end
+            else:
+                runs.append([lab.start, lab.end])
+    return [(s, e) for s, e in runs if e - s < lipmetrics.BIL_MIN_S - 1e-9]
 
 
 def _bump(times: np.ndarray, t0: float, t1: float) -> np.ndarray:
@@ -223,7 +294,7 @@ def _overlaps(a: tuple[float, float], b: tuple[float, float], tolerance: float) 
 
 def match(findings: list[tuple[float, float]], true: list, other: list, tolerance: float) -> Counts:
     """Counts for findings (start, end) against true events; `other` are the labelled events of the
-    kind that are not true (closed bilabials, resting silences)."""
+    kind that are not true (closed bilabials and those too short to score, resting silences)."""
     found_true = sum(any(_overlaps(f, t, tolerance) for t in true) for f in findings)
     recalled = sum(any(_overlaps(f, t, tolerance) for f in findings) for t in true)
     nowhere = sum(not any(_overlaps(f, t, tolerance) for t in true + other) for f in findings)
@@ -235,7 +306,8 @@ def score(face, curves: Curves, labels, phones, words) -> tuple[Score, review.Re
     missed, closed, open_, resting = truth(face, curves, labels)
     closures = [(f.start, f.end) for f in result.findings if f.kind in (review.MISSED_CLOSURE, review.FORCED_OPEN)]
     silences = [(f.start, f.end) for f in result.findings if f.kind == review.OPEN_SILENCE]
-    return Score(match(closures, missed, closed, MATCH_TOLERANCE_S), match(silences, open_, resting, 0.0)), result
+    closure_counts = match(closures, missed, closed + short_bilabials(labels), MATCH_TOLERANCE_S)
+    return Score(closure_counts, match(silences, open_, resting, 0.0)), result
 
 
 def review_time(takes: list[Curves], phones: list) -> tuple[float, float]:
@@ -271,19 +343,21 @@ def main(argv=None) -> int:
         print(f"no utterances in {args.data}", file=sys.stderr)
         return 2
     cache_dir = args.out / args.data.name
-    chosen, figures = choose_recogniser(wavs, cache_dir)
+    figures = {mode: measure_recogniser(wavs, mode, cache_dir) for mode in RECOGNISERS}
+    chosen = choose_recogniser(figures)
     print(f"Recognisers on {args.data.name} ({len(wavs)} utterances), bilabials with a recognised p/b/m within 40 ms:")
-    for mode, (hits, total, per_minute, _, event_hits, events) in figures.items():
-        print(f"- {mode}: {100.0 * hits / total:.1f} % ({hits}/{total}), {per_minute:.2f} s per 60 s of audio; "
-              f"of the bilabial events the truth is scored on (lipmetrics, 30 ms or more) "
-              f"{100.0 * event_hits / events:.1f} % ({event_hits}/{events})")
-    hits, total = figures[chosen][:2]
-    why = (f"the fastest with >= {100 * BILABIAL_BAR:.0f} %" if hits >= BILABIAL_BAR * total
+    for mode, f in figures.items():
+        print(f"- {mode}: {100.0 * f.hits / f.total:.1f} % ({f.hits}/{f.total}), "
+              f"{f.per_minute:.2f} s per 60 s of audio; of the bilabial events the truth is scored on (lipmetrics, 30 ms or more) "
+              f"{100.0 * f.event_hits / f.events:.1f} % ({f.event_hits}/{f.events}); {f.misses_text()}; "
+              f"{f.heard.unlabelled} p/b/m heard where no bilabial is labelled")
+    best = figures[chosen]
+    why = (f"the fastest with >= {100 * BILABIAL_BAR:.0f} %" if best.hits >= BILABIAL_BAR * best.total
            else f"none reaches {100 * BILABIAL_BAR:.0f} %: the one that finds the most")
     used = review.REVIEW_RECOGNITION
     print(f"chosen: {chosen} ({why}); the review uses inference.review.REVIEW_RECOGNITION = {used}"
           + ("" if used == chosen else " (NOT the one chosen here)"))
-    found = figures[used][3]
+    found = figures[used].found
     labels = [lipmetrics.read_phn_labels(wav.with_suffix(".phn")) for wav in wavs]
 
     bases = {"amplitude": quality.make_amplitude(args.fps), "regression": quality.make_neural("regression")(args.fps)}
@@ -326,14 +400,16 @@ def main(argv=None) -> int:
     print(f"| pooled | {pooled.closures.text()} | {pooled.silences.text()} |")
     print(f"(planted set: {planted_events[0]} true missed closures, {planted_events[1]} true open silences, "
           f"{PLANTED_COPIES} copies of each base, seed {PLANT_SEED})")
-    print("\nPer speaker (all sets):")
+    print(f"\nPer speaker (all sets; bilabials heard by {used} of those labelled, and heard where none is):")
     for name, s in sorted(speakers.items()):
-        print(f"- {name}: closures P {s.closures.precision:.2f} R {s.closures.recall:.2f}; "
+        heard = figures[used].speakers[name]
+        print(f"- {name}: bilabials {heard.hits}/{heard.total}, {heard.unlabelled} not said; "
+              f"closures P {s.closures.precision:.2f} R {s.closures.recall:.2f}; "
               f"silences P {s.silences.precision:.2f} R {s.silences.recall:.2f} ({s.silences.events} open)")
     print(f"\nPlanted jumps found: {jumps_found}/{jumps_planted}")
     seconds, took = review_time(takes["regression"], [phones for phones, _ in found])
     print(f"Review of {seconds:.1f} s of speech (phones given): {took:.4f} s (median of {REVIEW_REPEATS}); "
-          f"phone finding ({used}) {figures[used][2]:.2f} s per 60 s")
+          f"phone finding ({used}) {figures[used].per_minute:.2f} s per 60 s")
     print(f"review: missed closures precision {pooled.closures.precision:.2f} recall {pooled.closures.recall:.2f}; "
           f"open in silence precision {pooled.silences.precision:.2f} recall {pooled.silences.recall:.2f}")
     return 0
