@@ -6,7 +6,8 @@
   emotion, with classifier-free guidance; constraints are inpainted. Seeded: the same seed gives
   the same take, another seed another take. Where the sidecar has a "style" input (how wide the
   jaw opens, how much the lips round or spread, lopsidedness, talking out of one side), the seed
-  also draws the take's style (`take_style`), uniformly over the range the model learned.
+  also draws the take's style (`take_style`), uniformly over the range the model learned, seeds
+  in mirrored pairs.
 
 Shapes and rates (see `features` and the sidecars): features [F, 64] at 100 per second; model
 frames T = ceil(F / 2) at 50 per second, frame j at j / 50 s; curves [T, 52] (0-1) in the
@@ -268,13 +269,21 @@ def style_size(model: Model) -> int | None:
 
 
 def take_style(model: Model, seed: int) -> np.ndarray | None:
-    """The style [S] the diffusion model draws a take in for `seed`, uniform over the sidecar's
-    style range; None for a model without a style input."""
+    """The style [S] the diffusion model draws a take in for `seed`; None for a model without a
+    style input.
+
+    Seeds come in mirrored pairs: seed 2k draws uniformly over the sidecar's style range and seed
+    2k + 1 takes its mirror image about the range's middle (each is still a uniform draw). Two
+    independent draws are sometimes nearly the same take (the shipped model's seeds 0 and 1
+    once differed by 0.005 over the mouth); a pair is as unlike as its style can make it, so the
+    first other take an animator tries is another take.
+    """
     size = style_size(model)
     if size is None:
         return None
     low, high = model.sidecar[STYLE_INPUT]["range"]
-    return np.random.default_rng([STYLE_STREAM, int(seed)]).uniform(low, high, size).astype(np.float32)
+    draw = np.random.default_rng([STYLE_STREAM, int(seed) // 2]).uniform(low, high, size)
+    return (low + high - draw if int(seed) % 2 else draw).astype(np.float32)
 
 
 def guided_denoiser(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray, guidance: float,

@@ -265,6 +265,9 @@ def test_the_runtime_gives_the_denoiser_the_take_style_the_seed_draws(tmp_path):
     assert styles.shape == (50, models.NUM_STYLE) and np.abs(styles).max() <= 1
     assert (styles.min(axis=0) < -0.8).all() and (styles.max(axis=0) > 0.8).all()
     np.testing.assert_array_equal(neural.take_style(model, 7), styles[7])
+    # seeds come in mirrored pairs: the first other take is as unlike the first as its style can be
+    np.testing.assert_allclose(styles[1::2], -styles[0::2], atol=1e-6)
+    assert len({tuple(style) for style in styles}) == 50
     rng = np.random.default_rng(0)
     hidden = rng.standard_normal((60, 32)).astype(np.float32)
     feeling = np.zeros((60, 8), np.float32)
