@@ -317,7 +317,7 @@ def main(argv=None) -> int:
     if "diffusion" in takes and "diffusion1" in takes:
         seed_difference = mouth_difference(takes['diffusion'], takes['diffusion1'])
         notes.append(f"- diffusion seeds 0 and 1: mean absolute difference over mouth and jaw channels "
-                     f"{seed_difference:.3f}")
+                     f"{seed_difference:.4f}")
         if args.diversity_seeds > 2:
             seeds = [takes["diffusion"], takes["diffusion1"]]
             for seed in range(2, args.diversity_seeds):   # each take is scored too: every seed should meet the bars
@@ -326,7 +326,7 @@ def main(argv=None) -> int:
                 add_row(f"diffusion model seed {seed}, no transcript", scores)
             pair_difference = mean_pair_difference(seeds)
             notes.append(f"- diffusion seeds 0..{args.diversity_seeds - 1}: the same difference averaged over all "
-                         f"{len(seeds) * (len(seeds) - 1) // 2} pairs {pair_difference:.3f}")
+                         f"{len(seeds) * (len(seeds) - 1) // 2} pairs {pair_difference:.4f}")
     table = "\n".join([lipmetrics.MARKDOWN_HEADER, *rows])
     header = (f"# Lip-sync quality on {data_dir.name} ({len(wavs)} utterances, {args.fps:g} fps, "
               f"reference face a0={face.a0:.2f} mm, w0={face.w0:.2f} mm)\n")
