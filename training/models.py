@@ -47,8 +47,8 @@ UNCONDITIONAL_EMOTION = -1.0
 GESTURES = ("seal", "round")      # the gesture logits both heads predict after the 52 curves, in this order
 SEAL_DECISION = (0.25, 0.75)      # the exported models' default; `python -m training export --seal-decision`
 ROUND_DECISION = (0.25, 0.75)     # likewise for rounding; `--round-decision`
-# Where the lips round, pucker and funnel are at least this (on the reference face the mouth then
-# narrows by 6 mm or more at any jaw opening of speech; the articulation rules' "uw" is 0.7 / 0.25).
+# Where the lips round, pucker and funnel are at least this: a clearly rounded mouth, below the
+# articulation rules' rounded vowels at their peak ("uw" 0.7 / 0.25, the end of "ow" 0.6 / 0.25).
 ROUNDED_POSE = {"mouthPucker": 0.4, "mouthFunnel": 0.15}
 # A model trained before the rounding gesture grows its logit's output row with this bias (and
 # zero weights): rounding stays off until it is trained.
