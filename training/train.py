@@ -180,6 +180,9 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
     base_steps = regression_base = 0
     if checkpoint.exists():
         regression, denoiser, state = load(checkpoint, average=False)
+        if state["regression"]["head.4.bias"].shape != regression.head[-1].bias.shape:
+            raise ValueError(f"{checkpoint} was trained before the rounding gesture: its optimiser cannot "
+                             f"resume; start a new run from it with --init-from {checkpoint}")
         step, elapsed, base_steps = state["step"], state["elapsed"], state.get("base_steps", 0)
         regression_base = state.get("regression_base", base_steps)
     elif init_from is not None:

@@ -121,6 +121,27 @@ def test_the_rounding_gesture_raises_pucker_and_funnel_to_the_rounded_pose_and_l
     assert torch.equal(out[0, others], curves[0, others])
 
 
+def test_a_run_from_before_the_rounding_gesture_is_not_resumed_but_fine_tuned_from(tmp_path):
+    from training import train
+
+    corpus = {"festival": [_utterance(3.0)]}
+    run = tmp_path / "old"
+    train.train(corpus, run, steps=1, minutes=5, batch_size=2, hidden=32, channels=32, workers=0, snapshot_every=0)
+    state = torch.load(run / "checkpoint.pt", weights_only=False)
+    for key, layers in (("regression", models.RegressionModel.GESTURE_LAYERS), ("denoiser", models.Denoiser.GESTURE_LAYERS),
+                        ("ema_regression", models.RegressionModel.GESTURE_LAYERS),
+                        ("ema_denoiser", models.Denoiser.GESTURE_LAYERS)):
+        for layer in layers:                                  # as saved before rounding: one gesture row
+            for part in ("weight", "bias"):
+                state[key][f"{layer}.{part}"] = state[key][f"{layer}.{part}"][:-1]
+    torch.save(state, run / "checkpoint.pt")
+    with pytest.raises(ValueError, match="--init-from"):
+        train.train(corpus, run, steps=2, minutes=5, batch_size=2, hidden=32, channels=32, workers=0, snapshot_every=0)
+    tuned = train.train(corpus, tmp_path / "new", steps=1, minutes=5, batch_size=2, workers=0, snapshot_every=0,
+                        init_from=run / "checkpoint.pt")
+    assert torch.load(tuned, weights_only=False)["regression"]["head.4.bias"].shape == (models.NUM_CHANNELS + 2,)
+
+
 def test_models_trained_before_the_rounding_gesture_load_and_draw_the_same_mouth():
     """A state dict with one gesture (the seal) grows the rounding logit's row, off (below any
     decision's low end), so an old checkpoint fine-tunes from where it was."""
