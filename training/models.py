@@ -84,9 +84,7 @@ def gesture_decode(curves, logits, seal_decision: tuple[float, float] | None = N
     drawn whole.
     """
     rounding = _decided(logits[:, GESTURES.index("round")], round_decision)
-    pose = torch.zeros(NUM_CHANNELS, 1)
-    for name, value in ROUNDED_POSE.items():
-        pose[arkit.INDEX[name]] = value
+    pose = sum(value * _one_hot((name,)) for name, value in ROUNDED_POSE.items())
     curves = curves + rounding * torch.relu(pose - curves)
     seal = _decided(logits[:, GESTURES.index("seal")], seal_decision)
     jaw = curves[:, arkit.INDEX["jawOpen"]].unsqueeze(1)

@@ -121,6 +121,15 @@ def test_the_rounding_gesture_raises_pucker_and_funnel_to_the_rounded_pose_and_l
     assert torch.equal(out[0, others], curves[0, others])
 
 
+def _as_before_rounding(state: dict, model_class) -> dict:
+    """A state dict as saved before the rounding gesture: its output layers one gesture row short."""
+    state = dict(state)
+    for layer in model_class.GESTURE_LAYERS:
+        for part in ("weight", "bias"):
+            state[f"{layer}.{part}"] = state[f"{layer}.{part}"][:-1]
+    return state
+
+
 def test_a_run_from_before_the_rounding_gesture_is_not_resumed_but_fine_tuned_from(tmp_path):
     from training import train
 
@@ -128,12 +137,9 @@ def test_a_run_from_before_the_rounding_gesture_is_not_resumed_but_fine_tuned_fr
     run = tmp_path / "old"
     train.train(corpus, run, steps=1, minutes=5, batch_size=2, hidden=32, channels=32, workers=0, snapshot_every=0)
     state = torch.load(run / "checkpoint.pt", weights_only=False)
-    for key, layers in (("regression", models.RegressionModel.GESTURE_LAYERS), ("denoiser", models.Denoiser.GESTURE_LAYERS),
-                        ("ema_regression", models.RegressionModel.GESTURE_LAYERS),
-                        ("ema_denoiser", models.Denoiser.GESTURE_LAYERS)):
-        for layer in layers:                                  # as saved before rounding: one gesture row
-            for part in ("weight", "bias"):
-                state[key][f"{layer}.{part}"] = state[key][f"{layer}.{part}"][:-1]
+    for key, model_class in (("regression", models.RegressionModel), ("denoiser", models.Denoiser),
+                             ("ema_regression", models.RegressionModel), ("ema_denoiser", models.Denoiser)):
+        state[key] = _as_before_rounding(state[key], model_class)
     torch.save(state, run / "checkpoint.pt")
     with pytest.raises(ValueError, match="--init-from"):
         train.train(corpus, run, steps=2, minutes=5, batch_size=2, hidden=32, channels=32, workers=0, snapshot_every=0)
@@ -147,13 +153,7 @@ def test_models_trained_before_the_rounding_gesture_load_and_draw_the_same_mouth
     decision's low end), so an old checkpoint fine-tunes from where it was."""
     torch.manual_seed(0)
     regression, denoiser = models.RegressionModel(32).eval(), models.Denoiser(32, 32).eval()
-    old = {}
-    for model in (regression, denoiser):
-        state = model.state_dict()
-        for layer in model.GESTURE_LAYERS:
-            for part in ("weight", "bias"):
-                state[f"{layer}.{part}"] = state[f"{layer}.{part}"][:-1]      # as saved before rounding
-        old[model] = state
+    old = {model: _as_before_rounding(model.state_dict(), type(model)) for model in (regression, denoiser)}
     fresh_regression, fresh_denoiser = models.RegressionModel(32).eval(), models.Denoiser(32, 32).eval()
     fresh_regression.load_state_dict(models.grown_outputs(fresh_regression, old[regression]))
     fresh_denoiser.load_state_dict(models.grown_outputs(fresh_denoiser, old[denoiser]))
