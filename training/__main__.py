@@ -5,8 +5,10 @@
     python -m training select --run RUN        # score the run's snapshots on timit_dev, choose one to ship
     python -m training train --run tuned --init-from RUN_OR_CHECKPOINT --lr 1e-3   # fine-tune
     python -m training train --run takes --init-from RUN --diffusion-only      # the denoiser alone
+    python -m training train --run rounding --init-from RUN --gesture-only round   # one gesture's logit alone
     python -m training export --run RUN --out DIR --seal-decision 0.1,0.4      # lips close more readily
     python -m training export --run RUN --out DIR --round-decision 0.4,0.9     # lips round less readily
+    python -m training export --run RUN --out DIR --seal-peak off              # no brief closures at peaks
     python -m training smoke --out DIR     # a tiny end-to-end run for CI (synthetic speech only)
 
 The corpus and runs are cached under $LIPKIT_TRAINING_CACHE (default ~/.cache/lipkit/training).
@@ -15,6 +17,7 @@ The corpus and runs are cached under $LIPKIT_TRAINING_CACHE (default ~/.cache/li
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -45,14 +48,25 @@ def decision(text: str) -> tuple[float, float]:
     return low, high
 
 
-def _export(cache: Path, checkpoint: Path, out: Path, seal: tuple[float, float] = models.SEAL_DECISION,
-            rounding: tuple[float, float] = models.ROUND_DECISION) -> None:
+def peak_floor(text: str) -> float | None:
+    """"0.12" -> the seal probability from which a peak closes the exported models' lips; "off" -> None."""
+    if text.strip().lower() == "off":
+        return None
+    try:
+        floor = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or off, got {text!r}") from None
+    if not 0.0 < floor < 1.0:
+        raise argparse.ArgumentTypeError(f"need 0 < FLOOR < 1, got {floor:g}")
+    return floor
+
+
+def _export(cache: Path, checkpoint: Path, out: Path, decisions: models.Decisions = models.Decisions()) -> None:
     corpus = corpus_mod.load_corpus(cache)
     counts = {name: len(utts) for name, utts in corpus.items()}
     hours, speakers = _hours(corpus), _speakers(corpus)
     regression, denoiser, state = train.load(checkpoint)
-    regression.seal_decision = denoiser.seal_decision = seal
-    regression.round_decision = denoiser.round_decision = rounding
+    regression.gesture_decisions = denoiser.gesture_decisions = decisions
     steps = state.get("base_steps", 0) + state["step"]
     regression_steps = train.regression_steps(state)
     export.export_regression(regression, out, export.training_record(regression_steps, counts, hours, speakers))
@@ -96,10 +110,15 @@ def main(argv=None) -> int:
                         help=f"train: decay of the weight average snapshots keep (default {train.EMA_DECAY}; 0: none)")
     parser.add_argument("--diffusion-only", action="store_true",
                         help="train the denoiser alone; the regression model (and its audio_hidden) stays as it is")
+    parser.add_argument("--gesture-only", choices=models.GESTURES,
+                        help="train this gesture's logit alone (both models' output rows for it); the rest stays as it is")
     parser.add_argument("--seal-decision", type=decision, metavar="LOW,HIGH",
                         help="export: seal probabilities between which the lips go from open to closed "
                              "(default: the one `select` chose with the snapshot, else "
                              f"{models.SEAL_DECISION[0]:g},{models.SEAL_DECISION[1]:g})")
+    parser.add_argument("--seal-peak", type=peak_floor, metavar="FLOOR|off", default=argparse.SUPPRESS,
+                        help="export: the seal probability from which a peak closes the lips briefly, or off "
+                             f"(default: the one `select` chose, else {models.SEAL_PEAK:g})")
     parser.add_argument("--round-decision", type=decision, metavar="LOW,HIGH",
                         help="export: rounding probabilities between which the lips go from their own shape to "
                              "rounded (default: the one `select` chose, else "
@@ -129,7 +148,8 @@ def main(argv=None) -> int:
             print("no corpus: run `python -m training data` first", file=sys.stderr)
             return 1
         train.train(corpus, checkpoint.parent, args.steps, args.minutes, workers=args.workers, lr=args.lr,
-                    init_from=init_from, diffusion_only=args.diffusion_only, threads=args.threads,
+                    init_from=init_from, diffusion_only=args.diffusion_only, gesture_only=args.gesture_only,
+                    threads=args.threads,
                     source_weights=args.sources, ema_decay=args.ema)
     if args.command in ("select", "all"):
         from benchmarks import quality
@@ -150,12 +170,13 @@ def main(argv=None) -> int:
                   f"({checkpoint.parent / select_mod.SELECTED_FILE}): nothing exported")
             return 0
         source = select_mod.selected_snapshot(checkpoint.parent) or checkpoint
-        seal = args.seal_decision or select_mod.selected_decision(checkpoint.parent, "seal") or models.SEAL_DECISION
-        rounding = (args.round_decision or select_mod.selected_decision(checkpoint.parent, "round")
-                    or models.ROUND_DECISION)
-        logging.info("exporting %s with the seal decision %g,%g and the rounding decision %g,%g", source,
-                     *seal, *rounding)
-        _export(args.cache, source, args.out, seal, rounding)
+        decisions = select_mod.selected_decisions(checkpoint.parent) or models.Decisions()
+        overrides = {"seal": args.seal_decision, "rounding": args.round_decision}
+        decisions = dataclasses.replace(decisions, **{k: v for k, v in overrides.items() if v is not None})
+        if "seal_peak" in args:
+            decisions = dataclasses.replace(decisions, seal_peak=args.seal_peak)
+        logging.info("exporting %s with the decisions %s", source, select_mod.describe(decisions))
+        _export(args.cache, source, args.out, decisions)
     return 0
 
 

@@ -35,7 +35,7 @@ def _common(name: str, path: Path, model: torch.nn.Module, training: dict) -> di
         "features": {"kind": "log_mel", "n_fft": features.N_FFT, "window": features.WINDOW, "hop": features.HOP,
                      "mels": features.NUM_MELS, "range_hz": list(features.MEL_RANGE_HZ)},
         "channels": list(arkit.NAMES), "emotion_categories": list(emotion.CATEGORIES),
-        "seal_decision": list(model.seal_decision), "round_decision": list(model.round_decision),
+        **model.gesture_decisions.sidecar(),
         "training": training,
     }
 

@@ -20,6 +20,10 @@ pucker and funnel up to at least `ROUNDED_POSE`, and the seal closes the lips th
 articulation rules do (mouthClose cancels jawOpen plus a margin, the press rises, the lip-parting
 shapes fade). A gesture the network is sure of is drawn whole, not as an average of two mouths:
 a regression to the mean draws an "oo" it is unsure of as barely rounded, and a closure as half open.
+A bilabial is an event, not a state: on a voice it never heard, a network is often unsure of a
+closure it does hear, and its seal probability then rises to a peak that stays low. The exported
+models therefore also close the lips briefly at every local peak of the seal probability above a
+low floor (`SEAL_PEAK`), and draw a longer closure only where they are sure (`SEAL_DECISION`).
 
 Both are fully convolutional with zero padding, so they run on any length and a window that keeps
 only frames further than `receptive_field` from its edges reproduces the one-pass result exactly.
@@ -28,6 +32,7 @@ only frames further than `receptive_field` from its edges reproduces the one-pas
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -45,15 +50,44 @@ COSINE_OFFSET = 0.008
 UNCONDITIONAL_EMOTION = -1.0
 
 GESTURES = ("seal", "round")      # the gesture logits both heads predict after the 52 curves, in this order
-SEAL_DECISION = (0.25, 0.75)      # the exported models' default; `python -m training export --seal-decision`
+SEAL_DECISION = (0.5, 0.8)        # the exported models' default; `python -m training export --seal-decision`
+SEAL_PEAK = 0.12                  # likewise for the seal's peak floor (None: off); `--seal-peak`
 ROUND_DECISION = (0.25, 0.75)     # likewise for rounding; `--round-decision`
+# A seal peak is a frame whose seal probability is the highest within PEAK_RADIUS model frames
+# (20 ms each) either side; the lips close for PEAK_HOLD frames either side of every peak at or
+# above the floor (60 ms in all, about a real closure's shortest).
+PEAK_RADIUS = 3
+PEAK_HOLD = 1
 # Where the lips round, pucker and funnel are at least this: a clearly rounded mouth, below the
 # articulation rules' rounded vowels at their peak ("uw" 0.7 / 0.25, the end of "ow" 0.6 / 0.25).
 ROUNDED_POSE = {"mouthPucker": 0.4, "mouthFunnel": 0.15}
 # A model trained before the rounding gesture grows its logit's output row with this bias (and
 # zero weights): rounding stays off until it is trained.
 NEW_GESTURE_LOGIT = -4.0
+# Frames either side the seal's peaks look at, on top of a network's own receptive field.
+DECODE_REACH = PEAK_RADIUS + PEAK_HOLD
 PARTING_CHANNELS = tuple(name for control in PARTING_CONTROLS for name in CONTROL_CHANNELS[control])
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """How an exported model draws its gestures (`gesture_decode`): the seal probabilities between
+    which the lips go from open to closed, the floor from which a peak of the seal's probability
+    closes them briefly (None: peaks close nothing), and the rounding probabilities between which
+    they go from their own shape to rounded. The sidecars record them (`sidecar`)."""
+    seal: tuple[float, float] = SEAL_DECISION
+    seal_peak: float | None = SEAL_PEAK
+    rounding: tuple[float, float] = ROUND_DECISION
+
+    def sidecar(self) -> dict:
+        return {"seal_decision": list(self.seal), "seal_peak": self.seal_peak, "round_decision": list(self.rounding)}
+
+    @classmethod
+    def from_sidecar(cls, record: dict) -> "Decisions":
+        """The decisions of a `sidecar` record; those it lacks keep their defaults (a record from
+        before the seal's peaks has none, and no peaks are drawn)."""
+        return cls(seal=tuple(record.get("seal_decision", SEAL_DECISION)), seal_peak=record.get("seal_peak"),
+                   rounding=tuple(record.get("round_decision", ROUND_DECISION)))
 
 
 def _one_hot(names) -> torch.Tensor:
@@ -73,20 +107,34 @@ def _decided(logit, decision: tuple[float, float] | None):
     return ((probability - low) / (high - low)).clamp(0.0, 1.0)
 
 
+def _peaks(probability, floor: float):
+    """[B, 1, T]: 1 within `PEAK_HOLD` frames of each local maximum of `probability` (the highest
+    within `PEAK_RADIUS` frames either side, and above the lowest there: a flat stretch has no
+    peak) that is at least `floor`, else 0."""
+    def pooled(value):
+        return nn.functional.max_pool1d(value, 2 * PEAK_RADIUS + 1, stride=1, padding=PEAK_RADIUS)
+    peak = (probability >= pooled(probability)) & (probability > -pooled(-probability)) & (probability >= floor)
+    return nn.functional.max_pool1d(peak.float(), 2 * PEAK_HOLD + 1, stride=1, padding=PEAK_HOLD)
+
+
 def gesture_decode(curves, logits, seal_decision: tuple[float, float] | None = None,
-                   round_decision: tuple[float, float] | None = None):
+                   round_decision: tuple[float, float] | None = None, seal_peak: float | None = None):
     """Curves [B, 52, T] (0..1 scale) with the gestures (logits [B, 2, T], `GESTURES` order) imposed
     on the lips: rounding raises pucker and funnel to at least `ROUNDED_POSE`; then the seal fades
     the lip-parting shapes out and blends mouthClose and the press into their sealed values.
 
     Training blends by each gesture's probability; the exported models decide (`_decided`, with
     the model's `seal_decision` and `round_decision`), so a gesture the network finds likely is
-    drawn whole.
+    drawn whole, and with a `seal_peak` floor they also seal around every peak of the seal's
+    probability at or above it (`_peaks`).
     """
     rounding = _decided(logits[:, GESTURES.index("round")], round_decision)
     pose = sum(value * _one_hot((name,)) for name, value in ROUNDED_POSE.items())
     curves = curves + rounding * torch.relu(pose - curves)
-    seal = _decided(logits[:, GESTURES.index("seal")], seal_decision)
+    seal_logit = logits[:, GESTURES.index("seal")]
+    seal = _decided(seal_logit, seal_decision)
+    if seal_peak is not None:
+        seal = torch.maximum(seal, _peaks(torch.sigmoid(seal_logit).unsqueeze(1), seal_peak))
     jaw = curves[:, arkit.INDEX["jawOpen"]].unsqueeze(1)
     faded = _one_hot(("mouthClose", "mouthPressLeft", "mouthPressRight") + PARTING_CHANNELS)
     sealed = (_one_hot(("mouthClose",)) * (jaw + SEAL_MARGIN)
@@ -152,7 +200,7 @@ class RegressionModel(nn.Module):
                  embedding_std=None):
         super().__init__()
         self.hidden = hidden
-        self.seal_decision, self.round_decision = SEAL_DECISION, ROUND_DECISION
+        self.gesture_decisions = Decisions()
 
         def statistic(value, size, default):
             return torch.full((size,), default) if value is None else torch.as_tensor(value, dtype=torch.float32)
@@ -172,8 +220,9 @@ class RegressionModel(nn.Module):
 
     @property
     def receptive_field(self) -> int:
-        # stem: 2 feature frames of the k=5 conv + 1 model frame of the stride-2 conv; head: 1
-        return receptive_field(self.DILATIONS) + 2 + 1
+        # stem: 2 feature frames of the k=5 conv + 1 model frame of the stride-2 conv; head: 1;
+        # then the seal's peaks
+        return receptive_field(self.DILATIONS) + 2 + 1 + DECODE_REACH
 
     def encode(self, features, embedding):
         x = ((features - self.feature_mean) / self.feature_std).transpose(1, 2)
@@ -186,7 +235,10 @@ class RegressionModel(nn.Module):
 
     def decisions(self) -> dict:
         """`gesture_decode`'s decisions: none while training (blend by probability)."""
-        return {} if self.training else {"seal_decision": self.seal_decision, "round_decision": self.round_decision}
+        if self.training:
+            return {}
+        chosen = self.gesture_decisions
+        return {"seal_decision": chosen.seal, "seal_peak": chosen.seal_peak, "round_decision": chosen.rounding}
 
     def predict(self, features, emotion, embedding):
         """(curves [B, 52, T] before the clamp, gesture logits [B, 2, T], audio_hidden [B, H, T])."""
@@ -220,7 +272,7 @@ class Denoiser(nn.Module):
     def __init__(self, audio_hidden: int = 192, channels: int = 128):
         super().__init__()
         self.channels = channels
-        self.seal_decision, self.round_decision = SEAL_DECISION, ROUND_DECISION
+        self.gesture_decisions = Decisions()
         self.curves_in = nn.Conv1d(NUM_CHANNELS + NUM_EMOTIONS, channels, 1)
         self.audio_in = nn.Conv1d(audio_hidden, channels, 1)
         self.time = nn.Sequential(nn.Linear(channels, channels), nn.GELU(), nn.Linear(channels, channels))
@@ -240,7 +292,7 @@ class Denoiser(nn.Module):
 
     @property
     def receptive_field(self) -> int:
-        return receptive_field(self.DILATIONS)
+        return receptive_field(self.DILATIONS) + DECODE_REACH
 
     def predict(self, noisy, timestep, audio_hidden, emotion, style=None):
         """(x0 [B, T, 52] in data space, gesture logits [B, 2, T]); no `style`: the average take."""

@@ -3,14 +3,14 @@
     python -m training select --run RUN [--data DIR]
 
 A run keeps both models' weights every `train.SNAPSHOT_EVERY` steps (`<run>/snapshots/`). Each
-snapshot is exported (ONNX) once for each pair of gesture decisions in `DECISIONS` (the seal
-probabilities between which the lips go from open to closed, and the rounding probabilities
-between which they go from their own shape to rounded: how sure a network is of a gesture on
-voices it never heard changes as it trains, so where it is drawn is chosen with it) and scored
-like `benchmarks.quality` does on timit_dev: the regression model and the diffusion model with
-seeds 0 and 1, no transcript, 30 fps. A candidate is a snapshot with one pair, named
-"step-NNNNNN" for the models' defaults, with " seal LOW,HIGH" and " round LOW,HIGH" added for a
-decision that is not the default.
+snapshot is exported (ONNX) once for each set of gesture decisions in `DECISIONS`
+(`models.Decisions`: the seal probabilities between which the lips go from open to closed, the
+floor from which a peak of the seal's probability closes them briefly, and the rounding
+probabilities between which they go from their own shape to rounded: how sure a network is of a
+gesture on voices it never heard changes as it trains, so how it is drawn is chosen with it) and
+scored like `benchmarks.quality` does on timit_dev: the regression model and the diffusion model
+with seeds 0 and 1, no transcript, 30 fps. A candidate is a snapshot with one set, named
+"step-NNNNNN seal LOW,HIGH peak FLOOR round LOW,HIGH" (`candidate_name`; "peak off" for none).
 Scores are kept in `<run>/snapshots/scores.json`, so a second call (during training, or after it)
 scores only the new snapshots. The choice goes to `<run>/selected.json`; `python -m training
 export` ships it.
@@ -25,7 +25,8 @@ The rule, fixed before any snapshot of a run is scored (`rank`):
 The end of a run is a candidate like any other snapshot, and so are the weights shipped today
 (`weights/`, scored the same way, with the decision they were exported with): when they rank
 first, nothing is exported. `selected.json` names the snapshot and its decisions, which `export`
-uses.
+uses. Names spell every decision out, so scores kept from before a default changed are not taken
+for the new default's.
 """
 
 from __future__ import annotations
@@ -46,29 +47,34 @@ FPS = 30.0
 SCORES_FILE = "scores.json"
 SELECTED_FILE = "selected.json"
 SHIPPED = "shipped"
-# The (seal, rounding) decisions every snapshot is scored with, the models' defaults first: three
-# for the seal, and two more for rounding (readier and more reluctant) with the middle seal.
-DECISIONS = ((models.SEAL_DECISION, models.ROUND_DECISION), ((0.15, 0.5), models.ROUND_DECISION),
-             ((0.05, 0.3), models.ROUND_DECISION), ((0.15, 0.5), (0.15, 0.5)), ((0.15, 0.5), (0.4, 0.9)))
-GESTURE_DEFAULTS = {"seal": models.SEAL_DECISION, "round": models.ROUND_DECISION}
+# The decisions every snapshot is scored with, the models' defaults first: the seal's peaks from a
+# higher and a lower floor, the seal as it was drawn before its peaks (a decision alone, from
+# 0.25 to 0.75), and rounding readier and more reluctant.
+DECISIONS = (models.Decisions(), models.Decisions(seal_peak=0.2), models.Decisions(seal_peak=0.06),
+             models.Decisions(seal=(0.25, 0.75), seal_peak=None),
+             models.Decisions(rounding=(0.15, 0.5)), models.Decisions(rounding=(0.4, 0.9)))
 
 
-def candidate_name(snapshot: Path, seal: tuple[float, float], rounding: tuple[float, float] = models.ROUND_DECISION) -> str:
-    """"step-NNNNNN", with " seal LOW,HIGH" and " round LOW,HIGH" for decisions other than the defaults."""
-    parts = [snapshot.stem]
-    for gesture, decision in (("seal", seal), ("round", rounding)):
-        if tuple(decision) != tuple(GESTURE_DEFAULTS[gesture]):
-            parts.append(f"{gesture} {decision[0]:g},{decision[1]:g}")
-    return " ".join(parts)
+def describe(decisions: models.Decisions) -> str:
+    """"seal LOW,HIGH peak FLOOR round LOW,HIGH" ("peak off" where peaks close nothing)."""
+    peak = "off" if decisions.seal_peak is None else f"{decisions.seal_peak:g}"
+    return (f"seal {decisions.seal[0]:g},{decisions.seal[1]:g} peak {peak} "
+            f"round {decisions.rounding[0]:g},{decisions.rounding[1]:g}")
 
 
-def parse_candidate(name: str) -> tuple[str, tuple[float, float], tuple[float, float]]:
-    """(snapshot stem, seal decision, rounding decision) of a `candidate_name`."""
-    stem, *rest = name.split(" ")
-    decisions = dict(GESTURE_DEFAULTS)
-    for gesture, decision in zip(rest[::2], rest[1::2]):
-        decisions[gesture] = tuple(float(part) for part in decision.split(","))
-    return stem, tuple(decisions["seal"]), tuple(decisions["round"])
+def candidate_name(snapshot: Path, decisions: models.Decisions = models.Decisions()) -> str:
+    """"step-NNNNNN seal LOW,HIGH peak FLOOR round LOW,HIGH": the snapshot and every decision."""
+    return f"{snapshot.stem} {describe(decisions)}"
+
+
+def parse_candidate(name: str) -> tuple[str, models.Decisions]:
+    """(snapshot stem, decisions) of a `candidate_name`."""
+    stem, _, seal, _, peak, _, rounding = name.split(" ")
+
+    def pair(text):
+        return tuple(float(part) for part in text.split(","))
+    return stem, models.Decisions(seal=pair(seal), seal_peak=None if peak == "off" else float(peak),
+                                  rounding=pair(rounding))
 
 
 @dataclass(frozen=True)
@@ -104,13 +110,11 @@ def choose(scored: dict[str, dict[str, ModelScore]]) -> str:
     return max(order, key=lambda name: rank(scored[name]))
 
 
-def export_snapshot(snapshot: Path, out_dir: Path, seal: tuple[float, float] = models.SEAL_DECISION,
-                    rounding: tuple[float, float] = models.ROUND_DECISION) -> Path:
+def export_snapshot(snapshot: Path, out_dir: Path, decisions: models.Decisions = models.Decisions()) -> Path:
     """Both models of a snapshot, with these decisions, as ONNX with sidecars in `out_dir` (no
     training record)."""
     regression, denoiser, _ = train.load(snapshot)
-    regression.seal_decision = denoiser.seal_decision = tuple(seal)
-    regression.round_decision = denoiser.round_decision = tuple(rounding)
+    regression.gesture_decisions = denoiser.gesture_decisions = decisions
     export.export_regression(regression, out_dir, {})
     export.export_diffusion(denoiser, regression.hidden, out_dir, {})
     return out_dir
@@ -161,7 +165,7 @@ def _write_scores(path: Path, scored: dict[str, dict[str, ModelScore]]) -> None:
 
 def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = export.WEIGHTS_DIR,
            decisions=DECISIONS) -> Path | None:
-    """Score the run's new candidates (each snapshot with each (seal, rounding) pair of `decisions`) and
+    """Score the run's new candidates (each snapshot with each set of `decisions`) and
     the shipped weights, choose by `rank`, write `selected.json`; returns the chosen snapshot, or
     None when the shipped weights rank first."""
     snapshots = train.snapshots(run_dir)
@@ -174,27 +178,27 @@ def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = ex
         log.info("scoring the shipped weights in %s", shipped_dir)
         scored[shipped] = score_weights(shipped_dir, data_dir, face_dir)
         _write_scores(scores_path, scored)
-    named = [(candidate_name(snapshot, *pair), snapshot, pair) for snapshot in snapshots for pair in decisions]
-    for name, snapshot, pair in named:
+    named = [(candidate_name(snapshot, chosen), snapshot, chosen) for snapshot in snapshots for chosen in decisions]
+    for name, snapshot, chosen in named:
         if name in scored:
             continue
         log.info("scoring %s", name)
-        weights_dir = export_snapshot(snapshot, snapshot.parent / name.replace(" ", "-"), *pair)
+        weights_dir = export_snapshot(snapshot, snapshot.parent / name.replace(" ", "-"), chosen)
         scored[name] = score_weights(weights_dir, data_dir, face_dir)
         _write_scores(scores_path, scored)
     candidates = {name: scored[name] for name, _, _ in named}
     candidates[SHIPPED] = scored[shipped]
     chosen = choose(candidates)
     print(table(candidates, chosen))
-    stem, seal, rounding = parse_candidate(chosen)
-    selected = None if chosen == SHIPPED else run_dir / train.SNAPSHOT_FOLDER / f"{stem}.pt"
+    selected, decided = None, {}
+    if chosen != SHIPPED:
+        stem, decisions_chosen = parse_candidate(chosen)
+        selected, decided = run_dir / train.SNAPSHOT_FOLDER / f"{stem}.pt", decisions_chosen.sidecar()
     (run_dir / SELECTED_FILE).write_text(json.dumps(
-        {"snapshot": selected.name if selected else None, "shipped_ranks_first": selected is None,
-         "seal_decision": None if selected is None else list(seal),
-         "round_decision": None if selected is None else list(rounding),
+        {"snapshot": selected.name if selected else None, "shipped_ranks_first": selected is None, **decided,
          "floors_met": floors_met(candidates[chosen]), "lips": round(lips(candidates[chosen]), 2),
          "data": str(data_dir.name),
-         "rule": "each snapshot with each pair of seal and rounding decisions; most of the floors REST>=97, OPEN>=95, SYNC r>=0.78, "
+         "rule": "each snapshot with each set of gesture decisions; most of the floors REST>=97, OPEN>=95, SYNC r>=0.78, "
                  "RFA<=10 for regression and diffusion seeds 0 and 1; then the mean of BIL40, the lowest speaker's "
                  "BIL40 and ROUND over the three; the shipped weights are a candidate too"}, indent=1))
     return selected
@@ -206,12 +210,10 @@ def selection(run_dir: Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def selected_decision(run_dir: Path, gesture: str = "seal") -> tuple[float, float] | None:
-    """The decision for `gesture` ("seal" or "round") `select` chose with the snapshot; None if it
-    has not chosen one."""
+def selected_decisions(run_dir: Path) -> models.Decisions | None:
+    """The gesture decisions `select` chose with the snapshot; None if it has not chosen a snapshot."""
     chosen = selection(run_dir)
-    decision = chosen.get(f"{gesture}_decision") if chosen else None
-    return tuple(decision) if decision else None
+    return models.Decisions.from_sidecar(chosen) if chosen and chosen["snapshot"] else None
 
 
 def selected_snapshot(run_dir: Path) -> Path | None:

@@ -18,8 +18,11 @@ trained ones): the average of the last few hundred steps is smoother than any on
 A fine-tune with `diffusion_only` keeps the regression model as it is (its weights, and so the
 `audio_hidden` the denoiser reads, stay the same) and trains the denoiser alone; its
 windows skip the feature-domain augmentation, which is there to make the encoder robust and would
-only show a frozen encoder's denoiser inputs it never meets at run time. A worker process makes
-batches while the main process trains.
+only show a frozen encoder's denoiser inputs it never meets at run time. A fine-tune with
+`gesture_only` (a name in `models.GESTURES`) trains that gesture's logit alone, in both models:
+its row of their output layers (`gesture_rows`), every other weight as it was, so the curves and
+the other gesture come out exactly as before and only where that gesture is decided changes. A
+worker process makes batches while the main process trains.
 """
 
 from __future__ import annotations
@@ -139,6 +142,24 @@ def regression_steps(state: dict) -> int:
     return earlier + (0 if state.get("diffusion_only") else state["step"])
 
 
+def gesture_rows(model: torch.nn.Module, gesture: str) -> list[torch.nn.Parameter]:
+    """The parameters of `model`'s output layers (`GESTURE_LAYERS`), with every other parameter
+    frozen and the gradients of these masked to `gesture`'s row: an optimiser without weight
+    decay given them changes that row alone."""
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    row = models.NUM_CHANNELS + models.GESTURES.index(gesture)
+    chosen = []
+    for layer in model.GESTURE_LAYERS:
+        for parameter in model.get_submodule(layer).parameters():
+            mask = torch.zeros_like(parameter)
+            mask[row] = 1.0
+            parameter.requires_grad_(True)
+            parameter.register_hook(lambda grad, mask=mask: grad * mask)
+            chosen.append(parameter)
+    return chosen
+
+
 def ema_update(average: torch.nn.Module, model: torch.nn.Module, step: int, decay: float = EMA_DECAY) -> None:
     """Move `average`'s parameters towards `model`'s; early steps move further (decay at most
     (1 + step) / (10 + step)), so the random initialisation does not linger in the average."""
@@ -167,13 +188,15 @@ def load(checkpoint: Path, average: bool = True) -> tuple[models.RegressionModel
 def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 16, seed: int = 0,
           hidden: int = 160, channels: int = 96, lr: float = 2e-3, workers: int = 1, threads: int = 2,
           init_from: Path | None = None, diffusion_only: bool = False, snapshot_every: int = SNAPSHOT_EVERY,
-          source_weights: dict[str, float] | None = None, ema_decay: float = EMA_DECAY) -> Path:
+          source_weights: dict[str, float] | None = None, ema_decay: float = EMA_DECAY,
+          gesture_only: str | None = None) -> Path:
     """Train (or resume) both models until `steps` or `minutes` of training in all (resumed runs
     count their earlier time); the learning rate decays over whichever runs out first. A new run
     with `init_from` (a checkpoint) starts from those weights instead of random ones;
     `diffusion_only` trains the denoiser alone on the regression model as it is. `source_weights`
     (default `dataset.SOURCE_WEIGHTS`) say how often each corpus source is drawn; `ema_decay` 0
-    keeps no weight average (snapshots are then the trained weights)."""
+    keeps no weight average (snapshots are then the trained weights); `gesture_only` trains that
+    gesture's logit alone (`gesture_rows`)."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     checkpoint = run_dir / "checkpoint.pt"
@@ -197,6 +220,9 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
         elapsed = 0.0
     if state is not None:
         diffusion_only = state.get("diffusion_only", diffusion_only)
+        gesture_only = state.get("gesture_only", gesture_only)
+    if gesture_only is not None and gesture_only not in models.GESTURES:
+        raise ValueError(f"no gesture {gesture_only!r}: the models' gestures are {', '.join(models.GESTURES)}")
     averages = None
     if ema_decay:
         averages = (models.RegressionModel(regression.hidden), models.Denoiser(regression.hidden, denoiser.channels))
@@ -204,8 +230,11 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
             kept = state.get(key) if state is not None else None
             average.load_state_dict(models.grown_outputs(average, kept) if kept is not None else model.state_dict())
             average.eval()
-    parameters = list(denoiser.parameters()) + ([] if diffusion_only else list(regression.parameters()))
-    optimiser = torch.optim.AdamW(parameters, lr=lr, weight_decay=1e-4)
+    if gesture_only is not None:
+        parameters = gesture_rows(denoiser, gesture_only) + ([] if diffusion_only else gesture_rows(regression, gesture_only))
+    else:
+        parameters = list(denoiser.parameters()) + ([] if diffusion_only else list(regression.parameters()))
+    optimiser = torch.optim.AdamW(parameters, lr=lr, weight_decay=0.0 if gesture_only else 1e-4)
     if state is not None:
         optimiser.load_state_dict(state["optimiser"])
     loss_weights = channel_weights()
@@ -218,7 +247,7 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
         shipped = averages if average and averages else (regression, denoiser)
         return dict(regression=shipped[0].state_dict(), denoiser=shipped[1].state_dict(), step=step,
                     hidden=regression.hidden, channels=denoiser.channels, base_steps=base_steps,
-                    diffusion_only=diffusion_only, regression_base=regression_base,
+                    diffusion_only=diffusion_only, gesture_only=gesture_only, regression_base=regression_base,
                     source_weights=source_weights or dataset.SOURCE_WEIGHTS, ema_decay=ema_decay)
 
     def save():

@@ -120,11 +120,12 @@ def test_select_scores_snapshots_and_the_shipped_weights_on_real_speech(tmp_path
     shipped = select.export_snapshot(train.snapshots(run)[0], tmp_path / "shipped")
     assert select.select(run, data, FACE, shipped_dir=shipped, decisions=select.DECISIONS[:1]) is None
     scores = json.loads((run / "snapshots" / select.SCORES_FILE).read_text())
-    assert sorted(scores)[1:] == ["step-000001", "step-000002"] and sorted(scores)[0].startswith("shipped ")
+    first, second = (select.candidate_name(snapshot) for snapshot in train.snapshots(run))
+    assert sorted(scores)[1:] == [first, second] and sorted(scores)[0].startswith("shipped ")
     for models in scores.values():
         assert sorted(models) == sorted(key for key, _, _ in select.MODELS)
         assert all(0 <= score["BIL40"] <= 100 and -1 <= score["SYNC_r"] <= 1 for score in models.values())
-    assert scores[sorted(scores)[0]] == scores["step-000001"]
+    assert scores[sorted(scores)[0]] == scores[first]
     assert select.selection(run)["shipped_ranks_first"] and select.selected_snapshot(run) is None
 
     (tmp_path / "cache" / "corpus").mkdir()
@@ -132,24 +133,24 @@ def test_select_scores_snapshots_and_the_shipped_weights_on_real_speech(tmp_path
     assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(out)]) == 0
     assert "nothing exported" in capsys.readouterr().out and not out.exists()
 
-    # another seal decision: only the new candidates are scored, each exported with its decision
-    chosen = select.select(run, data, FACE, shipped_dir=shipped,
-                           decisions=(select.DECISIONS[0], ((0.05, 0.3), select.models.ROUND_DECISION)))
+    # other decisions: only the new candidates are scored, each exported with its decisions
+    low = select.models.Decisions(seal=(0.05, 0.3), seal_peak=None)
+    chosen = select.select(run, data, FACE, shipped_dir=shipped, decisions=(select.DECISIONS[0], low))
     again = json.loads((run / "snapshots" / select.SCORES_FILE).read_text())
-    assert sorted(again)[1:] == ["step-000001", "step-000001 seal 0.05,0.3", "step-000002",
-                                 "step-000002 seal 0.05,0.3"]
+    assert sorted(again)[1:] == sorted([first, second] + [select.candidate_name(snapshot, low)
+                                                         for snapshot in train.snapshots(run)])
     assert all(again[name] == scores[name] for name in scores)
-    assert json.loads((run / "snapshots" / "step-000001-seal-0.05,0.3" / "regression.json").read_text())[
-        "seal_decision"] == [0.05, 0.3]
+    sidecar = json.loads((run / "snapshots" / select.candidate_name(train.snapshots(run)[0], low).replace(" ", "-")
+                          / "regression.json").read_text())
+    assert sidecar["seal_decision"] == [0.05, 0.3] and sidecar["seal_peak"] is None
     candidates = select.read_scores(run / "snapshots" / select.SCORES_FILE)
     best = select.choose({(select.SHIPPED if name.startswith("shipped ") else name): value
                           for name, value in candidates.items()})
     if best == select.SHIPPED:
-        assert chosen is None and select.selected_decision(run) is None
+        assert chosen is None and select.selected_decisions(run) is None
     else:
-        stem, seal, rounding = select.parse_candidate(best)
-        assert chosen.stem == stem and select.selected_decision(run) == seal
-        assert select.selected_decision(run, "round") == rounding
+        stem, decisions = select.parse_candidate(best)
+        assert chosen.stem == stem and select.selected_decisions(run) == decisions
 
 
 def test_export_ships_the_selected_snapshot_not_the_last_checkpoint(tmp_path):
@@ -162,14 +163,15 @@ def test_export_ships_the_selected_snapshot_not_the_last_checkpoint(tmp_path):
                 snapshot_every=1)
     chosen = train.snapshots(run)[0]
     (run / select.SELECTED_FILE).write_text(json.dumps({"snapshot": chosen.name, "shipped_ranks_first": False,
-                                                        "seal_decision": [0.05, 0.3],
+                                                        "seal_decision": [0.05, 0.3], "seal_peak": 0.3,
                                                         "round_decision": [0.4, 0.9]}))
     (tmp_path / "cache" / "corpus").mkdir()
     assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "weights")]) == 0
     for name in ("regression", "diffusion"):      # with the decisions chosen with it
         sidecar = json.loads((tmp_path / "weights" / f"{name}.json").read_text())
         assert sidecar["seal_decision"] == [0.05, 0.3] and sidecar["round_decision"] == [0.4, 0.9]
-    expected = select.export_snapshot(chosen, tmp_path / "expected", (0.05, 0.3), (0.4, 0.9))
+        assert sidecar["seal_peak"] == 0.3
+    expected = select.export_snapshot(chosen, tmp_path / "expected", select.models.Decisions((0.05, 0.3), 0.3, (0.4, 0.9)))
     last = select.export_snapshot(train.snapshots(run)[-1], tmp_path / "last")
     rng = np.random.default_rng(0)
     sessions = {name: onnxruntime.InferenceSession(str(folder / "regression.onnx"))
@@ -183,12 +185,13 @@ def test_export_ships_the_selected_snapshot_not_the_last_checkpoint(tmp_path):
     assert not np.array_equal(outputs["shipped"], outputs["last"])
 
 
-def test_a_candidate_names_its_snapshot_and_decisions():
+def test_a_candidate_names_its_snapshot_and_every_decision():
     snapshot = Path("runs/main/snapshots/step-002000.pt")
-    assert select.candidate_name(snapshot, select.models.SEAL_DECISION) == "step-002000"
-    assert select.candidate_name(snapshot, (0.05, 0.3)) == "step-002000 seal 0.05,0.3"
-    assert select.candidate_name(snapshot, select.models.SEAL_DECISION, (0.4, 0.9)) == "step-002000 round 0.4,0.9"
-    assert select.parse_candidate("step-002000 seal 0.15,0.5") == ("step-002000", (0.15, 0.5),
-                                                                   select.models.ROUND_DECISION)   # runs before rounding
-    for seal, rounding in select.DECISIONS + (((0.05, 0.3), (0.4, 0.9)),):
-        assert select.parse_candidate(select.candidate_name(snapshot, seal, rounding)) == ("step-002000", seal, rounding)
+    seal, rounding = select.models.SEAL_DECISION, select.models.ROUND_DECISION
+    assert select.candidate_name(snapshot) == (f"step-002000 seal {seal[0]:g},{seal[1]:g} "
+                                               f"peak {select.models.SEAL_PEAK:g} round {rounding[0]:g},{rounding[1]:g}")
+    assert select.candidate_name(snapshot, select.models.Decisions((0.05, 0.3), None, (0.4, 0.9))) == \
+        "step-002000 seal 0.05,0.3 peak off round 0.4,0.9"
+    for decisions in select.DECISIONS + (select.models.Decisions((0.05, 0.3), None, (0.4, 0.9)),):
+        assert select.parse_candidate(select.candidate_name(snapshot, decisions)) == ("step-002000", decisions)
+    assert len({select.candidate_name(snapshot, decisions) for decisions in select.DECISIONS}) == len(select.DECISIONS)

@@ -14,6 +14,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="torch is only in the training environment (.venv/train)")
 
 from inference import arkit  # noqa: E402
+from inference.articulation import SEAL_MARGIN  # noqa: E402
 from inference.features import MODEL_FPS, log_mel, num_model_frames  # noqa: E402
 from inference.phonemes import PhoneInterval  # noqa: E402
 from training import augment, dataset, models, targets  # noqa: E402
@@ -119,6 +120,33 @@ def test_the_rounding_gesture_raises_pucker_and_funnel_to_the_rounded_pose_and_l
     assert funnel.tolist() == pytest.approx([0.0, models.ROUNDED_POSE["mouthFunnel"], models.ROUNDED_POSE["mouthFunnel"]])
     others = [i for i in range(models.NUM_CHANNELS) if i not in (arkit.INDEX["mouthPucker"], arkit.INDEX["mouthFunnel"])]
     assert torch.equal(out[0, others], curves[0, others])
+
+
+def test_the_seal_closes_the_lips_briefly_at_each_peak_of_its_probability_above_the_floor():
+    """With a floor, each local peak of the seal's probability at or above it seals the lips for
+    `PEAK_HOLD` frames either side; a lower peak, and the inside of a flat stretch, seal nothing."""
+    probability = torch.full((40,), 0.02)
+    probability[5:10] = torch.tensor([0.05, 0.1, 0.2, 0.12, 0.06])     # a peak of 0.2 at frame 7
+    probability[18:21] = torch.tensor([0.05, 0.1, 0.05])               # a peak below the floor
+    probability[27:40] = 0.5                                           # a step up at 27, then flat
+    logits = torch.full((1, len(models.GESTURES), 40), -10.0)
+    logits[0, models.GESTURES.index("seal")] = torch.logit(probability)
+    curves = torch.zeros(1, models.NUM_CHANNELS, 40)
+    curves[:, arkit.INDEX["jawOpen"]] = 0.3
+    curves[:, arkit.INDEX["mouthFunnel"]] = 0.2                        # a lip-parting shape, faded where sealed
+
+    def sealed_frames(seal_peak):
+        out = models.gesture_decode(curves, logits, (0.7, 0.99), models.ROUND_DECISION, seal_peak)
+        close = out[0, arkit.INDEX["mouthClose"]].tolist()
+        assert all(value == 0 or value == pytest.approx(0.3 + SEAL_MARGIN) for value in close)   # whole or not at all
+        assert [value > 0 for value in close] == (out[0, arkit.INDEX["mouthFunnel"]] == 0).tolist()
+        return [frame for frame, value in enumerate(close) if value > 0]
+
+    hold = list(range(7 - models.PEAK_HOLD, 7 + models.PEAK_HOLD + 1))
+    step = list(range(27 - models.PEAK_HOLD, 27 + models.PEAK_RADIUS + models.PEAK_HOLD))   # where it still rises
+    assert sealed_frames(0.12) == hold + step
+    assert sealed_frames(0.25) == step
+    assert sealed_frames(None) == []                                   # the decision alone: below 0.7, open
 
 
 def _as_before_rounding(state: dict, model_class) -> dict:
@@ -261,6 +289,33 @@ def test_a_diffusion_only_fine_tune_leaves_the_regression_model_as_it_is(tmp_pat
     assert any(not torch.equal(tensor, after["denoiser"][name]) for name, tensor in before["ema_denoiser"].items())
 
 
+def test_a_gesture_only_fine_tune_changes_that_gestures_row_and_nothing_else(tmp_path):
+    from training import train
+    corpus = {"festival": [_utterance(), _utterance(2.0)]}
+    first = train.train(corpus, tmp_path / "first", steps=2, minutes=5, batch_size=2, hidden=32, channels=32,
+                        workers=0)
+    second = train.train(corpus, tmp_path / "second", steps=3, minutes=5, batch_size=2, workers=0, lr=0.05,
+                         init_from=first, gesture_only="round")
+    before, after = torch.load(first, weights_only=False), torch.load(second, weights_only=False)
+    assert after["gesture_only"] == "round"
+    row = models.NUM_CHANNELS + models.GESTURES.index("round")
+    for model, layers in (("regression", models.RegressionModel.GESTURE_LAYERS),
+                          ("denoiser", models.Denoiser.GESTURE_LAYERS)):
+        rows = {f"{layer}.{part}" for layer in layers for part in ("weight", "bias")}
+        for name, tensor in before[f"ema_{model}"].items():
+            trained = after[model][name]
+            if name in rows:         # the rounding row moved (the style's bias starts at 0 and may stay)
+                others = [i for i in range(tensor.shape[0]) if i != row]
+                assert torch.equal(tensor[others], trained[others]), name
+            else:
+                assert torch.equal(tensor, trained), name
+        assert not torch.equal(before[f"ema_{model}"][f"{next(iter(layers))}.weight"][row],
+                               after[model][f"{next(iter(layers))}.weight"][row])
+    with pytest.raises(ValueError, match="no gesture"):
+        train.train(corpus, tmp_path / "third", steps=1, minutes=5, batch_size=2, workers=0, init_from=first,
+                    gesture_only="smile")
+
+
 def test_sources_are_drawn_by_their_weights_and_a_zero_weight_is_never_drawn():
     corpus = {"festival": [_utterance()], "speech_commands": [_utterance(2.0)], "espeak": [_utterance()]}
     sampler = dataset.Sampler(corpus, 0, source_weights={"festival": 3.0, "speech_commands": 1.0, "espeak": 0.0})
@@ -367,6 +422,7 @@ def test_a_lower_seal_decision_closes_lips_the_default_leaves_open(tmp_path):
     from inference import models as runtime
     from training import export
     from training.__main__ import decision as seal_decision
+    from training.__main__ import peak_floor
     torch.manual_seed(0)
     regression = models.RegressionModel(32).eval()
     head = regression.head[-1]
@@ -380,17 +436,22 @@ def test_a_lower_seal_decision_closes_lips_the_default_leaves_open(tmp_path):
              "emotion": np.zeros((1, 21, models.NUM_EMOTIONS), np.float32),
              "embedding": np.zeros((1, 21, models.EMBEDDING_DIM), np.float32)}
     closes = {}
-    for name, decision in (("default", models.SEAL_DECISION), ("low", seal_decision("0.1,0.3"))):
-        regression.seal_decision = decision
+    for name, decided in (("default", models.Decisions()), ("low", models.Decisions(seal=seal_decision("0.1,0.3")))):
+        regression.gesture_decisions = decided
         export.export_regression(regression, tmp_path / name, {})
-        assert json.loads((tmp_path / name / "regression.json").read_text())["seal_decision"] == list(decision)
+        sidecar = json.loads((tmp_path / name / "regression.json").read_text())
+        assert sidecar["seal_decision"] == list(decided.seal) and sidecar["seal_peak"] == decided.seal_peak
         curves = runtime.load_model("regression", tmp_path / name).run(feeds)["curves"][0]
         closes[name] = curves[:, arkit.INDEX["mouthClose"]]
-    assert np.allclose(closes["default"], 0.0)            # 0.2 is below the default's 0.25: open
+    assert np.allclose(closes["default"], 0.0)            # 0.2 is below the default's 0.7, and flat: no peak
     assert np.all(closes["low"] > 0.15)                   # half way between 0.1 and 0.3: half sealed
     for bad in ("0.5", "0.4,0.2", "0,0.5", "a,b"):
         with pytest.raises(Exception, match="LOW"):
             seal_decision(bad)
+    assert peak_floor("off") is None and peak_floor("0.12") == 0.12
+    for bad in ("0", "1.5", "high"):
+        with pytest.raises(Exception, match="FLOOR|number"):
+            peak_floor(bad)
 
 
 def test_the_runtime_feeds_an_exported_model_the_speech_embedding(tmp_path):
