@@ -84,8 +84,8 @@ class Decisions:
 
     @classmethod
     def from_sidecar(cls, record: dict) -> "Decisions":
-        """The decisions of a `sidecar` record; those it lacks keep their defaults (a record from
-        before the seal's peaks has none, and no peaks are drawn)."""
+        """The decisions of a `sidecar` record. A seal or rounding decision it lacks takes the
+        default; a record from before the seal's peaks has no floor, and draws none."""
         return cls(seal=tuple(record.get("seal_decision", SEAL_DECISION)), seal_peak=record.get("seal_peak"),
                    rounding=tuple(record.get("round_decision", ROUND_DECISION)))
 
