@@ -97,12 +97,9 @@ def _one_hot(names) -> torch.Tensor:
     return column
 
 
-def _decided(logit, decision: tuple[float, float] | None):
-    """[B, 1, T]: a gesture's probability, or with a `decision` (low, high) a decision with a soft
-    edge, 0 below `low` and 1 above `high`."""
-    probability = torch.sigmoid(logit).unsqueeze(1)
-    if decision is None:
-        return probability
+def _decided(probability, decision: tuple[float, float]):
+    """[B, 1, T]: a gesture's decision (low, high) on its probability [B, 1, T], with a soft edge:
+    0 below `low` and 1 above `high`."""
     low, high = decision
     return ((probability - low) / (high - low)).clamp(0.0, 1.0)
 
@@ -117,24 +114,25 @@ def _peaks(probability, floor: float):
     return nn.functional.max_pool1d(peak.float(), 2 * PEAK_HOLD + 1, stride=1, padding=PEAK_HOLD)
 
 
-def gesture_decode(curves, logits, seal_decision: tuple[float, float] | None = None,
-                   round_decision: tuple[float, float] | None = None, seal_peak: float | None = None):
+def gesture_decode(curves, logits, decisions: Decisions | None = None):
     """Curves [B, 52, T] (0..1 scale) with the gestures (logits [B, 2, T], `GESTURES` order) imposed
     on the lips: rounding raises pucker and funnel to at least `ROUNDED_POSE`; then the seal fades
     the lip-parting shapes out and blends mouthClose and the press into their sealed values.
 
-    Training blends by each gesture's probability; the exported models decide (`_decided`, with
-    the model's `seal_decision` and `round_decision`), so a gesture the network finds likely is
-    drawn whole, and with a `seal_peak` floor they also seal around every peak of the seal's
-    probability at or above it (`_peaks`).
+    Without `decisions` (training) each gesture is blended by its probability; the exported models
+    decide (`_decided`, with their `Decisions`), so a gesture the network finds likely is drawn
+    whole, and with a seal peak floor they also seal around every peak of the seal's probability
+    at or above it (`_peaks`).
     """
-    rounding = _decided(logits[:, GESTURES.index("round")], round_decision)
+    probability = torch.sigmoid(logits).unsqueeze(2)                     # [B, 2, 1, T]
+    rounding, seal = (probability[:, GESTURES.index(name)] for name in ("round", "seal"))
+    if decisions is not None:
+        decided = _decided(seal, decisions.seal)
+        if decisions.seal_peak is not None:
+            decided = torch.maximum(decided, _peaks(seal, decisions.seal_peak))
+        rounding, seal = _decided(rounding, decisions.rounding), decided
     pose = sum(value * _one_hot((name,)) for name, value in ROUNDED_POSE.items())
     curves = curves + rounding * torch.relu(pose - curves)
-    seal_logit = logits[:, GESTURES.index("seal")]
-    seal = _decided(seal_logit, seal_decision)
-    if seal_peak is not None:
-        seal = torch.maximum(seal, _peaks(torch.sigmoid(seal_logit).unsqueeze(1), seal_peak))
     jaw = curves[:, arkit.INDEX["jawOpen"]].unsqueeze(1)
     faded = _one_hot(("mouthClose", "mouthPressLeft", "mouthPressRight") + PARTING_CHANNELS)
     sealed = (_one_hot(("mouthClose",)) * (jaw + SEAL_MARGIN)
@@ -233,12 +231,9 @@ class RegressionModel(nn.Module):
             x = block(x)
         return self.out_norm(x)                                   # [B, H, T]
 
-    def decisions(self) -> dict:
+    def decisions(self) -> Decisions | None:
         """`gesture_decode`'s decisions: none while training (blend by probability)."""
-        if self.training:
-            return {}
-        chosen = self.gesture_decisions
-        return {"seal_decision": chosen.seal, "seal_peak": chosen.seal_peak, "round_decision": chosen.rounding}
+        return None if self.training else self.gesture_decisions
 
     def predict(self, features, emotion, embedding):
         """(curves [B, 52, T] before the clamp, gesture logits [B, 2, T], audio_hidden [B, H, T])."""
@@ -246,7 +241,7 @@ class RegressionModel(nn.Module):
         emotion = emotion.transpose(1, 2)[:, :, : hidden.shape[2]]
         raw = self.head(torch.cat([hidden, emotion], dim=1))
         logits = raw[:, NUM_CHANNELS:]
-        return gesture_decode(raw[:, :NUM_CHANNELS], logits, **self.decisions()), logits, hidden
+        return gesture_decode(raw[:, :NUM_CHANNELS], logits, self.decisions()), logits, hidden
 
     def forward(self, features, emotion, embedding):
         curves, _, hidden = self.predict(features, emotion, embedding)
@@ -306,7 +301,7 @@ class Denoiser(nn.Module):
         parts = torch.cat([torch.relu(style), torch.relu(-style)], dim=1)
         raw = self.out(self.out_norm(x)) + self.style_out(parts).unsqueeze(-1)
         logits = raw[:, NUM_CHANNELS:]
-        curves = gesture_decode((raw[:, :NUM_CHANNELS] + 1.0) / 2.0, logits, **self.decisions())
+        curves = gesture_decode((raw[:, :NUM_CHANNELS] + 1.0) / 2.0, logits, self.decisions())
         return (curves * 2.0 - 1.0).transpose(1, 2), logits
 
     def forward(self, noisy, timestep, audio_hidden, emotion, style=None):

@@ -114,7 +114,7 @@ def test_the_rounding_gesture_raises_pucker_and_funnel_to_the_rounded_pose_and_l
     curves[:, arkit.INDEX["jawOpen"]] = 0.2
     logits = torch.full((1, len(models.GESTURES), 3), -10.0)
     logits[:, models.GESTURES.index("round")] = torch.tensor([-10.0, 10.0, 10.0])
-    out = models.gesture_decode(curves, logits, models.SEAL_DECISION, models.ROUND_DECISION)
+    out = models.gesture_decode(curves, logits, models.Decisions(seal_peak=None))
     pucker, funnel = out[0, arkit.INDEX["mouthPucker"]], out[0, arkit.INDEX["mouthFunnel"]]
     assert pucker.tolist() == pytest.approx([0.1, models.ROUNDED_POSE["mouthPucker"], 0.7])   # at least the pose
     assert funnel.tolist() == pytest.approx([0.0, models.ROUNDED_POSE["mouthFunnel"], models.ROUNDED_POSE["mouthFunnel"]])
@@ -136,7 +136,7 @@ def test_the_seal_closes_the_lips_briefly_at_each_peak_of_its_probability_above_
     curves[:, arkit.INDEX["mouthFunnel"]] = 0.2                        # a lip-parting shape, faded where sealed
 
     def sealed_frames(seal_peak):
-        out = models.gesture_decode(curves, logits, (0.7, 0.99), models.ROUND_DECISION, seal_peak)
+        out = models.gesture_decode(curves, logits, models.Decisions(seal=(0.7, 0.99), seal_peak=seal_peak))
         close = out[0, arkit.INDEX["mouthClose"]].tolist()
         assert all(value == 0 or value == pytest.approx(0.3 + SEAL_MARGIN) for value in close)   # whole or not at all
         assert [value > 0 for value in close] == (out[0, arkit.INDEX["mouthFunnel"]] == 0).tolist()
