@@ -206,6 +206,18 @@ def speaker_bil40(scores, speakers: list[str]) -> dict[str, float]:
     return {speaker: 100.0 * hits / n for speaker, (hits, n) in sorted(pooled.items()) if n}
 
 
+def speaker_rounding(scores, speakers: list[str]) -> dict[str, tuple[float, float]]:
+    """(ROUND %, RFA %) per speaker (one name per score), pooled over that speaker's rounded and
+    spread vowels; speakers without either are left out."""
+    pooled: dict[str, list[int]] = {}
+    for score, speaker in zip(scores, speakers):
+        counts = pooled.setdefault(speaker, [0, 0, 0, 0])
+        for i, value in enumerate((score.round_hits, score.round_n, score.rfa_hits, score.rfa_n)):
+            counts[i] += value
+    return {speaker: (100.0 * rounded / n, 100.0 * false / spread)
+            for speaker, (rounded, n, false, spread) in sorted(pooled.items()) if n and spread}
+
+
 def mouth_difference(first: list[Curves], second: list[Curves]) -> float:
     """Mean absolute difference over the mouth and jaw channels of two takes of the same clips."""
     mouth = [name for name in arkit.NAMES if name.startswith(("mouth", "jaw"))]
@@ -297,6 +309,10 @@ def main(argv=None) -> int:
         if speakers:
             notes.append(f"- {name}: BIL40 per speaker " + ", ".join(f"{k} {v:.0f}" for k, v in speakers.items())
                          + f" (lowest {min(speakers.values()):.1f})")
+        rounding = speaker_rounding(scores, [wav.parent.name for wav in wavs])
+        if rounding:
+            notes.append(f"- {name}: ROUND / RFA per speaker "
+                         + ", ".join(f"{k} {r:.0f} / {f:.0f}" for k, (r, f) in rounding.items()))
 
     for key, name, factory in ENGINES:
         if key not in wanted:

@@ -12,9 +12,11 @@
 Shapes and rates (see `features` and the sidecars): features [F, 64] at 100 per second; model
 frames T = ceil(F / 2) at 50 per second, frame j at j / 50 s; curves [T, 52] (0-1) in the
 sidecar's channel order; emotion [T, 8] in the sidecar's category order; audio_hidden [T, H];
-diffusion data space x = curves * data_scale + data_shift. The model's 50 fps curves are resampled
-to the output rate (frame i at i / fps s from the start of the audio). The emotion, face layers
-and the final constraint pass are the pipeline's (`generation`), as for every engine.
+diffusion data space x = curves * data_scale + data_shift. A model with a reference pitch in its
+sidecar hears a higher voice played slower (`voice`), so its frames come 50 / scale to a second of
+the clip. The model's curves are resampled to the output rate (frame i at i / fps s from the start
+of the audio). The emotion, face layers and the final constraint pass are the pipeline's
+(`generation`), as for every engine.
 
 Long audio runs window by window (`models.run_windowed`, `WINDOW_SECONDS` each), features
 included, so model memory stays flat on hour-long audio (what grows is per-frame arrays: curves
@@ -40,6 +42,7 @@ import numpy as np
 from . import arkit, features
 from . import embedding as embedding_mod
 from . import emotion as emotion_mod
+from . import voice
 from .audio import Audio
 from .constraints import Constraints, correction_spans, to_model_frames
 from .curves import Curves
@@ -211,9 +214,11 @@ def load_engine(engine: str = DEFAULT_ENGINE, weights_dir=None, provider: str = 
     return dataclasses.replace(reference, notes=(_PARITY[key],))
 
 
-def emotion_for_model(weights: np.ndarray, fps: float, num_model_frames: int, model: Model) -> np.ndarray:
-    """Output-rate emotion [T_out, 8] resampled to model frames [T, 8] in the model's category order."""
-    at_model_rate = Curves(fps, weights, emotion_mod.CATEGORIES).resample(features.MODEL_FPS, 0.0, num_model_frames)
+def emotion_for_model(weights: np.ndarray, fps: float, num_model_frames: int, model: Model,
+                      model_rate: float = features.MODEL_FPS) -> np.ndarray:
+    """Output-rate emotion [T_out, 8] resampled to model frames [T, 8] (`model_rate` of them per
+    second of the clip) in the model's category order."""
+    at_model_rate = Curves(fps, weights, emotion_mod.CATEGORIES).resample(model_rate, 0.0, num_model_frames)
     return at_model_rate.values[:, [emotion_mod.CATEGORY_INDEX[name] for name in model.sidecar["emotion_categories"]]]
 
 
@@ -322,14 +327,16 @@ def guided_denoiser(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray,
 
 
 def diffuse(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray, seed: int, steps: int, guidance: float,
-            known: Constraints | None = None, progress=None, should_cancel=None) -> np.ndarray:
-    """Curves [T, 52] (0-1, the model's channel order) sampled by DDIM; `known` (0-1) inpainted."""
+            known: Constraints | None = None, progress=None, should_cancel=None,
+            model_rate: float = features.MODEL_FPS) -> np.ndarray:
+    """Curves [T, 52] (0-1, the model's channel order) sampled by DDIM; `known` (0-1) inpainted,
+    joined to the sample over spans of `model_rate` frames per second of the clip."""
     side = model.sidecar
     scale, shift = float(side["data_scale"]), float(side["data_shift"])
     schedule = CosineSchedule(int(side["schedule"]["train_steps"]), float(side["schedule"]["offset"]))
     inpaint = None
     if known is not None:
-        inpaint = Known(known.mask, known.values * scale + shift, correction_spans(features.MODEL_FPS))
+        inpaint = Known(known.mask, known.values * scale + shift, correction_spans(model_rate))
     data_range = (min(shift, scale + shift), max(shift, scale + shift))
     denoise = guided_denoiser(model, audio_hidden, emotion, guidance, should_cancel=should_cancel,
                               style=take_style(model, seed))
@@ -356,19 +363,32 @@ def resolve_sampling(loaded: Engine, steps=None, guidance=None) -> tuple[int | N
     return steps, guidance
 
 
+def voice_scale(audio: Audio, regression: Model) -> float:
+    """The factor the models hear this clip at (`voice.formant_scale`, with the regression
+    model's reference pitch; 1 for a model without one)."""
+    reference = regression.sidecar.get(voice.SIDECAR_KEY)
+    return voice.formant_scale(audio.samples, None if reference is None else float(reference), audio.sample_rate)
+
+
 def mouth_curves(audio: Audio, loaded: Engine, fps: float, num_frames: int, seed: int, emotion: np.ndarray,
                  steps: int | None, guidance: float | None, constraints: Constraints | None,
-                 progress=None, should_cancel=None) -> Curves:
-    """The models' curves for this audio at the output rate: `num_frames` frames in ARKit order.
+                 progress=None, should_cancel=None) -> tuple[Curves, float]:
+    """The models' curves for this audio at the output rate (`num_frames` frames in ARKit order)
+    and the voice scale they heard it at.
 
-    Progress counts whole-sequence model passes: the regression pass, then each denoiser step.
+    The models hear the clip at its `voice_scale` (`inference.voice`): their frames then come
+    `features.MODEL_FPS / scale` to a second of the clip. Progress counts whole-sequence model
+    passes: the regression pass, then each denoiser step.
     """
-    num_model_frames = features.num_model_frames(features.num_feature_frames(len(audio.samples)))
+    regression = loaded.regression
+    scale = voice_scale(audio, regression)
+    samples = voice.at_scale(audio.samples, scale)
+    model_rate = features.MODEL_FPS / scale
+    num_model_frames = features.num_model_frames(features.num_feature_frames(len(samples)))
     inpainting = constraints is not None and constraints.count > 0
     denoiser_passes = steps * (1 + (INPAINT_RESAMPLE if inpainting else 0)) if loaded.diffusion is not None else 0
-    regression = loaded.regression
-    speech = speech_for(loaded, audio.samples, should_cancel)
-    outputs = regress(regression, audio.samples, emotion_for_model(emotion, fps, num_model_frames, regression),
+    speech = speech_for(loaded, samples, should_cancel)
+    outputs = regress(regression, samples, emotion_for_model(emotion, fps, num_model_frames, regression, model_rate),
                       keep=REGRESSION_OUTPUTS if loaded.diffusion is not None else ("curves",),
                       should_cancel=should_cancel, speech=speech)
     values = outputs["curves"]
@@ -380,13 +400,13 @@ def mouth_curves(audio: Audio, loaded: Engine, fps: float, num_frames: int, seed
         channels = denoiser.sidecar["channels"]
         known = None
         if inpainting:
-            known = to_model_frames(constraints, fps, num_model_frames, features.MODEL_FPS, channels)
+            known = to_model_frames(constraints, fps, num_model_frames, model_rate, channels)
         after_regression = None if progress is None else (lambda done, total: progress(1 + done, 1 + total))
-        denoiser_emotion = emotion_for_model(emotion, fps, num_model_frames, denoiser)
+        denoiser_emotion = emotion_for_model(emotion, fps, num_model_frames, denoiser, model_rate)
         values = diffuse(denoiser, outputs["audio_hidden"], denoiser_emotion, seed, steps, guidance, known,
-                         after_regression, should_cancel)
-    model_curves = Curves(features.MODEL_FPS, np.clip(values, 0.0, 1.0), channels)
-    return model_curves.select(arkit.NAMES).resample(fps, 0.0, num_frames)
+                         after_regression, should_cancel, model_rate)
+    model_curves = Curves(model_rate, np.clip(values, 0.0, 1.0), channels)
+    return model_curves.select(arkit.NAMES).resample(fps, 0.0, num_frames), scale
 
 
 def animate_mouth(audio: Audio, engine: str, fps: float, num_frames: int, seed: int, emotion: np.ndarray,
@@ -406,8 +426,8 @@ def animate_mouth(audio: Audio, engine: str, fps: float, num_frames: int, seed: 
                          f"the models need at least {1000 * MIN_SAMPLES / features.SAMPLE_RATE:.0f} ms.")
     loaded = load_engine(engine, weights_dir, provider, cpu_threads)
     steps, guidance = resolve_sampling(loaded, steps, guidance)
-    mouth = mouth_curves(audio, loaded, fps, num_frames, seed, emotion, steps, guidance, constraints,
-                         progress, should_cancel)
+    mouth, scale = mouth_curves(audio, loaded, fps, num_frames, seed, emotion, steps, guidance, constraints,
+                                progress, should_cancel)
     meta = {"steps": steps, "guidance": guidance, "model_versions": loaded.versions,
-            "provider": loaded.provider}
+            "provider": loaded.provider, "voice_scale": round(scale, 4)}
     return mouth, meta, loaded.warnings

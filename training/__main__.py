@@ -9,6 +9,7 @@
     python -m training export --run RUN --out DIR --seal-decision 0.1,0.4      # lips close more readily
     python -m training export --run RUN --out DIR --round-decision 0.4,0.9     # lips round less readily
     python -m training export --run RUN --out DIR --seal-peak off              # no brief closures at peaks
+    python -m training export --run RUN --out DIR --voice off                  # every voice heard as it is
     python -m training smoke --out DIR     # a tiny end-to-end run for CI (synthetic speech only)
 
 The corpus and runs are cached under $LIPKIT_TRAINING_CACHE (default ~/.cache/lipkit/training).
@@ -46,6 +47,19 @@ def decision(text: str) -> tuple[float, float]:
     if not 0.0 < low < high < 1.0:
         raise argparse.ArgumentTypeError(f"need 0 < LOW < HIGH < 1, got {low:g},{high:g}")
     return low, high
+
+
+def pitch_or_off(text: str) -> float | None:
+    """"125" -> the pitch (Hz) above which the runtime lowers a voice before the models hear it; "off" -> None."""
+    if text.strip().lower() == "off":
+        return None
+    try:
+        pitch = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a pitch in Hz or off, got {text!r}") from None
+    if not 50.0 <= pitch <= 400.0:
+        raise argparse.ArgumentTypeError(f"need a pitch from 50 to 400 Hz, got {pitch:g}")
+    return pitch
 
 
 def peak_floor(text: str) -> float | None:
@@ -119,6 +133,10 @@ def main(argv=None) -> int:
     parser.add_argument("--seal-peak", type=peak_floor, metavar="FLOOR|off", default=argparse.SUPPRESS,
                         help="export: the seal probability from which a peak closes the lips briefly, or off "
                              f"(default: the one `select` chose, else {models.SEAL_PEAK:g})")
+    parser.add_argument("--voice", type=pitch_or_off, metavar="HZ|off", default=argparse.SUPPRESS,
+                        help="export: the pitch above which the runtime lowers a voice before the models hear it "
+                             "(inference.voice), or off (default: the one `select` chose, else "
+                             f"{models.VOICE_REFERENCE:g})")
     parser.add_argument("--round-decision", type=decision, metavar="LOW,HIGH",
                         help="export: rounding probabilities between which the lips go from their own shape to "
                              "rounded (default: the one `select` chose, else "
@@ -175,6 +193,8 @@ def main(argv=None) -> int:
         decisions = dataclasses.replace(decisions, **{k: v for k, v in overrides.items() if v is not None})
         if "seal_peak" in args:
             decisions = dataclasses.replace(decisions, seal_peak=args.seal_peak)
+        if "voice" in args:
+            decisions = dataclasses.replace(decisions, voice=args.voice)
         logging.info("exporting %s with the decisions %s", source, select_mod.describe(decisions))
         _export(args.cache, source, args.out, decisions)
     return 0

@@ -9,8 +9,9 @@ make the network rely less on any one voice's or microphone's spectrum (the READ
 says how far that has got).
 
 Tempo-only and pitch-only variety come from the synthesisers themselves (festival's
-Duration_Stretch, espeak-ng's rate and pitch); `change_speed` changes both together, as a
-faster tape does, and the caller scales the phone times by the same factor.
+Duration_Stretch, espeak-ng's rate and pitch); `inference.voice.at_scale` changes both together,
+as a faster tape does (the same resampling the neural engines use to lower a high voice), and the
+caller scales the phone times by the same factor.
 """
 
 from __future__ import annotations
@@ -18,15 +19,6 @@ from __future__ import annotations
 import numpy as np
 
 SAMPLE_RATE = 16000
-
-
-def change_speed(samples: np.ndarray, factor: float) -> np.ndarray:
-    """Play `factor` times faster (factor > 1: shorter and higher); linear interpolation."""
-    if abs(factor - 1.0) < 1e-6:
-        return samples
-    count = max(1, int(round(samples.size / factor)))
-    positions = np.arange(count) * factor
-    return np.interp(positions, np.arange(samples.size), samples).astype(np.float32)
 
 
 def add_noise(samples: np.ndarray, rng: np.random.Generator, snr_db: float) -> np.ndarray:

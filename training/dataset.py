@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inference import voice
 from inference.embedding import DIM as EMBEDDING_DIM
 from inference.features import HOP, MODEL_FPS, MODEL_STRIDE, log_mel, num_feature_frames, num_model_frames
 from inference.phonemes import SILENCE, PhoneInterval
@@ -94,7 +95,7 @@ def make_window(utt: Utterance, rng: np.random.Generator, augment_audio: bool = 
     """
     samples = utt.samples.astype(np.float32) / 32768.0
     factor = float(rng.uniform(0.85, 1.15)) if augment_audio and rng.random() < 0.5 else 1.0
-    samples = augment.change_speed(samples, factor)
+    samples = voice.at_scale(samples, factor)
     phones = [PhoneInterval(p.phone, p.start / factor, p.end / factor) for p in utt.phones]
 
     slack = WINDOW_SAMPLES - samples.size

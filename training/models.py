@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from inference import arkit, embedding
+from inference import arkit, embedding, voice
 from inference.articulation import CONTROL_CHANNELS, PARTING_CONTROLS, SEAL_MARGIN, SEAL_PRESS
 
 NUM_MELS = 64
@@ -53,6 +53,7 @@ GESTURES = ("seal", "round")      # the gesture logits both heads predict after 
 SEAL_DECISION = (0.5, 0.8)        # the exported models' default; `python -m training export --seal-decision`
 SEAL_PEAK = 0.12                  # likewise for the seal's peak floor (None: off); `--seal-peak`
 ROUND_DECISION = (0.25, 0.75)     # likewise for rounding; `--round-decision`
+VOICE_REFERENCE = 150.0           # likewise for the pitch (Hz) above which a voice is lowered (`inference.voice`); `--voice`
 # A seal peak is a frame whose seal probability is the highest within PEAK_RADIUS model frames
 # (20 ms each) either side; the lips close for PEAK_HOLD frames either side of every peak at or
 # above the floor (60 ms in all, about a real closure's shortest).
@@ -74,20 +75,25 @@ class Decisions:
     """How an exported model draws its gestures (`gesture_decode`): the seal probabilities between
     which the lips go from open to closed, the floor from which a peak of the seal's probability
     closes them briefly (None: peaks close nothing), and the rounding probabilities between which
-    they go from their own shape to rounded. The sidecars record them (`sidecar`)."""
+    they go from their own shape to rounded; and how the runtime lets it hear a voice: the pitch
+    above which a voice is played lower first (`inference.voice`; None: as it is). The sidecars
+    record them (`sidecar`)."""
     seal: tuple[float, float] = SEAL_DECISION
     seal_peak: float | None = SEAL_PEAK
     rounding: tuple[float, float] = ROUND_DECISION
+    voice: float | None = VOICE_REFERENCE
 
     def sidecar(self) -> dict:
-        return {"seal_decision": list(self.seal), "seal_peak": self.seal_peak, "round_decision": list(self.rounding)}
+        return {"seal_decision": list(self.seal), "seal_peak": self.seal_peak, "round_decision": list(self.rounding),
+                voice.SIDECAR_KEY: self.voice}
 
     @classmethod
     def from_sidecar(cls, record: dict) -> "Decisions":
         """The decisions of a `sidecar` record. A seal or rounding decision it lacks takes the
-        default; a record from before the seal's peaks has no floor, and draws none."""
+        default; a record from before the seal's peaks has no floor, and draws none; one from
+        before the voice's reference pitch hears every voice as it is."""
         return cls(seal=tuple(record.get("seal_decision", SEAL_DECISION)), seal_peak=record.get("seal_peak"),
-                   rounding=tuple(record.get("round_decision", ROUND_DECISION)))
+                   rounding=tuple(record.get("round_decision", ROUND_DECISION)), voice=record.get(voice.SIDECAR_KEY))
 
 
 def _one_hot(names) -> torch.Tensor:

@@ -20,3 +20,11 @@ def test_every_diversity_seed_gets_its_own_scored_row(shared_data, tmp_path):
         assert 0.0 <= float(cells[3]) <= 100.0                    # BIL40 is a percentage
     assert rows[2] != rows[3]                                      # two seeds, two takes
     assert re.search(r"seeds 0\.\.3: .* all 6 pairs 0\.\d{3}", table)
+
+
+def test_rounding_is_pooled_per_speaker_and_a_speaker_without_rounded_vowels_is_left_out():
+    from benchmarks.lipmetrics import UtteranceScore
+    scores = [UtteranceScore(round_hits=1, round_n=2, rfa_hits=0, rfa_n=4),
+              UtteranceScore(round_hits=2, round_n=2, rfa_hits=1, rfa_n=4),
+              UtteranceScore(round_hits=0, round_n=0, rfa_hits=1, rfa_n=3)]
+    assert quality.speaker_rounding(scores, ["a", "a", "b"]) == {"a": (75.0, 12.5)}

@@ -16,6 +16,7 @@ torch = pytest.importorskip("torch", reason="torch is only in the training envir
 from inference import arkit  # noqa: E402
 from inference.articulation import SEAL_MARGIN  # noqa: E402
 from inference.features import MODEL_FPS, log_mel, num_model_frames  # noqa: E402
+from inference import voice  # noqa: E402
 from inference.phonemes import PhoneInterval  # noqa: E402
 from training import augment, dataset, models, targets  # noqa: E402
 from training.corpus import Utterance  # noqa: E402
@@ -219,7 +220,7 @@ def test_window_embedding_is_the_speech_embedding_of_the_window_audio():
     for factor in (1.0, 1.12, 0.88):
         first = int(round(1.1 * 16000 / factor))          # the window starts 1.1 s into the original
         stored = dataset.window_embedding(utt.embedding, first, factor)
-        audio = augment.change_speed(utt.samples.astype(np.float32) / 32768, factor)
+        audio = voice.at_scale(utt.samples.astype(np.float32) / 32768, factor)
         direct = embedding.embed(audio[first:first + dataset.WINDOW_SAMPLES], frontend=frontend)
         # frames 0.6 s from the window's edges (beyond half the 775 ms window), read with a lag
         errors = [np.abs(stored[30 + lag:170 + lag] - direct[30:170]).mean() for lag in range(-10, 11)]
@@ -422,7 +423,7 @@ def test_a_lower_seal_decision_closes_lips_the_default_leaves_open(tmp_path):
     from inference import models as runtime
     from training import export
     from training.__main__ import decision as seal_decision
-    from training.__main__ import peak_floor
+    from training.__main__ import peak_floor, pitch_or_off
     torch.manual_seed(0)
     regression = models.RegressionModel(32).eval()
     head = regression.head[-1]
@@ -452,6 +453,10 @@ def test_a_lower_seal_decision_closes_lips_the_default_leaves_open(tmp_path):
     for bad in ("0", "1.5", "high"):
         with pytest.raises(Exception, match="FLOOR|number"):
             peak_floor(bad)
+    assert pitch_or_off("off") is None and pitch_or_off("140") == 140.0
+    for bad in ("20", "900", "low"):
+        with pytest.raises(Exception, match="pitch"):
+            pitch_or_off(bad)
 
 
 def test_the_runtime_feeds_an_exported_model_the_speech_embedding(tmp_path):
