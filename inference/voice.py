@@ -31,13 +31,28 @@ LOWEST_SCALE = 0.8
 PITCH_FPS = 25.0
 # `at_scale` works through this many output samples at a time.
 BLOCK_SAMPLES = 1 << 20
+# A clip longer than PITCH_EXCERPTS x PITCH_EXCERPT_SECONDS has its pitch measured on that many
+# evenly spaced excerpts.
+PITCH_EXCERPTS = 10
+PITCH_EXCERPT_SECONDS = 30.0
 # Fewer voiced frames than this (0.4 s) and the pitch is not trusted: the voice is left as it is.
 MIN_VOICED_FRAMES = 10
 
 
+def pitch_excerpts(samples: np.ndarray, sample_rate: int = prosody.SAMPLE_RATE) -> np.ndarray:
+    """`samples` themselves up to `PITCH_EXCERPTS` x `PITCH_EXCERPT_SECONDS`; a longer clip's that
+    many excerpts, evenly spaced and joined: an hour's voice is known from five minutes of it."""
+    size = int(PITCH_EXCERPT_SECONDS * sample_rate)
+    if len(samples) <= PITCH_EXCERPTS * size:
+        return samples
+    starts = np.linspace(0, len(samples) - size, PITCH_EXCERPTS).astype(np.int64)
+    return np.concatenate([samples[start:start + size] for start in starts])
+
+
 def median_pitch(samples: np.ndarray, sample_rate: int = prosody.SAMPLE_RATE) -> float | None:
-    """The median F0 (Hz) of the voiced frames of `samples`, or None with too few of them."""
-    track = prosody.analyse(samples, PITCH_FPS, sample_rate)
+    """The median F0 (Hz) of the voiced frames of `samples` (`pitch_excerpts` of a long clip), or
+    None with too few of them."""
+    track = prosody.analyse(pitch_excerpts(np.asarray(samples, np.float32), sample_rate), PITCH_FPS, sample_rate)
     voiced = track.f0[track.voiced]
     return float(np.median(voiced)) if voiced.size >= MIN_VOICED_FRAMES else None
 

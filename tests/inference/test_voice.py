@@ -49,6 +49,19 @@ def test_playing_at_a_scale_is_linear_interpolation_across_its_blocks():
         np.testing.assert_allclose(voice.at_scale(samples, scale), expected, atol=1e-5)
 
 
+def test_a_long_clips_pitch_is_measured_on_evenly_spaced_excerpts(speech):
+    samples, _ = speech
+    size = int(voice.PITCH_EXCERPT_SECONDS * SAMPLE_RATE)
+    short = np.arange(voice.PITCH_EXCERPTS * size, dtype=np.float32)
+    assert voice.pitch_excerpts(short) is short
+    long = np.arange(3 * voice.PITCH_EXCERPTS * size + 7, dtype=np.float32)
+    excerpts = voice.pitch_excerpts(long).reshape(voice.PITCH_EXCERPTS, size)
+    assert excerpts[0, 0] == 0 and excerpts[-1, -1] == long[-1]             # from the start to the end
+    assert np.all(np.diff(excerpts[:, 0]) > 2 * size)                       # spread, not bunched
+    hour_like = np.tile(samples, int(np.ceil(2 * voice.PITCH_EXCERPTS * size / len(samples))))
+    assert voice.median_pitch(hour_like) == pytest.approx(voice.median_pitch(samples), rel=0.03)
+
+
 def test_audio_without_a_voice_is_heard_as_it_is():
     rng = np.random.default_rng(0)
     for samples in (np.zeros(SAMPLE_RATE, np.float32), rng.uniform(-0.3, 0.3, 2 * SAMPLE_RATE).astype(np.float32)):
