@@ -43,6 +43,18 @@ def outputs(folder: Path) -> dict:
     return {path.name: path.read_text() for path in sorted(folder.glob("*.json"))}
 
 
+def assert_same_curves(first: dict, second: dict) -> None:
+    """Two folders' curves files (`outputs`) hold the same takes: everything equal but the values,
+    which may differ in their last written digit (onnxruntime's sums round differently with the
+    number of threads a process gives it)."""
+    assert sorted(first) == sorted(second)
+    for name in first:
+        one, two = json.loads(first[name]), json.loads(second[name])
+        frames = np.array(one.pop("frames")), np.array(two.pop("frames"))
+        assert one == two and frames[0].shape == frames[1].shape
+        np.testing.assert_allclose(frames[0], frames[1], rtol=0, atol=2e-6)
+
+
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "inference", "batch", *map(str, args)], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=300)
@@ -84,7 +96,7 @@ def test_workers_give_the_same_files(project, tmp_path, shipped_weights):
     one, _ = batch.run_file_shots(shots, FAST, tmp_path / "one")
     two, _ = batch.run_file_shots(shots, FAST, tmp_path / "two", workers=2)
     assert [o.status for o in two] == [batch.DONE] * 4 and [o.shot for o in two] == [o.shot for o in one]
-    assert outputs(tmp_path / "one") == outputs(tmp_path / "two")
+    assert_same_curves(outputs(tmp_path / "one"), outputs(tmp_path / "two"))
 
 
 def test_an_output_folder_that_fails_mid_batch_fails_the_remaining_shots_cleanly(project, tmp_path,
