@@ -49,30 +49,27 @@ def decision(text: str) -> tuple[float, float]:
     return low, high
 
 
-def pitch_or_off(text: str) -> float | None:
-    """"125" -> the pitch (Hz) above which the runtime lowers a voice before the models hear it; "off" -> None."""
+def _number_or_off(text: str, what: str, valid, need: str) -> float | None:
+    """`text` as a number that `valid` accepts, or None for "off"; else an argparse error."""
     if text.strip().lower() == "off":
         return None
     try:
-        pitch = float(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a pitch in Hz or off, got {text!r}") from None
-    if not 50.0 <= pitch <= 400.0:
-        raise argparse.ArgumentTypeError(f"need a pitch from 50 to 400 Hz, got {pitch:g}")
-    return pitch
+        raise argparse.ArgumentTypeError(f"expected {what} or off, got {text!r}") from None
+    if not valid(value):
+        raise argparse.ArgumentTypeError(f"need {need}, got {value:g}")
+    return value
+
+
+def pitch_or_off(text: str) -> float | None:
+    """"125" -> the pitch (Hz) above which the runtime lowers a voice before the models hear it; "off" -> None."""
+    return _number_or_off(text, "a pitch in Hz", lambda pitch: 50.0 <= pitch <= 400.0, "a pitch from 50 to 400 Hz")
 
 
 def peak_floor(text: str) -> float | None:
     """"0.12" -> the seal probability from which a peak closes the exported models' lips; "off" -> None."""
-    if text.strip().lower() == "off":
-        return None
-    try:
-        floor = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or off, got {text!r}") from None
-    if not 0.0 < floor < 1.0:
-        raise argparse.ArgumentTypeError(f"need 0 < FLOOR < 1, got {floor:g}")
-    return floor
+    return _number_or_off(text, "a number", lambda floor: 0.0 < floor < 1.0, "0 < FLOOR < 1")
 
 
 def _export(cache: Path, checkpoint: Path, out: Path, decisions: models.Decisions = models.Decisions()) -> None:
