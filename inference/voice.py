@@ -35,8 +35,9 @@ BLOCK_SAMPLES = 1 << 20
 # evenly spaced excerpts.
 PITCH_EXCERPTS = 10
 PITCH_EXCERPT_SECONDS = 30.0
-# Fewer voiced frames than this (0.4 s) and the pitch is not trusted: the voice is left as it is.
-MIN_VOICED_FRAMES = 10
+# Fewer voiced frames than this (0.2 s, about one stressed vowel) and the pitch is not trusted: the voice
+# is left as it is.
+MIN_VOICED_FRAMES = 5
 
 
 def pitch_excerpts(samples: np.ndarray, sample_rate: int = prosody.SAMPLE_RATE) -> np.ndarray:
