@@ -22,6 +22,12 @@ RECOGNITION_ITEMS = (
     ("phones", "Phones", "Recognise phones directly: faster, rougher"),
 )
 assert tuple(item[0] for item in RECOGNITION_ITEMS) == phones.RECOGNITION_MODES
+VOICE_ITEMS = (
+    ("auto", "Automatic", "Hear a voice above the model's reference pitch lower: the models round and close "
+                          "women's and children's lips better so"),
+    ("off", "As Recorded", "Hear every voice as it was recorded"),
+)
+assert tuple(item[0] for item in VOICE_ITEMS) == generation.VOICE_MODES
 REGION_ITEMS = tuple((region, region.title(), f"The {region} channels") for region in arkit.REGIONS)
 
 STATUS_ITEMS = (
@@ -159,6 +165,8 @@ class LIPKIT_PG_scene(bpy.types.PropertyGroup):
                                     description="A text file with what is said (used when the text is empty)")
     recognition: EnumProperty(name="Recognition", items=RECOGNITION_ITEMS, default=phones.DEFAULT_RECOGNITION,
                               description="How the phonetic engine finds phones when there is no transcript")
+    voice: EnumProperty(name="Voice", items=VOICE_ITEMS, default=generation.DEFAULT_VOICE,
+                        description="How the regression and diffusion models hear the voice")
     seed: IntProperty(name="Seed", default=0, description="Same seed, same take; another seed, another take",
                       **SEED_LIMITS)
     steps: IntProperty(name="Steps", default=0, min=0, max=limits.MAX_STEPS, description="Diffusion steps (0: the model's)")

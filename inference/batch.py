@@ -66,6 +66,7 @@ class Settings:
     provider: str = "AUTO"
     cpu_threads: int = 0
     review: bool = False
+    voice: str = generation.DEFAULT_VOICE
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ def request_for(shot: Shot, num_frames: int, settings: Settings) -> generation.R
     emotion = mix_to_weights(shot.emotion, num_frames) if shot.emotion else None
     return generation.Request(shot.engine, settings.fps, shot.seed, settings.layers,
                               transcript=shot.transcript if shot.engine == "phonetic" else "",
-                              emotion=emotion, provider=settings.provider, cpu_threads=settings.cpu_threads)
+                              emotion=emotion, provider=settings.provider, cpu_threads=settings.cpu_threads,
+                              voice=settings.voice)
 
 
 def model_checksums(engine: str) -> list[str]:
@@ -105,7 +107,7 @@ def cache_key(audio: Audio, request: generation.Request) -> str:
     digest.update(np.ascontiguousarray(audio.samples, np.float32).tobytes())
     settings = {"format": CACHE_FORMAT, "rate": audio.sample_rate, "engine": request.engine, "fps": request.fps,
                 "seed": request.seed, "layers": list(request.layers), "transcript": request.transcript,
-                "recognition": request.recognition,
+                "recognition": request.recognition, "voice": request.voice,
                 "steps": request.steps, "guidance": request.guidance,
                 "models": model_checksums(request.engine)}
     digest.update(json.dumps(settings, sort_keys=True).encode())

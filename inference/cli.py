@@ -4,8 +4,8 @@ For each input it writes `DIR/<stem>.json` ({"fps", "channels", "frames"}, frame
 from the start of the audio) and, with `--format llf`, a Live Link Face CSV `DIR/<stem>.csv` too.
 Engines: regression (default) and diffusion run the shipped models, opened once for all inputs;
 phonetic runs pocketsphinx and articulation rules (`--recognition` picks how it finds phones
-without a transcript). `--constraints FILE.json` fixes channel values
-at output frames; every engine meets them exactly.
+without a transcript); `--voice off` lets the models hear a high voice as recorded (`voice`).
+`--constraints FILE.json` fixes channel values at output frames; every engine meets them exactly.
 Each failed input gets one line on stderr and the exit code is 1; the other inputs still run.
 Files appear only complete, and an input's files all or none; no write follows a symlink. Bad
 options (a number out of its range in `limits`, an output folder that cannot be written, a bad
@@ -58,6 +58,8 @@ EXIT_STOPPED = 130
 BATCH = "batch"
 REVIEW = "review"
 REPORT_NAME = "batch-report.json"
+VOICE_HELP = ("regression and diffusion engines: auto (default) hears a voice above the model's reference pitch "
+              "lower, which they round and close better; off hears every voice as recorded")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help='JSON list of {"frame", "channel", "value"} to meet exactly (frames at --fps)')
     parser.add_argument("--provider", choices=PROVIDERS, default="auto",
                         help="where the models run: auto (a GPU when usable), cpu or gpu")
+    parser.add_argument("--voice", choices=generation.VOICE_MODES,
+                        help=VOICE_HELP)
     parser.add_argument("--emotion", default="", help="e.g. happy=0.6,sad=0.2 (intensities 0-1)")
     parser.add_argument("--layers", default=",".join(generation.LAYERS),
                         help=f"comma-separated, from {','.join(generation.LAYERS)} (default: all)")
@@ -139,7 +143,8 @@ def animate(path: Path, args, emotion: dict, layers: tuple[str, ...], constraint
                                  transcript=transcript_for(path, args.transcript) or "",
                                  recognition=args.recognition or DEFAULT_RECOGNITION, steps=args.steps,
                                  guidance=args.guidance, emotion=mix_to_weights(emotion, count) if emotion else None,
-                                 constraints=grid, provider=args.provider.upper())
+                                 constraints=grid, provider=args.provider.upper(),
+                                 voice=args.voice or generation.DEFAULT_VOICE)
     result = generation.run(audio, request)
     return dataclasses.replace(result, warnings=result.warnings + tuple(late))
 
@@ -170,6 +175,8 @@ def check_engine_options(parser: argparse.ArgumentParser, args) -> None:
         parser.error("--transcript applies to the phonetic engine only")
     if args.engine != "phonetic" and args.recognition is not None:
         parser.error("--recognition applies to the phonetic engine only")
+    if args.engine == "phonetic" and args.voice is not None:
+        parser.error("--voice applies to the regression and diffusion engines only")
     try:
         limits.check_fps(args.fps, "--fps")
         limits.check_seed(args.seed, "--seed")
@@ -262,6 +269,8 @@ def build_batch_parser() -> argparse.ArgumentParser:
     parser.add_argument("--layers", default=",".join(generation.LAYERS),
                         help=f"comma-separated, from {','.join(generation.LAYERS)} (default: all)")
     parser.add_argument("--provider", choices=PROVIDERS, default="auto", help="where the models run")
+    parser.add_argument("--voice", choices=generation.VOICE_MODES, default=generation.DEFAULT_VOICE,
+                        help=VOICE_HELP)
     parser.add_argument("--review", action="store_true",
                         help="also review each shot: <shot>.review.json beside it, its findings counted in the report")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -370,7 +379,7 @@ def batch_main(argv) -> int:
         return EXIT_USAGE
     for error in listed.errors:
         print(f"FAILED: row {error.row} {error.shot}: {error.message}", file=sys.stderr)
-    settings = batch.Settings(args.fps, layers, args.provider.upper(), review=args.review)
+    settings = batch.Settings(args.fps, layers, args.provider.upper(), review=args.review, voice=args.voice)
     began = time.perf_counter()
     prepare_out(parser, args.out)
     with StopOnInterrupt() as interrupt:

@@ -35,6 +35,8 @@ from .errors import CancelledError
 from .layers import HeadMotion
 from .phonemes import PhoneInterval
 from .phones import DEFAULT_RECOGNITION
+from .voice import DEFAULT_MODE as DEFAULT_VOICE
+from .voice import MODES as VOICE_MODES
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ class Request:
     constraints: Constraints | None = None
     provider: str = "AUTO"
     cpu_threads: int = 0
+    voice: str = DEFAULT_VOICE                # neural engines: auto (a high voice heard lower) | off
 
 
 def layer_seed(seed: int, layer: str) -> int:
@@ -132,20 +135,23 @@ def perform(audio: Audio, engine: str = DEFAULT_ENGINE, fps: float = DEFAULT_FPS
             layers=LAYERS, transcript: str | None = None, recognition: str = DEFAULT_RECOGNITION,
             steps: int | None = None, guidance: float | None = None, constraints: Constraints | None = None,
             weights_dir=None, provider: str = "AUTO", cpu_threads: int = 0, progress=None,
-            should_cancel=None) -> Performance:
+            should_cancel=None, voice: str = DEFAULT_VOICE) -> Performance:
     """Animate one clip with any engine.
 
     `emotion`: a mix {name: intensity}, an [8] row or per-frame weights [T, 8] at `fps`.
     `transcript` / `recognition`: the phonetic engine's. `steps` / `guidance`: diffusion only
-    (default: the model's). `constraints`: a grid of [num_frames_for(audio.duration, fps), 52],
-    met exactly. `progress(done, total)` counts model passes; `should_cancel()` stops the work
-    with `CancelledError`.
+    (default: the model's). `voice`: the neural engines' (`inference.voice`): "auto" hears a voice
+    above the model's reference pitch lower, "off" every voice as recorded. `constraints`: a grid
+    of [num_frames_for(audio.duration, fps), 52], met exactly. `progress(done, total)` counts model
+    passes; `should_cancel()` stops the work with `CancelledError`.
     """
     layers = check_layers(layers)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
     if not (math.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be a positive number, got {fps!r}")
+    if voice not in VOICE_MODES:
+        raise ValueError(f"unknown voice {voice!r}; choose from {', '.join(VOICE_MODES)}")
     count = num_frames_for(audio.duration, fps)
     if constraints is not None and constraints.num_frames != count:
         raise ValueError(f"constraints cover {constraints.num_frames} frames; this clip has {count} at {fps:g} fps")
@@ -169,7 +175,7 @@ def perform(audio: Audio, engine: str = DEFAULT_ENGINE, fps: float = DEFAULT_FPS
     else:
         mouth, model_meta, notes = neural.animate_mouth(audio, engine, fps, count, seed, weights, steps, guidance,
                                                         constraints, weights_dir, provider, cpu_threads, progress,
-                                                        should_cancel)
+                                                        should_cancel, voice)
         meta.update(model_meta)
         warnings.extend(notes)
         conditioned = True
@@ -201,7 +207,7 @@ def run(audio: Audio, request: Request, progress=None, should_cancel=None) -> Pe
                      layers=request.layers, transcript=request.transcript or None, recognition=request.recognition,
                      steps=request.steps if sampled else None, guidance=request.guidance if sampled else None,
                      constraints=request.constraints, provider=request.provider, cpu_threads=request.cpu_threads,
-                     progress=progress, should_cancel=should_cancel)
+                     progress=progress, should_cancel=should_cancel, voice=request.voice)
     _check_cancel(should_cancel)
     if progress is not None:
         progress(1, 1)

@@ -363,16 +363,18 @@ def resolve_sampling(loaded: Engine, steps=None, guidance=None) -> tuple[int | N
     return steps, guidance
 
 
-def voice_scale(audio: Audio, regression: Model) -> float:
+def voice_scale(audio: Audio, regression: Model, voice_mode: str = voice.DEFAULT_MODE) -> float:
     """The factor the models hear this clip at (`voice.formant_scale`, with the regression
-    model's reference pitch; 1 for a model without one)."""
-    reference = regression.sidecar.get(voice.SIDECAR_KEY)
+    model's reference pitch; 1 for a model without one, or with `voice_mode` "off")."""
+    if voice_mode not in voice.MODES:
+        raise ValueError(f"unknown voice {voice_mode!r}; choose from {', '.join(voice.MODES)}")
+    reference = None if voice_mode == "off" else regression.sidecar.get(voice.SIDECAR_KEY)
     return voice.formant_scale(audio.samples, None if reference is None else float(reference), audio.sample_rate)
 
 
 def mouth_curves(audio: Audio, loaded: Engine, fps: float, num_frames: int, seed: int, emotion: np.ndarray,
                  steps: int | None, guidance: float | None, constraints: Constraints | None,
-                 progress=None, should_cancel=None) -> tuple[Curves, float]:
+                 progress=None, should_cancel=None, voice_mode: str = voice.DEFAULT_MODE) -> tuple[Curves, float]:
     """The models' curves for this audio at the output rate (`num_frames` frames in ARKit order)
     and the voice scale they heard it at.
 
@@ -381,7 +383,7 @@ def mouth_curves(audio: Audio, loaded: Engine, fps: float, num_frames: int, seed
     passes: the regression pass, then each denoiser step.
     """
     regression = loaded.regression
-    scale = voice_scale(audio, regression)
+    scale = voice_scale(audio, regression, voice_mode)
     samples = voice.at_scale(audio.samples, scale)
     model_rate = features.MODEL_FPS / scale
     num_model_frames = features.num_model_frames(features.num_feature_frames(len(samples)))
@@ -412,12 +414,13 @@ def mouth_curves(audio: Audio, loaded: Engine, fps: float, num_frames: int, seed
 def animate_mouth(audio: Audio, engine: str, fps: float, num_frames: int, seed: int, emotion: np.ndarray,
                   steps: int | None = None, guidance: float | None = None, constraints: Constraints | None = None,
                   weights_dir=None, provider: str = "AUTO", cpu_threads: int = 0, progress=None,
-                  should_cancel=None) -> tuple[Curves, dict, tuple[str, ...]]:
+                  should_cancel=None, voice_mode: str = voice.DEFAULT_MODE) -> tuple[Curves, dict, tuple[str, ...]]:
     """(the mouth [num_frames, 52] at `fps`, what ran, warnings) of one clip by a neural engine.
 
     `emotion`: per-frame weights [num_frames, 8] (the models' conditioning). `constraints`: a grid
     of [num_frames, 52], inpainted by diffusion (the pipeline meets them exactly afterwards).
-    `steps` / `guidance`: diffusion only (default: the model's).
+    `steps` / `guidance`: diffusion only (default: the model's). `voice_mode`: "auto" hears a high
+    voice lower as the model's sidecar says, "off" as recorded (`inference.voice`).
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
@@ -427,7 +430,7 @@ def animate_mouth(audio: Audio, engine: str, fps: float, num_frames: int, seed: 
     loaded = load_engine(engine, weights_dir, provider, cpu_threads)
     steps, guidance = resolve_sampling(loaded, steps, guidance)
     mouth, scale = mouth_curves(audio, loaded, fps, num_frames, seed, emotion, steps, guidance, constraints,
-                                progress, should_cancel)
+                                progress, should_cancel, voice_mode)
     meta = {"steps": steps, "guidance": guidance, "model_versions": loaded.versions,
             "provider": loaded.provider, "voice_scale": round(scale, 4)}
     return mouth, meta, loaded.warnings

@@ -15,7 +15,8 @@ then runs on the slower audio, and its frames, `1 / scale` times as many per sec
 original, are mapped back to the original's time by the caller (`neural.mouth_curves`).
 
 The reference pitch is a decision of each exported model (its sidecar's "voice_reference_f0";
-absent or null: no normalisation), chosen with the gestures' (`training.select`).
+absent or null: no normalisation), chosen with the gestures' (`training.select`). A request can
+also ask for the clip as recorded (`MODES`: "auto" follows the model, "off" never lowers).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import numpy as np
 from . import prosody
 
 SIDECAR_KEY = "voice_reference_f0"
+MODES = ("auto", "off")
+DEFAULT_MODE = "auto"
 EXPONENT = 0.3
 LOWEST_SCALE = 0.8
 # Pitch is measured at this rate: the median over a clip's voiced frames needs no finer grid.

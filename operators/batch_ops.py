@@ -159,7 +159,7 @@ def batch_settings(context) -> batch.Settings:
     prefs = addon_preferences(context)
     layers = tuple(layer for layer in generation.LAYERS if getattr(scene.lipkit, properties.LAYER_PROPERTIES[layer]))
     return batch.Settings(checked_fps(scene), layers, prefs.execution_provider, prefs.cpu_threads,
-                          review=scene.lipkit.batch_review)
+                          review=scene.lipkit.batch_review, voice=scene.lipkit.voice)
 
 
 def plan_shot(context, index: int, item, settings: batch.Settings) -> ShotPlan:

@@ -105,7 +105,7 @@ def build_request(context, engine: str, seed: int, steps: int, guidance: float, 
         steps=(steps or None) if diffusion else None,
         guidance=(guidance if guidance >= 0 else None) if diffusion else None,
         emotion=emotion_weights(scene, first_frame, num_frames), constraints=constraints,
-        provider=prefs.execution_provider, cpu_threads=prefs.cpu_threads)
+        provider=prefs.execution_provider, cpu_threads=prefs.cpu_threads, voice=settings.voice)
 
 
 def pick_sound(context, report) -> sound_mod.Sound:

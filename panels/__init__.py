@@ -259,6 +259,8 @@ class LIPKIT_PT_generate(HeadSubPanel, bpy.types.Panel):
             layout.prop(settings, "transcript_file")
             if not settings.transcript.strip() and not settings.transcript_file:
                 layout.prop(settings, "recognition")
+        else:
+            layout.prop(settings, "voice")
         layout.prop(settings, "seed")
         if settings.engine == "diffusion":
             layout.prop(settings, "steps")

@@ -150,6 +150,24 @@ def test_the_recognition_setting_reaches_the_phonetic_engine(addon):
     assert abs(takes["words"] - takes["phones"]).max() > 0.05
 
 
+def test_the_voice_setting_reaches_the_models(addon):
+    """The panel's Voice: Automatic hears the demo's line (a woman's voice) lower, As Recorded as it is;
+    each gives its own take, and the same setting the same take again."""
+    scene = setup_scene()
+    head = mapped_head()
+    use_sound(scene, 1, strip=False)
+    assert scene.lipkit.voice == "auto"
+    takes = {}
+    for mode in ("off", "auto", "off"):
+        scene.lipkit.voice = mode
+        generate(scene, engine="regression")
+        _, values = take_values(head)
+        if mode in takes:
+            assert abs(values - takes[mode]).max() < 1e-6
+        takes[mode] = values
+    assert abs(takes["auto"] - takes["off"]).max() > 0.01
+
+
 def test_emotion_sliders_are_animatable_and_change_over_time(addon):
     scene = setup_scene((30, 1.0))
     head = mapped_head()

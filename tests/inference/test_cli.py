@@ -73,6 +73,8 @@ def test_a_failed_input_is_reported_and_the_others_still_run(clip, tmp_path, shi
     (["--recognition", "phones"], "--recognition applies to the phonetic engine only"),
     (["--engine", "diffusion", "--recognition", "words"], "--recognition applies to the phonetic engine only"),
     (["--engine", "phonetic", "--recognition", "guess"], "invalid choice: 'guess'"),
+    (["--engine", "phonetic", "--voice", "off"], "--voice applies to the regression and diffusion engines only"),
+    (["--voice", "low"], "invalid choice: 'low'"),
     (["--engine", "diffusion", "--steps", "0"], "--steps must be from 1 to 1000, got 0"),
     (["--provider", "tpu"], "invalid choice: 'tpu'"),
 ])

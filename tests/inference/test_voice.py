@@ -107,6 +107,27 @@ def test_a_high_voice_is_heard_lower_and_its_closures_stay_where_the_clip_has_th
     assert abs(lag) <= 1 and correlation > 0.8
 
 
+def test_a_request_can_hear_the_voice_as_recorded(speech):
+    """With the shipped weights' reference pitch, "auto" lowers festival's slt and "off" does not;
+    the request, the batch cache and the command line all carry the choice."""
+    from inference import batch, cli
+    samples, _ = speech
+    audio = audio_from_array(samples, SAMPLE_RATE)
+    takes = {mode: generation.perform(audio, layers=LIPS, voice=mode).curves for mode in voice.MODES}
+    assert takes["off"].meta["voice_scale"] == 1.0
+    reference = models.load_model("regression").sidecar.get(voice.SIDECAR_KEY)
+    assert takes["auto"].meta["voice_scale"] == pytest.approx(
+        voice.scale_for_pitch(voice.median_pitch(samples), reference), abs=1e-4)
+    if takes["auto"].meta["voice_scale"] < 1.0:
+        assert np.abs(takes["auto"].values - takes["off"].values).max() > 1e-3
+    with pytest.raises(ValueError, match="unknown voice 'low'; choose from auto, off"):
+        generation.perform(audio, layers=LIPS, voice="low")
+    requests = [generation.Request("regression", 30.0, voice=mode) for mode in voice.MODES]
+    assert batch.cache_key(audio, requests[0]) != batch.cache_key(audio, requests[1])
+    assert cli.build_parser().parse_args(["a.wav", "--out", "o", "--voice", "off"]).voice == "off"
+    assert cli.build_batch_parser().parse_args(["shots.csv", "--out", "o"]).voice == "auto"
+
+
 def test_constraints_are_met_exactly_when_the_models_hear_a_lower_voice(speech, tmp_path):
     from inference.constraints import Constraint, constraint_grid
     samples, words = speech
