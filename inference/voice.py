@@ -10,7 +10,8 @@ So before the models hear a clip, a voice whose pitch is above the model's refer
 slower by `formant_scale` (`at_scale`): the median pitch of its voiced frames sets the factor,
 (reference / pitch) ** `EXPONENT`, never below `LOWEST_SCALE` and never above 1 (a voice at or
 below the reference is left as it is). `EXPONENT` is how formants scale with pitch between adult
-voices: women's formants are about 1.17 times men's for a pitch about 1.7 times theirs. The model
+voices: in Peterson and Barney's (1952) vowels women's mean pitch is about 1.7 times men's and
+their formants about 1.15-1.2 times. The model
 then runs on the slower audio, and its frames, `1 / scale` times as many per second of the
 original, are mapped back to the original's time by the caller (`neural.mouth_curves`).
 

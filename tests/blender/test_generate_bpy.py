@@ -162,6 +162,7 @@ def test_the_voice_setting_reaches_the_models(addon):
         scene.lipkit.voice = mode
         generate(scene, engine="regression")
         _, values = take_values(head)
+        assert (submodule("animation.takes").take_info(showing(head))["voice_scale"] < 0.99) == (mode == "auto")
         if mode in takes:
             assert abs(values - takes[mode]).max() < 1e-6
         takes[mode] = values
