@@ -107,7 +107,8 @@ def cache_key(audio: Audio, request: generation.Request) -> str:
     digest.update(np.ascontiguousarray(audio.samples, np.float32).tobytes())
     settings = {"format": CACHE_FORMAT, "rate": audio.sample_rate, "engine": request.engine, "fps": request.fps,
                 "seed": request.seed, "layers": list(request.layers), "transcript": request.transcript,
-                "recognition": request.recognition, "voice": request.voice,
+                "recognition": request.recognition,
+                "voice": request.voice if request.engine in neural.ENGINES else None,
                 "steps": request.steps, "guidance": request.guidance,
                 "models": model_checksums(request.engine)}
     digest.update(json.dumps(settings, sort_keys=True).encode())

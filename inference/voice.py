@@ -11,9 +11,9 @@ slower by `formant_scale` (`at_scale`): the median pitch of its voiced frames se
 (reference / pitch) ** `EXPONENT`, never below `LOWEST_SCALE` and never above 1 (a voice at or
 below the reference is left as it is). `EXPONENT` is how formants scale with pitch between adult
 voices: in Peterson and Barney's (1952) vowels women's mean pitch is about 1.7 times men's and
-their formants about 1.15-1.2 times. The model
-then runs on the slower audio, and its frames, `1 / scale` times as many per second of the
-original, are mapped back to the original's time by the caller (`neural.mouth_curves`).
+their formants about 1.15-1.2 times. The model then runs on the slower audio, and its frames,
+`1 / scale` times as many per second of the original, are mapped back to the original's time by
+the caller (`neural.mouth_curves`).
 
 The reference pitch is a decision of each exported model (its sidecar's "voice_reference_f0";
 absent or null: no normalisation), chosen with the gestures' (`training.select`). A request can

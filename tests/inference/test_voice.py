@@ -124,6 +124,8 @@ def test_a_request_can_hear_the_voice_as_recorded(speech):
         generation.perform(audio, layers=LIPS, voice="low")
     requests = [generation.Request("regression", 30.0, voice=mode) for mode in voice.MODES]
     assert batch.cache_key(audio, requests[0]) != batch.cache_key(audio, requests[1])
+    phonetic = [generation.Request("phonetic", 30.0, voice=mode) for mode in voice.MODES]
+    assert batch.cache_key(audio, phonetic[0]) == batch.cache_key(audio, phonetic[1])   # it hears no voice
     assert cli.build_parser().parse_args(["a.wav", "--out", "o", "--voice", "off"]).voice == "off"
     assert cli.build_batch_parser().parse_args(["shots.csv", "--out", "o"]).voice == "auto"
 
