@@ -2,6 +2,7 @@
 
     python -m training all [--minutes 80] [--steps N]       # data, train, select, export
     python -m training data | train | select | export
+    python -m training voices --voice 150 --to CACHE   # the corpus as the runtime hears it, into another cache
     python -m training select --run RUN        # score the run's snapshots on timit_dev, choose one to ship
     python -m training train --run tuned --init-from RUN_OR_CHECKPOINT --lr 1e-3   # fine-tune
     python -m training train --run takes --init-from RUN --diffusion-only      # the denoiser alone
@@ -102,7 +103,7 @@ def source_weights(text: str) -> dict[str, float]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training")
-    parser.add_argument("command", choices=("data", "train", "select", "export", "all", "smoke"))
+    parser.add_argument("command", choices=("data", "voices", "train", "select", "export", "all", "smoke"))
     parser.add_argument("--cache", type=Path, default=corpus_mod.DEFAULT_CACHE)
     parser.add_argument("--shared", type=Path, default=corpus_mod.DEFAULT_SHARED)
     parser.add_argument("--out", type=Path, default=export.WEIGHTS_DIR)
@@ -141,6 +142,8 @@ def main(argv=None) -> int:
     parser.add_argument("--data", type=Path, help="select: the development set (default <shared>/speech/timit_dev)")
     parser.add_argument("--rebuild", nargs="*", default=(), metavar="SOURCE",
                         help="with `data`: remake these corpus shards (e.g. after a labelling change)")
+    parser.add_argument("--to", type=Path, metavar="CACHE",
+                        help="voices: the cache folder the corpus goes to, every voice above --voice heard lower")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
@@ -157,6 +160,14 @@ def main(argv=None) -> int:
         return smoke(args.out)
     if args.command in ("data", "all"):
         corpus_mod.build(args.cache, args.shared, rebuild=args.rebuild)
+    if args.command == "voices":
+        reference = getattr(args, "voice", models.VOICE_REFERENCE)
+        if args.to is None or reference is None:
+            print("voices needs --to CACHE and a reference pitch (--voice HZ)", file=sys.stderr)
+            return 1
+        for source, (lowered, total) in corpus_mod.normalise_voices(args.cache, args.to, reference).items():
+            print(f"{source}: {lowered} of {total} utterances heard lower (voices above {reference:g} Hz)")
+        return 0
     if args.command in ("train", "all"):
         corpus = corpus_mod.load_corpus(args.cache)
         if not corpus:

@@ -341,10 +341,45 @@ def build_embeddings(cache: Path = DEFAULT_CACHE, weights_dir=None) -> None:
             continue
         utterances = load_shard(shard)
         log.info("embedding %s: %d utterances", shard.stem, len(utterances))
-        vectors = [utterance_embedding(utt.samples, frontend) for utt in utterances]
-        rows = np.cumsum([0] + [v.shape[0] for v in vectors]).astype(np.int64)
-        empty = np.zeros((0, embedding.DIM), np.float16)
-        np.savez(embedding_path(shard), embedding=np.concatenate(vectors) if vectors else empty, offsets=rows)
+        _save_embeddings(shard, [utterance_embedding(utt.samples, frontend) for utt in utterances])
+
+
+def _save_embeddings(shard: Path, vectors: list[np.ndarray]) -> None:
+    """The shard's `embedding_path` file: one [frames, 96] float16 array per utterance, in order."""
+    from inference import embedding
+
+    rows = np.cumsum([0] + [v.shape[0] for v in vectors]).astype(np.int64)
+    empty = np.zeros((0, embedding.DIM), np.float16)
+    np.savez(embedding_path(shard), embedding=np.concatenate(vectors) if vectors else empty, offsets=rows)
+
+
+def normalise_voices(cache: Path, out: Path, reference: float, weights_dir=None) -> dict[str, tuple[int, int]]:
+    """The corpus of `cache` copied to `out` as the runtime would hear it with this reference pitch
+    (`inference.voice`): each utterance whose voice is above it played lower, its phone times
+    stretched to match and its speech embedding made again; the others as they are. Returns
+    (utterances lowered, utterances) per source."""
+    from inference import embedding, voice
+
+    frontend = embedding.load_frontend(weights_dir, "CPU")
+    counts = {}
+    for source, utterances in load_corpus(cache).items():
+        records, vectors, lowered = [], [], 0
+        for utt in utterances:
+            samples, phones = utt.samples, [(p.phone, p.start, p.end) for p in utt.phones]
+            scale = voice.formant_scale(samples.astype(np.float32) / 32768.0, reference)
+            if scale < 1.0:
+                samples = _to_int16(voice.at_scale(samples.astype(np.float32) / 32767.0, scale))
+                phones = [(phone, start / scale, end / scale) for phone, start, end in phones]
+                lowered += 1
+            records.append({"samples": samples, "phones": phones, "voice": utt.voice, "text": utt.text})
+            unchanged = scale >= 1.0 and utt.embedding is not None
+            vectors.append(utt.embedding if unchanged else utterance_embedding(samples, frontend))
+        shard = out / "corpus" / f"{source}.npz"
+        save_shard(shard, records, source)
+        _save_embeddings(shard, vectors)
+        counts[source] = (lowered, len(utterances))
+        log.info("voices of %s: %d of %d lowered", source, *counts[source])
+    return counts
 
 
 def load_corpus(cache: Path = DEFAULT_CACHE) -> dict[str, list[Utterance]]:

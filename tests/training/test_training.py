@@ -13,10 +13,9 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="torch is only in the training environment (.venv/train)")
 
-from inference import arkit  # noqa: E402
+from inference import arkit, voice  # noqa: E402
 from inference.articulation import SEAL_MARGIN  # noqa: E402
 from inference.features import MODEL_FPS, log_mel, num_model_frames  # noqa: E402
-from inference import voice  # noqa: E402
 from inference.phonemes import PhoneInterval  # noqa: E402
 from training import augment, dataset, models, targets  # noqa: E402
 from training.corpus import Utterance  # noqa: E402
@@ -496,3 +495,38 @@ def test_the_runtime_feeds_an_exported_model_the_speech_embedding(tmp_path):
     runtime.clear_cache()
     with pytest.raises(ModelError, match="another speech-embedding front-end"):
         neural.load_engine("regression", tmp_path)
+
+
+def test_the_corpus_heard_as_the_runtime_hears_it_lowers_high_voices_only(tmp_path):
+    """`training voices`: a woman's voice (festival's slt) is played lower, its phones stretched and its
+    embedding made again; a voice already below the reference is copied as it is."""
+    from speech_synth import festival_speech
+    from training import corpus
+
+    samples, words = festival_speech(tmp_path, "Bob met Pam by the big map.", name="corpus")
+    high = corpus._to_int16(samples)
+    low = corpus._to_int16(voice.at_scale(samples, 0.7))             # the same line, far below 150 Hz
+    phones = [("b", words[0][1], words[0][2]), ("sil", words[0][2], words[-1][2])]
+    low_phones = [(phone, start / 0.7, end / 0.7) for phone, start, end in phones]
+    source = tmp_path / "cache"
+    corpus.save_shard(source / "corpus" / "lines.npz", [
+        {"samples": high, "phones": phones, "voice": "slt"},
+        {"samples": low, "phones": low_phones, "voice": "slt-low"}], "lines")
+    corpus.build_embeddings(source)
+    before = corpus.load_corpus(source)["lines"]
+    scale = voice.formant_scale(high.astype(np.float32) / 32768.0, 150.0)
+    assert scale < 0.97 and voice.formant_scale(low.astype(np.float32) / 32768.0, 150.0) == 1.0
+
+    assert corpus.normalise_voices(source, tmp_path / "heard", 150.0) == {"lines": (1, 2)}
+    lowered, kept = corpus.load_corpus(tmp_path / "heard")["lines"]
+    assert lowered.samples.size == round(high.size / scale) and lowered.voice == "slt"
+    assert voice.median_pitch(lowered.samples.astype(np.float32) / 32768.0) == pytest.approx(
+        voice.median_pitch(samples) * scale, rel=0.03)
+    assert lowered.phones[1].end == pytest.approx(phones[1][2] / scale, abs=1e-4)
+    from inference import embedding
+    again = corpus.utterance_embedding(lowered.samples, embedding.load_frontend(None, "CPU"))
+    np.testing.assert_array_equal(lowered.embedding, again)
+    assert lowered.embedding.shape[0] > before[0].embedding.shape[0]
+    np.testing.assert_array_equal(kept.samples, before[1].samples)
+    np.testing.assert_array_equal(kept.embedding, before[1].embedding)
+    assert kept.phones == before[1].phones
