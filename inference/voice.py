@@ -2,9 +2,9 @@
 
 Rounding the lips lowers a vowel's formants, and so does a longer vocal tract: a network that has
 learnt rounding from formants hears a man's "ee" as rounder than a woman's "oo". On timit_dev the
-bundled models missed the rounding (and the closures) of women's voices far more than of men's,
-and played back slower, which lowers the formants, those women's voices were rounded and closed
-as the men's were (README, *Model card*).
+bundled models missed the rounding of women's voices far more than of men's (and the speaker
+whose closures they missed most was a woman), and played back slower, which lowers the formants,
+those voices were rounded and closed more as the men's were (README, *Model card*).
 
 So before the models hear a clip, a voice whose pitch is above the model's reference is played
 slower by `formant_scale` (`at_scale`): the median pitch of its voiced frames sets the factor,
