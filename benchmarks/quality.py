@@ -195,27 +195,29 @@ def run_engine(engine: Engine, wavs: list[Path], face, pred_dir: Path | None):
     return scores, seconds, outputs
 
 
+def _per_speaker(scores, speakers: list[str], fields: tuple[str, ...]) -> dict[str, list[int]]:
+    """The scores' counts named in `fields`, summed per speaker (one name per score), by name."""
+    pooled: dict[str, list[int]] = {}
+    for score, speaker in zip(scores, speakers):
+        counts = pooled.setdefault(speaker, [0] * len(fields))
+        for i, field in enumerate(fields):
+            counts[i] += getattr(score, field)
+    return dict(sorted(pooled.items()))
+
+
 def speaker_bil40(scores, speakers: list[str]) -> dict[str, float]:
     """BIL40 % per speaker (one name per score), pooled over that speaker's bilabials; speakers
     without a bilabial are left out."""
-    pooled: dict[str, list[int]] = {}
-    for score, speaker in zip(scores, speakers):
-        counts = pooled.setdefault(speaker, [0, 0])
-        counts[0] += score.bil40_hits
-        counts[1] += score.bil_n
-    return {speaker: 100.0 * hits / n for speaker, (hits, n) in sorted(pooled.items()) if n}
+    return {speaker: 100.0 * hits / n
+            for speaker, (hits, n) in _per_speaker(scores, speakers, ("bil40_hits", "bil_n")).items() if n}
 
 
 def speaker_rounding(scores, speakers: list[str]) -> dict[str, tuple[float, float]]:
     """(ROUND %, RFA %) per speaker (one name per score), pooled over that speaker's rounded and
     spread vowels; speakers without either are left out."""
-    pooled: dict[str, list[int]] = {}
-    for score, speaker in zip(scores, speakers):
-        counts = pooled.setdefault(speaker, [0, 0, 0, 0])
-        for i, value in enumerate((score.round_hits, score.round_n, score.rfa_hits, score.rfa_n)):
-            counts[i] += value
+    counts = _per_speaker(scores, speakers, ("round_hits", "round_n", "rfa_hits", "rfa_n"))
     return {speaker: (100.0 * rounded / n, 100.0 * false / spread)
-            for speaker, (rounded, n, false, spread) in sorted(pooled.items()) if n and spread}
+            for speaker, (rounded, n, false, spread) in counts.items() if n and spread}
 
 
 def mouth_difference(first: list[Curves], second: list[Curves]) -> float:

@@ -37,6 +37,7 @@ from .phonemes import PhoneInterval
 from .phones import DEFAULT_RECOGNITION
 from .voice import DEFAULT_MODE as DEFAULT_VOICE
 from .voice import MODES as VOICE_MODES
+from .voice import check_mode as check_voice
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +151,7 @@ def perform(audio: Audio, engine: str = DEFAULT_ENGINE, fps: float = DEFAULT_FPS
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
     if not (math.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be a positive number, got {fps!r}")
-    if voice not in VOICE_MODES:
-        raise ValueError(f"unknown voice {voice!r}; choose from {', '.join(VOICE_MODES)}")
+    check_voice(voice)
     count = num_frames_for(audio.duration, fps)
     if constraints is not None and constraints.num_frames != count:
         raise ValueError(f"constraints cover {constraints.num_frames} frames; this clip has {count} at {fps:g} fps")

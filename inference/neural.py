@@ -366,9 +366,7 @@ def resolve_sampling(loaded: Engine, steps=None, guidance=None) -> tuple[int | N
 def voice_scale(audio: Audio, regression: Model, voice_mode: str = voice.DEFAULT_MODE) -> float:
     """The factor the models hear this clip at (`voice.formant_scale`, with the regression
     model's reference pitch; 1 for a model without one, or with `voice_mode` "off")."""
-    if voice_mode not in voice.MODES:
-        raise ValueError(f"unknown voice {voice_mode!r}; choose from {', '.join(voice.MODES)}")
-    reference = None if voice_mode == "off" else regression.sidecar.get(voice.SIDECAR_KEY)
+    reference = None if voice.check_mode(voice_mode) == "off" else regression.sidecar.get(voice.SIDECAR_KEY)
     return voice.formant_scale(audio.samples, None if reference is None else float(reference), audio.sample_rate)
 
 

@@ -44,6 +44,13 @@ PITCH_EXCERPT_SECONDS = 30.0
 MIN_VOICED_FRAMES = 5
 
 
+def check_mode(mode: str) -> str:
+    """`mode` if it is one of `MODES`; else ValueError naming them."""
+    if mode not in MODES:
+        raise ValueError(f"unknown voice {mode!r}; choose from {', '.join(MODES)}")
+    return mode
+
+
 def pitch_excerpts(samples: np.ndarray, sample_rate: int = prosody.SAMPLE_RATE) -> np.ndarray:
     """`samples` themselves up to `PITCH_EXCERPTS` x `PITCH_EXCERPT_SECONDS`; a longer clip's that
     many excerpts, evenly spaced and joined: an hour's voice is known from five minutes of it."""

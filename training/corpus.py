@@ -366,9 +366,10 @@ def normalise_voices(cache: Path, out: Path, reference: float, weights_dir=None)
         records, vectors, lowered = [], [], 0
         for utt in utterances:
             samples, phones = utt.samples, [(p.phone, p.start, p.end) for p in utt.phones]
-            scale = voice.formant_scale(samples.astype(np.float32) / 32768.0, reference)
+            audio = samples.astype(np.float32) / 32767.0              # `_to_int16`'s inverse
+            scale = voice.formant_scale(audio, reference)
             if scale < 1.0:
-                samples = _to_int16(voice.at_scale(samples.astype(np.float32) / 32767.0, scale))
+                samples = _to_int16(voice.at_scale(audio, scale))
                 phones = [(phone, start / scale, end / scale) for phone, start, end in phones]
                 lowered += 1
             records.append({"samples": samples, "phones": phones, "voice": utt.voice, "text": utt.text})
