@@ -74,15 +74,26 @@ def test_the_weight_average_starts_at_the_weights_and_follows_them():
 def test_the_rule_puts_the_floors_before_the_closures():
     scored = {
         "step-000400": _three(bil40=95.0, low=90.0, rest=92.0),        # closes best, but opens in silences
-        "step-000800": _three(bil40=85.0, low=75.0),                   # every floor met
-        "step-001200": _three(bil40=88.0, low=70.0, sync=0.77),        # SYNC floor missed three times
+        "step-000800": _three(bil40=91.0, low=75.0),                   # every floor met
+        "step-001200": _three(bil40=92.0, low=70.0, sync=0.77),        # SYNC floor missed three times
     }
-    assert select.floors_met(scored["step-000400"]) == 9 and select.floors_met(scored["step-000800"]) == 12
+    assert select.floor_count() == 15
+    assert select.floors_met(scored["step-000400"]) == 12 and select.floors_met(scored["step-000800"]) == 15
     assert select.choose(scored) == "step-000800"
-    scored["step-001600"] = _three(bil40=86.0, low=76.0)
+    scored["step-001600"] = _three(bil40=92.0, low=76.0)
     assert select.choose(scored) == "step-001600"                        # floors equal: closures decide
-    scored["step-002000"] = _three(bil40=86.0, low=76.0)
+    scored["step-002000"] = _three(bil40=92.0, low=76.0)
     assert select.choose(scored) == "step-001600"                        # a tie keeps the earlier
+
+
+def test_each_model_has_its_own_closure_floor():
+    # the regression model one bilabial under its bar does not buy rounding, however much
+    short = _three(bil40=91.0, round_=95.0)
+    short["regression"] = _score(bil40=89.4, round_=95.0)
+    assert select.floors_met(short) == 14
+    assert select.choose({"a": short, "b": _three(bil40=90.0, round_=60.0)}) == "b"
+    # the diffusion seeds' bar is 88, not 90
+    assert select.floors_met(_three(bil40=88.0)) == 14
 
 
 def test_rounding_counts_but_not_rounding_where_the_lips_spread():
@@ -92,8 +103,8 @@ def test_rounding_counts_but_not_rounding_where_the_lips_spread():
 
 
 def test_the_lowest_speaker_counts_as_much_as_the_average():
-    even = _three(bil40=85.0, low=80.0)
-    one_voice_left_behind = _three(bil40=88.0, low=60.0)
+    even = _three(bil40=91.0, low=80.0)
+    one_voice_left_behind = _three(bil40=94.0, low=60.0)
     assert select.choose({"a": one_voice_left_behind, "b": even}) == "b"
 
 
