@@ -189,7 +189,40 @@ def read_sidecar(path: Path) -> dict:
              f"every output needs a time axis '{MODEL_AXIS}'")
     _require(sidecar.get("features", FEATURE_SETTINGS) == FEATURE_SETTINGS, path,
              f"the model was trained on features {sidecar.get('features')}, this Lipkit computes {FEATURE_SETTINGS}")
+    try:
+        take_bands(sidecar)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{path}: the style of takes is malformed ({exc}). {FIX}") from exc
     return sidecar
+
+
+def take_bands(sidecar: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(centre, nearest, farthest) [S] of the bands a diffusion model's takes draw their style in,
+    from the sidecar's "style": each entry is drawn at centre ± a reach between nearest and
+    farthest (`style.takes[name]`: {"centre", "reach": [nearest, farthest]}); an entry without a
+    band, or a sidecar without "takes", spans the whole learned "range". None for a model without
+    a style. ValueError when a band is malformed or leaves the range."""
+    style = sidecar.get("style")
+    if style is None:
+        return None
+    names, (low, high) = style["names"], (float(value) for value in style["range"])
+    bands = style.get("takes", {})
+    unknown = sorted(set(bands) - set(names))
+    if unknown:
+        raise ValueError(f"take bands for unknown style entries {', '.join(unknown)}")
+    rows = []
+    for name in names:
+        band = bands.get(name, {"centre": (low + high) / 2, "reach": [0.0, (high - low) / 2]})
+        try:
+            centre, (nearest, farthest) = float(band["centre"]), (float(value) for value in band["reach"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"the take band of {name!r} is not {{centre, reach: [nearest, farthest]}}") from exc
+        if not (0 <= nearest <= farthest and low <= centre - farthest and centre + farthest <= high):
+            raise ValueError(f"the take band of {name!r} ({centre:g} ± {nearest:g}..{farthest:g}) "
+                             f"leaves the learned range {low:g}..{high:g}")
+        rows.append((centre, nearest, farthest))
+    centre, nearest, farthest = (np.array(column, np.float64) for column in zip(*rows))
+    return centre, nearest, farthest
 
 
 def file_sha256(path: Path) -> str:

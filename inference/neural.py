@@ -6,8 +6,8 @@
   emotion, with classifier-free guidance; constraints are inpainted. Seeded: the same seed gives
   the same take, another seed another take. Where the sidecar has a "style" input (how wide the
   jaw opens, how much the lips round or spread, lopsidedness, talking out of one side), the seed
-  also draws the take's style (`take_style`), uniformly over the range the model learned, seeds
-  in mirrored pairs.
+  also draws the take's style (`take_style`) in the bands its sidecar gives (the learned range
+  where it gives none), seeds in mirrored pairs.
 
 Shapes and rates (see `features` and the sidecars): features [F, 64] at 100 per second; model
 frames T = ceil(F / 2) at 50 per second, frame j at j / 50 s; curves [T, 52] (0-1) in the
@@ -47,7 +47,7 @@ from .audio import Audio
 from .constraints import Constraints, correction_spans, to_model_frames
 from .curves import Curves
 from .errors import AudioError, ModelError
-from .models import FIX, GPU_PROVIDERS, ORT_ERRORS, Model, cut_feeds, load_model, run_windowed
+from .models import FIX, GPU_PROVIDERS, ORT_ERRORS, Model, cut_feeds, load_model, run_windowed, take_bands
 from .sampler import CosineSchedule, Known, sample
 
 ENGINES = ("regression", "diffusion")
@@ -277,18 +277,22 @@ def take_style(model: Model, seed: int) -> np.ndarray | None:
     """The style [S] the diffusion model draws a take in for `seed`; None for a model without a
     style input.
 
-    Seeds come in mirrored pairs: seed 2k draws uniformly over the sidecar's style range and seed
-    2k + 1 takes its mirror image about the range's middle (each is still a uniform draw). Two
-    independent draws are sometimes nearly the same take (the shipped model's seeds 0 and 1
+    Each entry is drawn in its take band (`models.take_bands`, from the sidecar: the part of the
+    learned range where a take keeps the quality bars, and for entries that hardly touch them a
+    reach that keeps takes apart), on a side of the band's centre the draw picks. Seeds come in
+    mirrored pairs: seed 2k draws, seed 2k + 1 takes its mirror image about each band's centre.
+    Two independent draws are sometimes nearly the same take (the shipped model's seeds 0 and 1
     once differed by 0.005 over the mouth); a pair is as unlike as its style can make it, so the
     first other take an animator tries is another take.
     """
     size = style_size(model)
     if size is None:
         return None
-    low, high = model.sidecar[STYLE_INPUT]["range"]
-    draw = np.random.default_rng([STYLE_STREAM, int(seed) // 2]).uniform(low, high, size)
-    return (low + high - draw if int(seed) % 2 else draw).astype(np.float32)
+    centre, nearest, farthest = take_bands(model.sidecar)
+    rng = np.random.default_rng([STYLE_STREAM, int(seed) // 2])
+    reach = nearest + rng.uniform(0.0, 1.0, size) * (farthest - nearest)
+    side = np.where(rng.uniform(0.0, 1.0, size) < 0.5, -1.0, 1.0) * (-1.0 if int(seed) % 2 else 1.0)
+    return (centre + side * reach).astype(np.float32)
 
 
 def guided_denoiser(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray, guidance: float,
@@ -328,9 +332,10 @@ def guided_denoiser(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray,
 
 def diffuse(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray, seed: int, steps: int, guidance: float,
             known: Constraints | None = None, progress=None, should_cancel=None,
-            model_rate: float = features.MODEL_FPS) -> np.ndarray:
+            model_rate: float = features.MODEL_FPS, style: np.ndarray | None = None) -> np.ndarray:
     """Curves [T, 52] (0-1, the model's channel order) sampled by DDIM; `known` (0-1) inpainted,
-    joined to the sample over spans of `model_rate` frames per second of the clip."""
+    joined to the sample over spans of `model_rate` frames per second of the clip. `style`: the
+    take's style (default: the one `seed` draws, `take_style`)."""
     side = model.sidecar
     scale, shift = float(side["data_scale"]), float(side["data_shift"])
     schedule = CosineSchedule(int(side["schedule"]["train_steps"]), float(side["schedule"]["offset"]))
@@ -339,7 +344,7 @@ def diffuse(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray, seed: i
         inpaint = Known(known.mask, known.values * scale + shift, correction_spans(model_rate))
     data_range = (min(shift, scale + shift), max(shift, scale + shift))
     denoise = guided_denoiser(model, audio_hidden, emotion, guidance, should_cancel=should_cancel,
-                              style=take_style(model, seed))
+                              style=take_style(model, seed) if style is None else style)
     x = sample(denoise,
                (len(audio_hidden), len(side["channels"])), schedule, steps, seed, known=inpaint,
                resample=INPAINT_RESAMPLE if inpaint is not None else 0, data_range=data_range,
@@ -372,9 +377,10 @@ def voice_scale(audio: Audio, regression: Model, voice_mode: str = voice.DEFAULT
 
 def mouth_curves(audio: Audio, loaded: Engine, fps: float, num_frames: int, seed: int, emotion: np.ndarray,
                  steps: int | None, guidance: float | None, constraints: Constraints | None,
-                 progress=None, should_cancel=None, voice_mode: str = voice.DEFAULT_MODE) -> tuple[Curves, float]:
+                 progress=None, should_cancel=None, voice_mode: str = voice.DEFAULT_MODE,
+                 style: np.ndarray | None = None) -> tuple[Curves, float]:
     """The models' curves for this audio at the output rate (`num_frames` frames in ARKit order)
-    and the voice scale they heard it at.
+    and the voice scale they heard it at. `style`: the diffusion take's (default: the seed's).
 
     The models hear the clip at its `voice_scale` (`inference.voice`): their frames then come
     `features.MODEL_FPS / scale` to a second of the clip. Progress counts whole-sequence model
@@ -404,7 +410,7 @@ def mouth_curves(audio: Audio, loaded: Engine, fps: float, num_frames: int, seed
         after_regression = None if progress is None else (lambda done, total: progress(1 + done, 1 + total))
         denoiser_emotion = emotion_for_model(emotion, fps, num_model_frames, denoiser, model_rate)
         values = diffuse(denoiser, outputs["audio_hidden"], denoiser_emotion, seed, steps, guidance, known,
-                         after_regression, should_cancel, model_rate)
+                         after_regression, should_cancel, model_rate, style)
     model_curves = Curves(model_rate, np.clip(values, 0.0, 1.0), channels)
     return model_curves.select(arkit.NAMES).resample(fps, 0.0, num_frames), scale
 
@@ -412,13 +418,15 @@ def mouth_curves(audio: Audio, loaded: Engine, fps: float, num_frames: int, seed
 def animate_mouth(audio: Audio, engine: str, fps: float, num_frames: int, seed: int, emotion: np.ndarray,
                   steps: int | None = None, guidance: float | None = None, constraints: Constraints | None = None,
                   weights_dir=None, provider: str = "AUTO", cpu_threads: int = 0, progress=None,
-                  should_cancel=None, voice_mode: str = voice.DEFAULT_MODE) -> tuple[Curves, dict, tuple[str, ...]]:
+                  should_cancel=None, voice_mode: str = voice.DEFAULT_MODE,
+                  style: np.ndarray | None = None) -> tuple[Curves, dict, tuple[str, ...]]:
     """(the mouth [num_frames, 52] at `fps`, what ran, warnings) of one clip by a neural engine.
 
     `emotion`: per-frame weights [num_frames, 8] (the models' conditioning). `constraints`: a grid
     of [num_frames, 52], inpainted by diffusion (the pipeline meets them exactly afterwards).
     `steps` / `guidance`: diffusion only (default: the model's). `voice_mode`: "auto" hears a high
-    voice lower as the model's sidecar says, "off" as recorded (`inference.voice`).
+    voice lower as the model's sidecar says, "off" as recorded (`inference.voice`). `style`: the
+    diffusion take's style [S] (default: the one `seed` draws, `take_style`).
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
@@ -428,7 +436,7 @@ def animate_mouth(audio: Audio, engine: str, fps: float, num_frames: int, seed: 
     loaded = load_engine(engine, weights_dir, provider, cpu_threads)
     steps, guidance = resolve_sampling(loaded, steps, guidance)
     mouth, scale = mouth_curves(audio, loaded, fps, num_frames, seed, emotion, steps, guidance, constraints,
-                                progress, should_cancel, voice_mode)
+                                progress, should_cancel, voice_mode, style)
     meta = {"steps": steps, "guidance": guidance, "model_versions": loaded.versions,
             "provider": loaded.provider, "voice_scale": round(scale, 4)}
     return mouth, meta, loaded.warnings

@@ -62,6 +62,21 @@ def export_regression(model: models.RegressionModel, out_dir: Path, training: di
     return path
 
 
+# The bands the diffusion model's takes draw their style in (`inference.models.take_bands`), from
+# `benchmarks.styles` on timit_dev. Each entry alone at -1, -0.5, +0.5, +1: a jaw under the
+# average take's misses open vowels and one at the top of its range opens in silences; rounding
+# and spreading under the average miss open vowels (rounding also rounded ones); the lip gains
+# and lopsidedness touch no bar; talking out of one side is what sets takes apart (at +-0.5 it is
+# 0.012 from the average take over the mouth, the other entries 0.0002-0.0016). So the gains are
+# drawn at or above the average, each seed talks out of one side, and the bands are as wide as
+# keeps the bars at both corners (`benchmarks.styles --bands`: every entry at its band's top, then
+# its bottom): at the top the gains add up, opening the lips in silences (REST) and rounding
+# spread vowels (RFA).
+TAKE_BANDS = {"jaw": {"centre": 0.15, "reach": [0.0, 0.15]}, "round": {"centre": 0.4, "reach": [0.0, 0.4]},
+              "spread": {"centre": 0.4, "reach": [0.0, 0.4]}, "lips": {"centre": 0.0, "reach": [0.0, 1.0]},
+              "asymmetry": {"centre": 0.0, "reach": [0.0, 1.0]}, "side": {"centre": 0.0, "reach": [0.5, 0.7]}}
+
+
 def export_diffusion(denoiser: models.Denoiser, audio_hidden: int, out_dir: Path, training: dict,
                      default_steps: int = 10) -> Path:
     denoiser = denoiser.eval()
@@ -85,9 +100,10 @@ def export_diffusion(denoiser: models.Denoiser, audio_hidden: int, out_dir: Path
         "schedule": {"kind": "cosine", "train_steps": models.TRAIN_STEPS, "offset": models.COSINE_OFFSET},
         "prediction": "x0", "data_scale": 2.0, "data_shift": -1.0, "unconditional_emotion": models.UNCONDITIONAL_EMOTION,
         "default_steps": default_steps, "default_guidance": 1.0,
-        "style": {"names": list(targets.STYLE_NAMES), "range": [-1.0, 1.0],
+        "style": {"names": list(targets.STYLE_NAMES), "range": [-1.0, 1.0], "takes": TAKE_BANDS,
                   "meaning": "the take: jaw, rounding, spreading and lip gains, lopsidedness (+ left), side "
-                             "(+ mouthLeft); 0 is the average take, each seed draws one uniformly in range"},
+                             "(+ mouthLeft); 0 is the average take; each seed draws every entry at its band's "
+                             "centre plus or minus a reach in the band's, seeds in mirrored pairs"},
     })
     (out_dir / "diffusion.json").write_text(json.dumps(sidecar, indent=1) + "\n")
     return path

@@ -123,6 +123,35 @@ def test_a_sidecar_that_does_not_fit_is_a_clear_error(copy_of, edit, words):
     assert words in str(error.value)
 
 
+@pytest.mark.parametrize("band, words", [
+    ({"centre": 0.8, "reach": [0.0, 0.5]}, "leaves the learned range"),
+    ({"centre": 0.0, "reach": [0.6, 0.2]}, "leaves the learned range"),
+    ({"centre": 0.0}, "is not {centre, reach"),
+    ({"middle": 0.0, "reach": [0.0, 1.0]}, "is not {centre, reach"),
+])
+def test_a_malformed_band_of_takes_is_a_clear_error(copy_of, band, words):
+    path = copy_of / "diffusion.json"
+    sidecar = json.loads(path.read_text())
+    sidecar["style"].setdefault("takes", {})["jaw"] = band
+    path.write_text(json.dumps(sidecar))
+    with pytest.raises(ModelError, match="Reinstall") as error:
+        models.load_model("diffusion", copy_of)
+    assert "style of takes is malformed" in str(error.value) and words in str(error.value)
+    sidecar["style"]["takes"] = {"chin": {"centre": 0.0, "reach": [0.0, 1.0]}}
+    path.write_text(json.dumps(sidecar))
+    with pytest.raises(ModelError, match="unknown style entries chin"):
+        models.load_model("diffusion", copy_of)
+
+
+def test_takes_without_bands_span_the_learned_range():
+    centre, nearest, farthest = models.take_bands({"style": {"names": ["jaw", "side"], "range": [-1.0, 1.0],
+                                                             "takes": {"side": {"centre": 0.0, "reach": [0.5, 1.0]}}}})
+    np.testing.assert_array_equal(centre, [0.0, 0.0])
+    np.testing.assert_array_equal(nearest, [0.0, 0.5])
+    np.testing.assert_array_equal(farthest, [1.0, 1.0])
+    assert models.take_bands({"name": "regression"}) is None
+
+
 @pytest.mark.parametrize("preference, available, first, warned", [
     ("CPU", ["CUDA", "CPU"], "CPU", False),
     ("AUTO", ["CUDA", "CPU"], "CUDA", False),

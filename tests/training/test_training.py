@@ -337,12 +337,21 @@ def test_the_runtime_gives_the_denoiser_the_take_style_the_seed_draws(tmp_path):
     export.export_diffusion(denoiser, 32, tmp_path, {})
     model = runtime.load_model("diffusion", tmp_path)
     assert model.sidecar["style"]["names"] == list(targets.STYLE_NAMES)
+    assert model.sidecar["style"]["takes"] == export.TAKE_BANDS
     styles = np.array([neural.take_style(model, seed) for seed in range(50)])
     assert styles.shape == (50, models.NUM_STYLE) and np.abs(styles).max() <= 1
-    assert (styles.min(axis=0) < -0.8).all() and (styles.max(axis=0) > 0.8).all()
     np.testing.assert_array_equal(neural.take_style(model, 7), styles[7])
+    # every entry in its band, on both sides of its centre, out to both ends of its reach
+    centre, nearest, farthest = (np.array([export.TAKE_BANDS[name]["centre"] for name in targets.STYLE_NAMES]),
+                                 *(np.array([export.TAKE_BANDS[name]["reach"][end] for name in targets.STYLE_NAMES])
+                                   for end in (0, 1)))
+    reach = np.abs(styles - centre)
+    assert (reach >= nearest - 1e-6).all() and (reach <= farthest + 1e-6).all()
+    assert ((styles - centre).min(axis=0) < 0).all() and ((styles - centre).max(axis=0) > 0).all()
+    assert (reach.max(axis=0) > nearest + 0.8 * (farthest - nearest)).all()
+    assert (reach.min(axis=0) < nearest + 0.2 * (farthest - nearest)).all()
     # seeds come in mirrored pairs: the first other take is as unlike the first as its style can be
-    np.testing.assert_allclose(styles[1::2], -styles[0::2], atol=1e-6)
+    np.testing.assert_allclose(styles[1::2], 2 * centre - styles[0::2], atol=1e-6)
     assert len({tuple(style) for style in styles}) == 50
     rng = np.random.default_rng(0)
     hidden = rng.standard_normal((60, 32)).astype(np.float32)
