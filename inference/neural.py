@@ -439,4 +439,8 @@ def animate_mouth(audio: Audio, engine: str, fps: float, num_frames: int, seed: 
                                 progress, should_cancel, voice_mode, style)
     meta = {"steps": steps, "guidance": guidance, "model_versions": loaded.versions,
             "provider": loaded.provider, "voice_scale": round(scale, 4)}
+    if loaded.diffusion is not None and style_size(loaded.diffusion) is not None:
+        drawn = take_style(loaded.diffusion, seed) if style is None else np.asarray(style)
+        meta["style"] = {name: round(float(value), 3)
+                         for name, value in zip(loaded.diffusion.sidecar[STYLE_INPUT]["names"], drawn)}
     return mouth, meta, loaded.warnings

@@ -136,6 +136,8 @@ def write_result(context, head, objects, pairs, sound, performance, request, rep
             "layers": ",".join(request.layers), "audio_path": sound.path, "audio_start": window.start,
             "audio_stop": window.stop, "provider": provider,
             "voice_scale": float(performance.curves.meta.get("voice_scale", 1.0)), **(extra or {})}
+    if "style" in performance.curves.meta:      # the diffusion take's style, as the seed drew it
+        info["style"] = ", ".join(f"{name} {value:+.2f}" for name, value in performance.curves.meta["style"].items())
     if performance.phones:      # the phonetic engine's phones and words, for the review (seconds from the take's start)
         info["phones"] = json.dumps([[p.phone, round(p.start, 4), round(p.end, 4)] for p in performance.phones])
         info["words"] = json.dumps([[w, round(s, 4), round(e, 4)] for w, s, e in performance.words])

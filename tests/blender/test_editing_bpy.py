@@ -67,6 +67,7 @@ def test_resample_range_changes_only_50_to_80_and_keeps_the_previous_take(take):
     scene.lipkit.engine, scene.lipkit.steps = "diffusion", DIFFUSION_STEPS
     generate(scene, engine="diffusion", layers=("lips",), seed=1, steps=DIFFUSION_STEPS)
     previous = showing(take)
+    assert "side" in submodule("animation.takes").take_info(previous)["style"]     # the take says how it was drawn
     frames, old = take_values(take)
     assert bpy.ops.lipkit.resample_range(range_mode="TYPED", range_start=50, range_end=80, seed=7) == {"FINISHED"}
     new_frames, new = take_values(take)

@@ -111,6 +111,12 @@ def test_curves_cover_the_audio_at_the_output_rate(speech, engine, fps):
     meta = curves.meta
     assert meta["engine"] == engine and meta["seed"] == 0 and set(meta["model_versions"]) >= {"regression"}
     assert (meta["steps"], meta["guidance"]) == ((3, 1.0) if engine == "diffusion" else (None, None))
+    if engine == "diffusion":      # the take's style, as the seed drew it
+        drawn = neural.take_style(neural.load_engine("diffusion").diffusion, 0)
+        assert list(meta["style"]) == neural.load_engine("diffusion").diffusion.sidecar["style"]["names"]
+        np.testing.assert_allclose(list(meta["style"].values()), drawn, atol=5e-4)
+    else:
+        assert "style" not in meta
 
 
 def test_emotion_reaches_the_models_as_a_mix_or_per_frame(speech):
