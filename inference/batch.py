@@ -96,9 +96,11 @@ def model_checksums(engine: str) -> list[str]:
     """The sha256 of each model file `engine` runs (none for the phonetic engine)."""
     if engine not in neural.ENGINES:
         return []
-    names = ["regression"] + (["diffusion"] if engine == "diffusion" else [])
     folder = models.find_weights_dir()
-    return [models.read_sidecar(folder / f"{name}.json")["sha256"] for name in names]
+    if engine == "regression":
+        return [models.read_sidecar(folder / "regression.json")["sha256"]]
+    denoiser = models.read_sidecar(folder / "diffusion.json")
+    return [models.read_sidecar(folder / f"{denoiser.get('requires', 'regression')}.json")["sha256"], denoiser["sha256"]]
 
 
 def cache_key(audio: Audio, request: generation.Request) -> str:

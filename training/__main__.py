@@ -3,7 +3,7 @@
     python -m training all [--minutes 80] [--steps N]       # data, train, select, export
     python -m training data | train | select | export
     python -m training voices --voice 150 --to CACHE   # the corpus as the runtime hears it, into another cache
-    python -m training select --run RUN        # score the run's snapshots on timit_dev, choose one to ship
+    python -m training select --run RUN        # score the run's snapshots on timit_dev, choose each engine's
     python -m training train --run tuned --init-from RUN_OR_CHECKPOINT --lr 1e-3   # fine-tune
     python -m training train --run takes --init-from RUN --diffusion-only      # the denoiser alone
     python -m training train --run rounding --init-from RUN --gesture-only round   # one gesture's logit alone
@@ -11,6 +11,7 @@
     python -m training export --run RUN --out DIR --round-decision 0.4,0.9     # lips round less readily
     python -m training export --run RUN --out DIR --seal-peak off              # no brief closures at peaks
     python -m training export --run RUN --out DIR --voice off                  # every voice heard as it is
+    python -m training export --run RUN --engine diffusion     # one engine (the denoiser and its encoder)
     python -m training smoke --out DIR     # a tiny end-to-end run for CI (synthetic speech only)
 
 The corpus and runs are cached under $LIPKIT_TRAINING_CACHE (default ~/.cache/lipkit/training).
@@ -27,6 +28,8 @@ from pathlib import Path
 from . import corpus as corpus_mod
 from . import export, models, train
 from . import select as select_mod
+
+ENGINES = tuple(select_mod.ENGINES)      # ("regression", "diffusion"): each exported from its own snapshot
 
 
 def _hours(corpus) -> dict[str, float]:
@@ -73,7 +76,10 @@ def peak_floor(text: str) -> float | None:
     return _number_or_off(text, "a number", lambda floor: 0.0 < floor < 1.0, "0 < FLOOR < 1")
 
 
-def _export(cache: Path, checkpoint: Path, out: Path, decisions: models.Decisions = models.Decisions()) -> None:
+def _export(cache: Path, checkpoint: Path, out: Path, decisions: models.Decisions = models.Decisions(),
+            engines=ENGINES) -> None:
+    """`engines` of a checkpoint into `out`: the regression engine's model, and the diffusion
+    engine's denoiser with its encoder (the checkpoint's regression model)."""
     corpus = corpus_mod.load_corpus(cache)
     counts = {name: len(utts) for name, utts in corpus.items()}
     hours, speakers = _hours(corpus), _speakers(corpus)
@@ -81,10 +87,14 @@ def _export(cache: Path, checkpoint: Path, out: Path, decisions: models.Decision
     regression.gesture_decisions = denoiser.gesture_decisions = decisions
     steps = state.get("base_steps", 0) + state["step"]
     regression_steps = train.regression_steps(state)
-    export.export_regression(regression, out, export.training_record(regression_steps, counts, hours, speakers))
-    export.export_diffusion(denoiser, regression.hidden, out,
-                            export.training_record(steps, counts, hours, speakers,
-                                                     denoiser_alone=steps - regression_steps))
+    regression_record = export.training_record(regression_steps, counts, hours, speakers)
+    if "regression" in engines:
+        export.export_regression(regression, out, regression_record)
+    if "diffusion" in engines:
+        export.export_regression(regression, out, regression_record, name=export.ENCODER)
+        export.export_diffusion(denoiser, regression.hidden, out,
+                                export.training_record(steps, counts, hours, speakers,
+                                                       denoiser_alone=steps - regression_steps))
 
 
 def source_weights(text: str) -> dict[str, float]:
@@ -139,6 +149,8 @@ def main(argv=None) -> int:
                         help="export: rounding probabilities between which the lips go from their own shape to "
                              "rounded (default: the one `select` chose, else "
                              f"{models.ROUND_DECISION[0]:g},{models.ROUND_DECISION[1]:g})")
+    parser.add_argument("--engine", choices=("both", *ENGINES), default="both",
+                        help="export: which engine's models (default both, each from the snapshot `select` chose for it)")
     parser.add_argument("--data", type=Path, help="select: the development set (default <shared>/speech/timit_dev)")
     parser.add_argument("--rebuild", nargs="*", default=(), metavar="SOURCE",
                         help="with `data`: remake these corpus shards (e.g. after a labelling change)")
@@ -190,21 +202,23 @@ def main(argv=None) -> int:
             return 1
         select_mod.select(checkpoint.parent, data, face)
     if args.command in ("export", "all"):
-        chosen = select_mod.selection(checkpoint.parent)
-        if chosen and chosen["shipped_ranks_first"]:
-            print(f"the shipped weights rank above every snapshot of run {args.run} "
-                  f"({checkpoint.parent / select_mod.SELECTED_FILE}): nothing exported")
-            return 0
-        source = select_mod.selected_snapshot(checkpoint.parent) or checkpoint
-        decisions = select_mod.selected_decisions(checkpoint.parent) or models.Decisions()
-        overrides = {"seal": args.seal_decision, "rounding": args.round_decision}
-        decisions = dataclasses.replace(decisions, **{k: v for k, v in overrides.items() if v is not None})
-        if "seal_peak" in args:
-            decisions = dataclasses.replace(decisions, seal_peak=args.seal_peak)
-        if "voice" in args:
-            decisions = dataclasses.replace(decisions, voice=args.voice)
-        logging.info("exporting %s with the decisions %s", source, select_mod.describe(decisions))
-        _export(args.cache, source, args.out, decisions)
+        for engine in ENGINES if args.engine == "both" else (args.engine,):
+            chosen = select_mod.selection(checkpoint.parent, engine)
+            if chosen and chosen["shipped_ranks_first"]:
+                print(f"{engine}: the shipped weights rank above every snapshot of run {args.run} "
+                      f"({checkpoint.parent / select_mod.SELECTED_FILE}): nothing exported")
+                continue
+            source = select_mod.selected_snapshot(checkpoint.parent, engine) or checkpoint
+            decisions = select_mod.selected_decisions(checkpoint.parent, engine) or models.Decisions()
+            overrides = {"seal": args.seal_decision, "rounding": args.round_decision}
+            decisions = dataclasses.replace(decisions, **{k: v for k, v in overrides.items() if v is not None})
+            if "seal_peak" in args:
+                decisions = dataclasses.replace(decisions, seal_peak=args.seal_peak)
+            if "voice" in args:
+                decisions = dataclasses.replace(decisions, voice=args.voice)
+            logging.info("exporting the %s engine from %s with the decisions %s", engine, source,
+                         select_mod.describe(decisions))
+            _export(args.cache, source, args.out, decisions, engines=(engine,))
     return 0
 
 

@@ -24,6 +24,10 @@ OPSET = 17
 VERSION = "1.0.0"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS_DIR = REPO_ROOT / "weights"
+# The diffusion engine's encoder: the regression model of the denoiser's own snapshot, shipped as a
+# model of its own, so the regression engine can ship another snapshot (`select` chooses each
+# engine on its own).
+ENCODER = "encoder"
 
 
 def _common(name: str, path: Path, model: torch.nn.Module, training: dict) -> dict:
@@ -40,9 +44,11 @@ def _common(name: str, path: Path, model: torch.nn.Module, training: dict) -> di
     }
 
 
-def export_regression(model: models.RegressionModel, out_dir: Path, training: dict) -> Path:
+def export_regression(model: models.RegressionModel, out_dir: Path, training: dict, name: str = "regression") -> Path:
+    """The regression model as `<name>.onnx` with its sidecar: "regression" for the regression
+    engine, `ENCODER` for the diffusion engine's copy of its own snapshot's."""
     model = model.eval()
-    path = out_dir / "regression.onnx"
+    path = out_dir / f"{name}.onnx"
     out_dir.mkdir(parents=True, exist_ok=True)
     sample_features = torch.randn(1, 401, models.NUM_MELS)
     sample_emotion = torch.zeros(1, 201, models.NUM_EMOTIONS)
@@ -52,13 +58,13 @@ def export_regression(model: models.RegressionModel, out_dir: Path, training: di
                       output_names=["curves", "audio_hidden"], opset_version=OPSET, dynamo=False,
                       dynamic_axes={"features": {1: "F"}, "emotion": {1: "T"}, "embedding": {1: "T"},
                                     "curves": {1: "T"}, "audio_hidden": {1: "T"}})
-    sidecar = _common("regression", path, model, training)
+    sidecar = _common(name, path, model, training)
     sidecar.update({"inputs": {"features": [1, "F", models.NUM_MELS], "emotion": [1, "T", models.NUM_EMOTIONS],
                                "embedding": [1, "T", models.EMBEDDING_DIM]},
                     "outputs": {"curves": [1, "T", models.NUM_CHANNELS], "audio_hidden": [1, "T", model.hidden]},
                     "hidden": model.hidden, "receptive_field": model.receptive_field,
                     "frontend": frontend_record()})
-    (out_dir / "regression.json").write_text(json.dumps(sidecar, indent=1) + "\n")
+    (out_dir / f"{name}.json").write_text(json.dumps(sidecar, indent=1) + "\n")
     return path
 
 
@@ -67,18 +73,21 @@ def export_regression(model: models.RegressionModel, out_dir: Path, training: di
 # average take's misses open vowels and one at the top of its range opens in silences; rounding
 # and spreading under the average miss open vowels (rounding also rounded ones); the lip gains
 # and lopsidedness touch no bar; talking out of one side is what sets takes apart (at +-0.5 it is
-# 0.012 from the average take over the mouth, the other entries 0.0002-0.0016). So the gains are
-# drawn at or above the average, each seed talks out of one side, and the bands are as wide as
-# keeps the bars at both corners (`benchmarks.styles --bands`: every entry at its band's top, then
-# its bottom): at the top the gains add up, opening the lips in silences (REST) and rounding
-# spread vowels (RFA).
+# 0.012 from the average take over the mouth, the other entries 0.0002-0.0016) and costs no
+# closure up to 0.5 (at 1, one in seventy). So the gains are drawn at or above the average, the
+# gains' bands as wide as keeps the bars at both corners (`benchmarks.styles --bands`: every entry
+# at its band's top, then its bottom; at the top the gains add up, opening the lips in silences
+# and rounding spread vowels), and every take talks out of one side by 0.4 to 0.5 of what the model
+# learned: no more than costs no closure, no less than keeps seeds 0 and 1 0.02 apart.
 TAKE_BANDS = {"jaw": {"centre": 0.15, "reach": [0.0, 0.15]}, "round": {"centre": 0.4, "reach": [0.0, 0.4]},
               "spread": {"centre": 0.4, "reach": [0.0, 0.4]}, "lips": {"centre": 0.0, "reach": [0.0, 1.0]},
-              "asymmetry": {"centre": 0.0, "reach": [0.0, 1.0]}, "side": {"centre": 0.0, "reach": [0.5, 0.7]}}
+              "asymmetry": {"centre": 0.0, "reach": [0.0, 1.0]}, "side": {"centre": 0.0, "reach": [0.4, 0.5]}}
 
 
 def export_diffusion(denoiser: models.Denoiser, audio_hidden: int, out_dir: Path, training: dict,
-                     default_steps: int = 10) -> Path:
+                     default_steps: int = 10, requires: str = ENCODER) -> Path:
+    """The denoiser as diffusion.onnx with its sidecar, which names the model that gives it
+    `audio_hidden` (`requires`: the encoder exported beside it)."""
     denoiser = denoiser.eval()
     path = out_dir / "diffusion.onnx"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -96,7 +105,7 @@ def export_diffusion(denoiser: models.Denoiser, audio_hidden: int, out_dir: Path
         "inputs": {"noisy": [1, "T", models.NUM_CHANNELS], "timestep": [1], "audio_hidden": [1, "T", audio_hidden],
                    "emotion": [1, "T", models.NUM_EMOTIONS], "style": [1, models.NUM_STYLE]},
         "outputs": {"denoised": [1, "T", models.NUM_CHANNELS]},
-        "requires": "regression", "hidden": audio_hidden, "receptive_field": denoiser.receptive_field,
+        "requires": requires, "hidden": audio_hidden, "receptive_field": denoiser.receptive_field,
         "schedule": {"kind": "cosine", "train_steps": models.TRAIN_STEPS, "offset": models.COSINE_OFFSET},
         "prediction": "x0", "data_scale": 2.0, "data_shift": -1.0, "unconditional_emotion": models.UNCONDITIONAL_EMOTION,
         "default_steps": default_steps, "default_guidance": 1.0,

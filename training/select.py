@@ -17,18 +17,21 @@ Scores are kept in `<run>/snapshots/scores.json`, so a second call (during train
 scores only the new snapshots. The choice goes to `<run>/selected.json`; `python -m training
 export` ships it.
 
-The rule, fixed before any snapshot of a run is scored (`rank`):
-1. the floors: REST >= 97, OPEN >= 95, SYNC r >= 0.78 and RFA <= 10 for each of the three models
-   (the issue's bars that guard against a mouth that opens in silences, stays shut, drifts off
-   the audio or rounds where the lips spread), and the issue's BIL40 bars (regression >= 90,
-   each diffusion seed >= 88); the candidate meeting more of these fifteen checks ranks first;
-2. then the lips: the mean over the three models of BIL40, the lowest speaker's BIL40 (a choice
-   should hold for every voice, not the average one) and ROUND.
+The rule, fixed before any snapshot of a run is scored (`rank`), applied to each engine on its
+own (`ENGINES`: the regression engine is the regression model; the diffusion engine is the
+denoiser's seeds 0 and 1 over its own encoder, the regression model of the same snapshot, which
+ships beside it as `encoder`), so each engine ships the snapshot and decisions that suit it:
+1. the floors: REST >= 97, OPEN >= 95, SYNC r >= 0.78 and RFA <= 10 for each of the engine's
+   models (the issue's bars that guard against a mouth that opens in silences, stays shut, drifts
+   off the audio or rounds where the lips spread), and the issue's BIL40 bars (regression >= 90,
+   each diffusion seed >= 88); the candidate meeting more of these checks ranks first;
+2. then the lips: the mean over the engine's models of BIL40, the lowest speaker's BIL40 (a
+   choice should hold for every voice, not the average one) and ROUND.
 The end of a run is a candidate like any other snapshot, and so are the weights shipped today
-(`weights/`, scored the same way, with the decision they were exported with): when they rank
-first, nothing is exported. `selected.json` names the snapshot and its decisions, which `export`
-uses. Names spell every decision out, so scores kept from before a default changed are not taken
-for the new default's.
+(`weights/`, scored the same way, with the decision they were exported with): an engine whose
+shipped weights rank first is not exported. `selected.json` names each engine's snapshot and
+decisions, which `export` uses. Names spell every decision out, so scores kept from before a
+default changed are not taken for the new default's.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from . import export, models, train
 log = logging.getLogger("lipkit.training")
 
 MODELS = (("regression", "regression", 0), ("diffusion0", "diffusion", 0), ("diffusion1", "diffusion", 1))
+# Each engine and the models of MODELS it is chosen on.
+ENGINES = {"regression": ("regression",), "diffusion": ("diffusion0", "diffusion1")}
 FLOORS = {"REST": 97.0, "OPEN": 95.0, "SYNC_r": 0.78}
 CEILINGS = {"RFA": 10.0}
 # The issue's closure bar for each model, one floor each (a mean over the lips alone would trade
@@ -110,9 +115,10 @@ def floors_met(scores: dict[str, ModelScore]) -> int:
                + (score.BIL40 >= BIL40_FLOORS[model]) for model, score in scores.items())
 
 
-def floor_count() -> int:
-    """How many floor checks there are in all."""
-    return (len(FLOORS) + len(CEILINGS)) * len(MODELS) + len(BIL40_FLOORS)
+def floor_count(engine: str | None = None) -> int:
+    """How many floor checks there are for an engine's models (None: all three models)."""
+    keys = ENGINES[engine] if engine else [key for key, _, _ in MODELS]
+    return (len(FLOORS) + len(CEILINGS) + 1) * len(keys)
 
 
 def lips(scores: dict[str, ModelScore]) -> float:
@@ -120,23 +126,31 @@ def lips(scores: dict[str, ModelScore]) -> float:
     return sum(score.BIL40 + score.lowest_speaker_BIL40 + score.ROUND for score in scores.values()) / (3 * len(scores))
 
 
-def rank(scores: dict[str, ModelScore]) -> tuple[int, float]:
-    """The selection key: larger is better."""
-    return floors_met(scores), lips(scores)
+def engine_scores(scores: dict[str, ModelScore], engine: str) -> dict[str, ModelScore]:
+    """The scores of the models `engine` is chosen on."""
+    return {key: scores[key] for key in ENGINES[engine]}
 
 
-def choose(scored: dict[str, dict[str, ModelScore]]) -> str:
-    """The candidate with the best `rank`; among equals the shipped weights, then the earlier snapshot."""
+def rank(scores: dict[str, ModelScore], engine: str) -> tuple[int, float]:
+    """The selection key of one engine: larger is better."""
+    own = engine_scores(scores, engine)
+    return floors_met(own), lips(own)
+
+
+def choose(scored: dict[str, dict[str, ModelScore]], engine: str) -> str:
+    """The candidate with `engine`'s best `rank`; among equals the shipped weights, then the earlier snapshot."""
     order = sorted(scored, key=lambda name: (name != SHIPPED, name))
-    return max(order, key=lambda name: rank(scored[name]))
+    return max(order, key=lambda name: rank(scored[name], engine))
 
 
 def export_snapshot(snapshot: Path, out_dir: Path, decisions: models.Decisions = models.Decisions()) -> Path:
-    """Both models of a snapshot, with these decisions, as ONNX with sidecars in `out_dir` (no
-    training record)."""
+    """Both engines of a snapshot, with these decisions, as ONNX with sidecars in `out_dir` (no
+    training record): the regression model, and the denoiser with its encoder (the same
+    regression model)."""
     regression, denoiser, _ = train.load(snapshot)
     regression.gesture_decisions = denoiser.gesture_decisions = decisions
     export.export_regression(regression, out_dir, {})
+    export.export_regression(regression, out_dir, {}, name=export.ENCODER)
     export.export_diffusion(denoiser, regression.hidden, out_dir, {})
     return out_dir
 
@@ -166,16 +180,18 @@ def read_scores(path: Path) -> dict[str, dict[str, ModelScore]]:
             for name, models in json.loads(path.read_text()).items()}
 
 
-def table(scored: dict[str, dict[str, ModelScore]], chosen: str | None) -> str:
-    lines = ["| candidate | floors met | lips | " + " | ".join(
+def table(scored: dict[str, dict[str, ModelScore]], chosen: dict[str, str]) -> str:
+    """The candidates' scores, each engine's floors met and lips, and which each engine chose."""
+    lines = ["| candidate | " + " | ".join(f"{engine} floors | {engine} lips" for engine in ENGINES) + " | " + " | ".join(
         f"{key} BIL40 / low / OPEN / ROUND / RFA / REST / SYNC" for key, _, _ in MODELS) + " |",
-             "|---" * (3 + len(MODELS)) + "|"]
+             "|---" * (1 + 2 * len(ENGINES) + len(MODELS)) + "|"]
     for name in sorted(scored):
         cells = [f"{s.BIL40:.1f} / {s.lowest_speaker_BIL40:.1f} / {s.OPEN:.1f} / {s.ROUND:.1f} / {s.RFA:.1f} / {s.REST:.1f} / "
                  f"{s.SYNC_r:.3f}" for s in (scored[name][key] for key, _, _ in MODELS)]
-        mark = " (chosen)" if name == chosen else ""
-        lines.append(f"| {name}{mark} | {floors_met(scored[name])}/{floor_count()} "
-                     f"| {lips(scored[name]):.1f} | " + " | ".join(cells) + " |")
+        marks = "".join(f" ({engine} chosen)" for engine, choice in chosen.items() if choice == name)
+        ranks = [f"{floors_met(engine_scores(scored[name], engine))}/{floor_count(engine)} | "
+                 f"{lips(engine_scores(scored[name], engine)):.1f}" for engine in ENGINES]
+        lines.append(f"| {name}{marks} | " + " | ".join(ranks) + " | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -185,16 +201,17 @@ def _write_scores(path: Path, scored: dict[str, dict[str, ModelScore]]) -> None:
 
 
 def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = export.WEIGHTS_DIR,
-           decisions=DECISIONS) -> Path | None:
+           decisions=DECISIONS) -> dict[str, Path | None]:
     """Score the run's new candidates (each snapshot with each set of `decisions`) and
-    the shipped weights, choose by `rank`, write `selected.json`; returns the chosen snapshot, or
-    None when the shipped weights rank first."""
+    the shipped weights, choose each engine's by `rank`, write `selected.json`; returns each
+    engine's chosen snapshot, or None where the shipped weights rank first."""
     snapshots = train.snapshots(run_dir)
     if not snapshots:
         raise FileNotFoundError(f"no snapshots in {run_dir / train.SNAPSHOT_FOLDER}")
     scores_path = run_dir / train.SNAPSHOT_FOLDER / SCORES_FILE
     scored = read_scores(scores_path)
-    shipped = f"{SHIPPED} {json.loads((shipped_dir / 'regression.json').read_text())['sha256'][:12]}"
+    shipped = SHIPPED + "".join(f" {json.loads((shipped_dir / f'{name}.json').read_text())['sha256'][:12]}"
+                                for name in ("regression", "diffusion"))
     if shipped not in scored:
         log.info("scoring the shipped weights in %s", shipped_dir)
         scored[shipped] = score_weights(shipped_dir, data_dir, face_dir)
@@ -209,37 +226,46 @@ def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = ex
         _write_scores(scores_path, scored)
     candidates = {name: scored[name] for name, _, _ in named}
     candidates[SHIPPED] = scored[shipped]
-    chosen = choose(candidates)
+    chosen = {engine: choose(candidates, engine) for engine in ENGINES}
     print(table(candidates, chosen))
-    selected, decided = None, {}
-    if chosen != SHIPPED:
-        stem, decisions_chosen = parse_candidate(chosen)
-        selected, decided = run_dir / train.SNAPSHOT_FOLDER / f"{stem}.pt", decisions_chosen.sidecar()
+    record = {}
+    for engine, name in chosen.items():
+        snapshot, decided = None, {}
+        if name != SHIPPED:
+            stem, decisions_chosen = parse_candidate(name)
+            snapshot, decided = f"{stem}.pt", decisions_chosen.sidecar()
+        own = engine_scores(candidates[name], engine)
+        record[engine] = {"snapshot": snapshot, "shipped_ranks_first": snapshot is None, **decided,
+                          "floors_met": floors_met(own), "floors": floor_count(engine), "lips": round(lips(own), 2)}
     (run_dir / SELECTED_FILE).write_text(json.dumps(
-        {"snapshot": selected.name if selected else None, "shipped_ranks_first": selected is None, **decided,
-         "floors_met": floors_met(candidates[chosen]), "lips": round(lips(candidates[chosen]), 2),
-         "data": str(data_dir.name),
-         "rule": "each snapshot with each set of gesture decisions; most of the floors REST>=97, OPEN>=95, SYNC r>=0.78, "
-                 "RFA<=10 for regression and diffusion seeds 0 and 1, BIL40>=90 for regression and >=88 for each seed; then the mean of BIL40, the lowest speaker's "
-                 "BIL40 and ROUND over the three; the shipped weights are a candidate too"}, indent=1))
-    return selected
+        {**record, "data": str(data_dir.name),
+         "rule": "for each engine on its own (regression: the regression model; diffusion: seeds 0 and 1), each "
+                 "snapshot with each set of gesture decisions; most of the floors REST>=97, OPEN>=95, SYNC r>=0.78, "
+                 "RFA<=10, BIL40>=90 (regression) or >=88 (each seed); then the mean of BIL40, the lowest speaker's "
+                 "BIL40 and ROUND over the engine's models; the shipped weights are a candidate too"}, indent=1))
+    return {engine: None if entry["snapshot"] is None else run_dir / train.SNAPSHOT_FOLDER / entry["snapshot"]
+            for engine, entry in record.items()}
 
 
-def selection(run_dir: Path) -> dict | None:
-    """What `select` chose for this run (`selected.json`), if it has chosen."""
+def selection(run_dir: Path, engine: str) -> dict | None:
+    """What `select` chose for `engine` in this run (`selected.json`), if it has chosen. A file
+    from before engines were chosen on their own holds one choice, for both."""
     path = run_dir / SELECTED_FILE
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    chosen = json.loads(path.read_text())
+    return chosen[engine] if engine in chosen else chosen
 
 
-def selected_decisions(run_dir: Path) -> models.Decisions | None:
-    """The gesture decisions `select` chose with the snapshot; None if it has not chosen a snapshot."""
-    chosen = selection(run_dir)
+def selected_decisions(run_dir: Path, engine: str) -> models.Decisions | None:
+    """The gesture decisions `select` chose with `engine`'s snapshot; None if it has not chosen a snapshot."""
+    chosen = selection(run_dir, engine)
     return models.Decisions.from_sidecar(chosen) if chosen and chosen["snapshot"] else None
 
 
-def selected_snapshot(run_dir: Path) -> Path | None:
-    """The snapshot `select` chose for this run; None if it has not chosen or chose the shipped weights."""
-    chosen = selection(run_dir)
+def selected_snapshot(run_dir: Path, engine: str) -> Path | None:
+    """The snapshot `select` chose for `engine`; None if it has not chosen or chose the shipped weights."""
+    chosen = selection(run_dir, engine)
     if not chosen or not chosen["snapshot"]:
         return None
     return run_dir / train.SNAPSHOT_FOLDER / chosen["snapshot"]

@@ -70,11 +70,13 @@ def test_audio_without_a_voice_is_heard_as_it_is():
 
 
 def weights_with_reference(folder, reference):
-    """A copy of the shipped weights whose regression sidecar names this reference pitch (None: none)."""
+    """A copy of the shipped weights whose regression model and diffusion encoder name this
+    reference pitch in their sidecars (None: none)."""
     shutil.copytree(models.find_weights_dir(), folder)
-    sidecar = json.loads((folder / "regression.json").read_text())
-    sidecar[voice.SIDECAR_KEY] = reference
-    (folder / "regression.json").write_text(json.dumps(sidecar))
+    for name in ("regression", models.read_sidecar(folder / "diffusion.json")["requires"]):
+        sidecar = json.loads((folder / f"{name}.json").read_text())
+        sidecar[voice.SIDECAR_KEY] = reference
+        (folder / f"{name}.json").write_text(json.dumps(sidecar))
     return folder
 
 

@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch", reason="torch is only in the training envir
 import numpy as np  # noqa: E402
 
 from inference.phonemes import PhoneInterval  # noqa: E402
-from training import select, train  # noqa: E402
+from training import export, select, train  # noqa: E402
 from training.corpus import DEFAULT_SHARED, Utterance  # noqa: E402
 
 TIMIT = DEFAULT_SHARED / "speech" / "timit_dev"
@@ -77,13 +77,14 @@ def test_the_rule_puts_the_floors_before_the_closures():
         "step-000800": _three(bil40=91.0, low=75.0),                   # every floor met
         "step-001200": _three(bil40=92.0, low=70.0, sync=0.77),        # SYNC floor missed three times
     }
-    assert select.floor_count() == 15
+    assert select.floor_count() == 15 and select.floor_count("regression") == 5 and select.floor_count("diffusion") == 10
     assert select.floors_met(scored["step-000400"]) == 12 and select.floors_met(scored["step-000800"]) == 15
-    assert select.choose(scored) == "step-000800"
+    for engine in select.ENGINES:
+        assert select.choose(scored, engine) == "step-000800"
     scored["step-001600"] = _three(bil40=92.0, low=76.0)
-    assert select.choose(scored) == "step-001600"                        # floors equal: closures decide
+    assert select.choose(scored, "regression") == "step-001600"          # floors equal: closures decide
     scored["step-002000"] = _three(bil40=92.0, low=76.0)
-    assert select.choose(scored) == "step-001600"                        # a tie keeps the earlier
+    assert select.choose(scored, "regression") == "step-001600"          # a tie keeps the earlier
 
 
 def test_each_model_has_its_own_closure_floor():
@@ -91,27 +92,30 @@ def test_each_model_has_its_own_closure_floor():
     short = _three(bil40=91.0, round_=95.0)
     short["regression"] = _score(bil40=89.4, round_=95.0)
     assert select.floors_met(short) == 14
-    assert select.choose({"a": short, "b": _three(bil40=90.0, round_=60.0)}) == "b"
+    candidates = {"a": short, "b": _three(bil40=90.0, round_=60.0)}
+    assert select.choose(candidates, "regression") == "b"
+    # each engine is chosen on its own models: the diffusion seeds of "a" meet their floors and round more
+    assert select.choose(candidates, "diffusion") == "a"
     # the diffusion seeds' bar is 88, not 90
     assert select.floors_met(_three(bil40=88.0)) == 14
 
 
 def test_rounding_counts_but_not_rounding_where_the_lips_spread():
-    assert select.choose({"a": _three(round_=60.0), "b": _three(round_=80.0)}) == "b"
-    assert select.choose({"a": _three(round_=60.0), "b": _three(round_=95.0, rfa=20.0)}) == "a"   # RFA ceiling
+    assert select.choose({"a": _three(round_=60.0), "b": _three(round_=80.0)}, "diffusion") == "b"
+    assert select.choose({"a": _three(round_=60.0), "b": _three(round_=95.0, rfa=20.0)}, "diffusion") == "a"   # RFA
     assert select.floors_met(_three(rfa=20.0)) == 9
 
 
 def test_the_lowest_speaker_counts_as_much_as_the_average():
     even = _three(bil40=91.0, low=80.0)
     one_voice_left_behind = _three(bil40=94.0, low=60.0)
-    assert select.choose({"a": one_voice_left_behind, "b": even}) == "b"
+    assert select.choose({"a": one_voice_left_behind, "b": even}, "regression") == "b"
 
 
 def test_the_shipped_weights_win_a_tie_and_an_earlier_snapshot_the_next():
     same = _three(bil40=86.0, low=76.0)
-    assert select.choose({"step-000400": same, select.SHIPPED: same, "step-000800": same}) == select.SHIPPED
-    assert select.choose({"step-000400": same, select.SHIPPED: _three(bil40=70.0, low=50.0)}) == "step-000400"
+    assert select.choose({"step-000400": same, select.SHIPPED: same, "step-000800": same}, "diffusion") == select.SHIPPED
+    assert select.choose({"step-000400": same, select.SHIPPED: _three(bil40=70.0, low=50.0)}, "diffusion") == "step-000400"
 
 
 @pytest.mark.skipif(not TIMIT.is_dir() or not FACE.is_dir(), reason=f"needs timit_dev and the face in {DEFAULT_SHARED}")
@@ -129,7 +133,8 @@ def test_select_scores_snapshots_and_the_shipped_weights_on_real_speech(tmp_path
                 snapshot_every=1)
     # "shipped" here: the first snapshot's own export, so it ties with that snapshot and wins the tie
     shipped = select.export_snapshot(train.snapshots(run)[0], tmp_path / "shipped")
-    assert select.select(run, data, FACE, shipped_dir=shipped, decisions=select.DECISIONS[:1]) is None
+    assert select.select(run, data, FACE, shipped_dir=shipped, decisions=select.DECISIONS[:1]) == {
+        "regression": None, "diffusion": None}
     scores = json.loads((run / "snapshots" / select.SCORES_FILE).read_text())
     first, second = (select.candidate_name(snapshot) for snapshot in train.snapshots(run))
     assert sorted(scores)[1:] == [first, second] and sorted(scores)[0].startswith("shipped ")
@@ -137,7 +142,8 @@ def test_select_scores_snapshots_and_the_shipped_weights_on_real_speech(tmp_path
         assert sorted(models) == sorted(key for key, _, _ in select.MODELS)
         assert all(0 <= score["BIL40"] <= 100 and -1 <= score["SYNC_r"] <= 1 for score in models.values())
     assert scores[sorted(scores)[0]] == scores[first]
-    assert select.selection(run)["shipped_ranks_first"] and select.selected_snapshot(run) is None
+    for engine in select.ENGINES:
+        assert select.selection(run, engine)["shipped_ranks_first"] and select.selected_snapshot(run, engine) is None
 
     (tmp_path / "cache" / "corpus").mkdir()
     out = tmp_path / "weights"
@@ -155,13 +161,14 @@ def test_select_scores_snapshots_and_the_shipped_weights_on_real_speech(tmp_path
                           / "regression.json").read_text())
     assert sidecar["seal_decision"] == [0.05, 0.3] and sidecar["seal_peak"] is None
     candidates = select.read_scores(run / "snapshots" / select.SCORES_FILE)
-    best = select.choose({(select.SHIPPED if name.startswith("shipped ") else name): value
-                          for name, value in candidates.items()})
-    if best == select.SHIPPED:
-        assert chosen is None and select.selected_decisions(run) is None
-    else:
-        stem, decisions = select.parse_candidate(best)
-        assert chosen.stem == stem and select.selected_decisions(run) == decisions
+    for engine in select.ENGINES:
+        best = select.choose({(select.SHIPPED if name.startswith("shipped ") else name): value
+                              for name, value in candidates.items()}, engine)
+        if best == select.SHIPPED:
+            assert chosen[engine] is None and select.selected_decisions(run, engine) is None
+        else:
+            stem, decisions = select.parse_candidate(best)
+            assert chosen[engine].stem == stem and select.selected_decisions(run, engine) == decisions
 
 
 def test_export_ships_the_selected_snapshot_not_the_last_checkpoint(tmp_path):
@@ -197,6 +204,60 @@ def test_export_ships_the_selected_snapshot_not_the_last_checkpoint(tmp_path):
     outputs = {name: session.run(None, inputs)[0] for name, session in sessions.items()}
     np.testing.assert_array_equal(outputs["shipped"], outputs["expected"])
     assert not np.array_equal(outputs["shipped"], outputs["last"])
+    # a selection from before engines were chosen on their own ships one snapshot for both: the
+    # diffusion engine's encoder is that snapshot's regression model
+    assert json.loads((tmp_path / "weights" / "diffusion.json").read_text())["requires"] == export.ENCODER
+    assert ((tmp_path / "weights" / "encoder.onnx").read_bytes() == (tmp_path / "weights" / "regression.onnx").read_bytes())
+
+
+def _same_outputs(first: Path, second: Path) -> bool:
+    """Whether two ONNX models give the same outputs for the same seeded inputs."""
+    import onnxruntime
+    sessions = [onnxruntime.InferenceSession(str(path)) for path in (first, second)]
+    rng = np.random.default_rng(0)
+    inputs = {}
+    for inp in sessions[0].get_inputs():
+        shape = [100 if not isinstance(size, int) else size for size in inp.shape]
+        shape = [200 if inp.name == "features" and i == 1 else size for i, size in enumerate(shape)]
+        inputs[inp.name] = rng.random(shape, dtype=np.float32)
+    first_out, second_out = (session.run(None, inputs)[0] for session in sessions)
+    return bool(np.array_equal(first_out, second_out))
+
+
+def test_each_engine_ships_the_snapshot_chosen_for_it(tmp_path):
+    from inference import models as runtime
+    from inference import neural
+    from training.__main__ import main
+
+    run = tmp_path / "cache" / "runs" / "main"
+    train.train(_noise_corpus(), run, steps=3, minutes=5, batch_size=2, hidden=32, channels=32, workers=0,
+                snapshot_every=1)
+    first, last = train.snapshots(run)[0], train.snapshots(run)[-1]
+    decided = select.models.Decisions().sidecar()
+    (run / select.SELECTED_FILE).write_text(json.dumps({
+        "regression": {"snapshot": first.name, "shipped_ranks_first": False, **decided, "voice_reference_f0": 125.0},
+        "diffusion": {"snapshot": last.name, "shipped_ranks_first": False, **decided, "voice_reference_f0": None}}))
+    (tmp_path / "cache" / "corpus").mkdir()
+    out = tmp_path / "weights"
+    assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(out)]) == 0
+    expected = {engine: select.export_snapshot(snapshot, tmp_path / engine)
+                for engine, snapshot in (("regression", first), ("diffusion", last))}
+    assert _same_outputs(out / "regression.onnx", expected["regression"] / "regression.onnx")
+    assert _same_outputs(out / "encoder.onnx", expected["diffusion"] / "regression.onnx")
+    assert not _same_outputs(out / "encoder.onnx", expected["regression"] / "regression.onnx")
+    assert _same_outputs(out / "diffusion.onnx", expected["diffusion"] / "diffusion.onnx")
+    assert json.loads((out / "regression.json").read_text())["voice_reference_f0"] == 125.0
+    assert json.loads((out / "encoder.json").read_text())["voice_reference_f0"] is None
+    # the runtime runs each engine on its own models
+    (out / "speech_embedding").symlink_to(runtime.find_weights_dir() / "speech_embedding")
+    loaded = {engine: neural.load_engine(engine, out) for engine in select.ENGINES}
+    assert loaded["regression"].regression.sidecar["name"] == "regression"
+    assert loaded["diffusion"].regression.sidecar["name"] == export.ENCODER
+    # one engine alone: the other's files stay as they are
+    before = (out / "regression.onnx").read_bytes()
+    (out / "diffusion.onnx").unlink()
+    assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(out), "--engine", "diffusion"]) == 0
+    assert (out / "diffusion.onnx").exists() and (out / "regression.onnx").read_bytes() == before
 
 
 def test_a_candidate_names_its_snapshot_and_every_decision():
