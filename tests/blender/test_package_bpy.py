@@ -89,7 +89,8 @@ def test_each_zip_ships_the_add_on_weights_and_its_platforms_wheels_only(zips, v
     manifest = archive.read("blender_manifest.toml").decode()
     assert f'platforms = ["{PLATFORM_OF[variant]}"]' in manifest
     assert {"__init__.py", "blender_manifest.toml", "weights/regression.onnx", "weights/regression.json",
-            "weights/diffusion.onnx", "weights/diffusion.json", "inference/neural.py"} <= set(names)
+            "weights/diffusion.onnx", "weights/diffusion.json", "weights/encoder.onnx", "weights/encoder.json",
+            "inference/neural.py"} <= set(names)
     tops = {name.split("/")[0] for name in names}
     assert not tops & {"training", "tests", "benchmarks", ".ci", "scripts", "requirements", "docs", "numpy"}
     assert not [name for name in names if "numpy" in name.lower()]
