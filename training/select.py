@@ -11,8 +11,8 @@ gesture on voices it never heard changes as it trains, so how it is drawn is cho
 the pitch above which the runtime lowers a voice before the models hear it, `inference.voice`)
 and scored like `benchmarks.quality` does on timit_dev: the regression model and the diffusion
 model with seeds 0 and 1, no transcript, 30 fps. A candidate is a snapshot with one set, named
-"step-NNNNNN seal LOW,HIGH peak FLOOR round LOW,HIGH voice HZ" (`candidate_name`; "off" for no
-peaks or no voice pitch).
+"step-NNNNNN seal LOW,HIGH peak FLOOR round LOW,HIGH voice HZ takes DRAWN" (`candidate_name`;
+"off" for no peaks or no voice pitch; DRAWN names the styles seeds 0 and 1 draw, `takes_drawn`).
 Scores are kept in `<run>/snapshots/scores.json`, so a second call (during training, or after it)
 scores only the new snapshots. The choice goes to `<run>/selected.json`; `python -m training
 export` ships it.
@@ -30,18 +30,20 @@ ships beside it as `encoder`), so each engine ships the snapshot and decisions t
 The end of a run is a candidate like any other snapshot, and so are the weights shipped today
 (`weights/`, scored the same way, with the decision they were exported with): an engine whose
 shipped weights rank first is not exported. `selected.json` names each engine's snapshot and
-decisions, which `export` uses. Names spell every decision out, so scores kept from before a
-default changed are not taken for the new default's.
+decisions, which `export` uses. Names spell every decision out, and the styles the diffusion
+seeds draw, so scores kept from before a default or the take bands changed are not taken for
+today's.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import export, models, train
+from . import export, models, targets, train
 
 log = logging.getLogger("lipkit.training")
 
@@ -78,14 +80,30 @@ def describe(decisions: models.Decisions) -> str:
             f"round {decisions.rounding[0]:g},{decisions.rounding[1]:g} voice {number(decisions.voice)}")
 
 
+def takes_drawn() -> str:
+    """Eight hex digits naming the styles the diffusion model's seeds 0 and 1 draw (the runtime's
+    `take_style` in `export.TAKE_BANDS`): a diffusion take's scores depend on them, so scores kept
+    from before the bands or the draw changed are not taken for today's."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from inference import neural
+    sidecar = {"inputs": {neural.STYLE_INPUT: [1, models.NUM_STYLE]},
+               "style": {"names": list(targets.STYLE_NAMES), "range": [-1.0, 1.0], "takes": export.TAKE_BANDS}}
+    drawn = np.concatenate([neural.take_style(SimpleNamespace(sidecar=sidecar), seed) for seed in (0, 1)])
+    return hashlib.sha256(drawn.astype(np.float32).tobytes()).hexdigest()[:8]
+
+
 def candidate_name(snapshot: Path, decisions: models.Decisions = models.Decisions()) -> str:
-    """"step-NNNNNN seal LOW,HIGH peak FLOOR round LOW,HIGH voice HZ": the snapshot and every decision."""
-    return f"{snapshot.stem} {describe(decisions)}"
+    """"step-NNNNNN seal LOW,HIGH peak FLOOR round LOW,HIGH voice HZ takes DRAWN": the snapshot,
+    every decision and the takes' styles (`takes_drawn`)."""
+    return f"{snapshot.stem} {describe(decisions)} takes {takes_drawn()}"
 
 
 def parse_candidate(name: str) -> tuple[str, models.Decisions]:
-    """(snapshot stem, decisions) of a `candidate_name`."""
-    stem, _, seal, _, peak, _, rounding, _, reference = name.split(" ")
+    """(snapshot stem, decisions) of a `candidate_name` (with or without its takes)."""
+    stem, _, seal, _, peak, _, rounding, _, reference = name.split(" ")[:9]
 
     def pair(text):
         return tuple(float(part) for part in text.split(","))
@@ -211,7 +229,7 @@ def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = ex
     scores_path = run_dir / train.SNAPSHOT_FOLDER / SCORES_FILE
     scored = read_scores(scores_path)
     shipped = SHIPPED + "".join(f" {json.loads((shipped_dir / f'{name}.json').read_text())['sha256'][:12]}"
-                                for name in ("regression", "diffusion"))
+                                for name in ("regression", "diffusion")) + f" takes {takes_drawn()}"
     if shipped not in scored:
         log.info("scoring the shipped weights in %s", shipped_dir)
         scored[shipped] = score_weights(shipped_dir, data_dir, face_dir)

@@ -112,6 +112,16 @@ def test_the_lowest_speaker_counts_as_much_as_the_average():
     assert select.choose({"a": one_voice_left_behind, "b": even}, "regression") == "b"
 
 
+def test_a_candidate_is_named_with_the_styles_its_takes_draw(monkeypatch):
+    snapshot = Path("step-000400.pt")
+    name = select.candidate_name(snapshot)
+    assert select.parse_candidate(name) == ("step-000400", select.models.Decisions())
+    # other take bands: the diffusion scores kept under the old name are not taken for these
+    monkeypatch.setitem(export.TAKE_BANDS, "side", {"centre": 0.0, "reach": [0.0, 1.0]})
+    assert select.candidate_name(snapshot) != name
+    assert select.parse_candidate(select.candidate_name(snapshot)) == select.parse_candidate(name)
+
+
 def test_the_shipped_weights_win_a_tie_and_an_earlier_snapshot_the_next():
     same = _three(bil40=86.0, low=76.0)
     assert select.choose({"step-000400": same, select.SHIPPED: same, "step-000800": same}, "diffusion") == select.SHIPPED
@@ -265,9 +275,9 @@ def test_a_candidate_names_its_snapshot_and_every_decision():
     seal, rounding = select.models.SEAL_DECISION, select.models.ROUND_DECISION
     assert select.candidate_name(snapshot) == (f"step-002000 seal {seal[0]:g},{seal[1]:g} "
                                                f"peak {select.models.SEAL_PEAK:g} round {rounding[0]:g},{rounding[1]:g} "
-                                               f"voice {select.models.VOICE_REFERENCE:g}")
+                                               f"voice {select.models.VOICE_REFERENCE:g} takes {select.takes_drawn()}")
     assert select.candidate_name(snapshot, select.models.Decisions((0.05, 0.3), None, (0.4, 0.9), None)) == \
-        "step-002000 seal 0.05,0.3 peak off round 0.4,0.9 voice off"
+        f"step-002000 seal 0.05,0.3 peak off round 0.4,0.9 voice off takes {select.takes_drawn()}"
     for decisions in select.DECISIONS + (select.models.Decisions((0.05, 0.3), None, (0.4, 0.9), 160.0),):
         assert select.parse_candidate(select.candidate_name(snapshot, decisions)) == ("step-002000", decisions)
     assert len({select.candidate_name(snapshot, decisions) for decisions in select.DECISIONS}) == len(select.DECISIONS)
