@@ -4,6 +4,7 @@
     python -m training data | train | select | export
     python -m training voices --voice 150 --to CACHE   # the corpus as the runtime hears it, into another cache
     python -m training select --run RUN        # score the run's snapshots on timit_dev, choose each engine's
+    python -m training select --run RUN --decision-sets 0,8,9   # with three of select.DECISIONS only
     python -m training train --run tuned --init-from RUN_OR_CHECKPOINT --lr 1e-3   # fine-tune
     python -m training train --run takes --init-from RUN --diffusion-only      # the denoiser alone
     python -m training train --run rounding --init-from RUN --gesture-only round   # one gesture's logit alone
@@ -97,6 +98,16 @@ def _export(cache: Path, checkpoint: Path, out: Path, decisions: models.Decision
                                                        denoiser_alone=steps - regression_steps))
 
 
+def decision_sets(text: str) -> tuple[models.Decisions, ...]:
+    """"0,8,9" -> those of `select.DECISIONS`, by position."""
+    try:
+        chosen = [select_mod.DECISIONS[int(part)] for part in text.split(",")]
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"expected positions 0-{len(select_mod.DECISIONS) - 1} of select.DECISIONS "
+                                         f"separated by commas, got {text!r}") from None
+    return tuple(dict.fromkeys(chosen))
+
+
 def source_weights(text: str) -> dict[str, float]:
     """"festival=0.2,speech_commands=0.3" -> how often each corpus source is drawn (the rest: never)."""
     weights = {}
@@ -152,6 +163,9 @@ def main(argv=None) -> int:
     parser.add_argument("--engine", choices=("both", *ENGINES), default="both",
                         help="export: which engine's models (default both, each from the snapshot `select` chose for it)")
     parser.add_argument("--data", type=Path, help="select: the development set (default <shared>/speech/timit_dev)")
+    parser.add_argument("--decision-sets", type=decision_sets, metavar="I,J,...",
+                        help="select: score only these of select.DECISIONS (by position, 0 the defaults; "
+                             "default all of them), fixed before the run is scored")
     parser.add_argument("--rebuild", nargs="*", default=(), metavar="SOURCE",
                         help="with `data`: remake these corpus shards (e.g. after a labelling change)")
     parser.add_argument("--to", type=Path, metavar="CACHE",
@@ -200,7 +214,8 @@ def main(argv=None) -> int:
             print(f"run {args.run} has no snapshots ({checkpoint.parent / train.SNAPSHOT_FOLDER}): train it first",
                   file=sys.stderr)
             return 1
-        select_mod.select(checkpoint.parent, data, face)
+        select_mod.select(checkpoint.parent, data, face,
+                          decisions=select_mod.DECISIONS if args.decision_sets is None else args.decision_sets)
     if args.command in ("export", "all"):
         for engine in ENGINES if args.engine == "both" else (args.engine,):
             chosen = select_mod.selection(checkpoint.parent, engine)

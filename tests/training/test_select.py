@@ -281,3 +281,14 @@ def test_a_candidate_names_its_snapshot_and_every_decision():
     for decisions in select.DECISIONS + (select.models.Decisions((0.05, 0.3), None, (0.4, 0.9), 160.0),):
         assert select.parse_candidate(select.candidate_name(snapshot, decisions)) == ("step-002000", decisions)
     assert len({select.candidate_name(snapshot, decisions) for decisions in select.DECISIONS}) == len(select.DECISIONS)
+
+
+def test_a_run_can_be_scored_with_some_of_the_decision_sets():
+    import argparse
+
+    from training.__main__ import decision_sets
+    assert decision_sets("0,8,9") == (select.DECISIONS[0], select.DECISIONS[8], select.DECISIONS[9])
+    assert decision_sets("8,8") == (select.DECISIONS[8],)
+    for wrong in ("12", "a", "0,,1"):
+        with pytest.raises(argparse.ArgumentTypeError, match="positions 0-11"):
+            decision_sets(wrong)
