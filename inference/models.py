@@ -206,6 +206,9 @@ def take_bands(sidecar: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray] | Non
     if style is None:
         return None
     names, (low, high) = style["names"], (float(value) for value in style["range"])
+    size = sidecar.get("inputs", {}).get("style")
+    if size is not None and int(size[-1]) != len(names):
+        raise ValueError(f"{len(names)} style names for a style input of {size[-1]}")
     bands = style.get("takes", {})
     unknown = sorted(set(bands) - set(names))
     if unknown:

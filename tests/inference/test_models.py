@@ -141,6 +141,11 @@ def test_a_malformed_band_of_takes_is_a_clear_error(copy_of, band, words):
     path.write_text(json.dumps(sidecar))
     with pytest.raises(ModelError, match="unknown style entries chin"):
         models.load_model("diffusion", copy_of)
+    del sidecar["style"]["takes"]
+    sidecar["style"]["names"] = sidecar["style"]["names"][:-1]
+    path.write_text(json.dumps(sidecar))
+    with pytest.raises(ModelError, match="5 style names for a style input of 6"):
+        models.load_model("diffusion", copy_of)
 
 
 def test_takes_without_bands_span_the_learned_range():
