@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import lipmetrics, quality
-from inference import arkit
+from inference import arkit, emotion
 from inference.curves import Curves
 
 
@@ -37,7 +37,8 @@ def style_engine(style: np.ndarray, seed: int, fps: float, weights_dir: Path | N
     def engine(wav: Path) -> Curves:
         audio = load_audio(wav)
         count = num_frames_for(audio.duration, fps)
-        mouth, _, _ = neural.animate_mouth(audio, "diffusion", fps, count, seed, np.zeros((count, 8), np.float32),
+        neutral = np.zeros((count, len(emotion.CATEGORIES)), np.float32)
+        mouth, _, _ = neural.animate_mouth(audio, "diffusion", fps, count, seed, neutral,
                                            weights_dir=weights_dir, style=style)
         return mouth
     return engine

@@ -100,7 +100,7 @@ def model_checksums(engine: str) -> list[str]:
     if engine == "regression":
         return [models.read_sidecar(folder / "regression.json")["sha256"]]
     denoiser = models.read_sidecar(folder / "diffusion.json")
-    return [models.read_sidecar(folder / f"{denoiser.get('requires', 'regression')}.json")["sha256"], denoiser["sha256"]]
+    return [models.read_sidecar(folder / f"{models.encoder_of(denoiser)}.json")["sha256"], denoiser["sha256"]]
 
 
 def cache_key(audio: Audio, request: generation.Request) -> str:

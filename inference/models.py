@@ -196,6 +196,12 @@ def read_sidecar(path: Path) -> dict:
     return sidecar
 
 
+def encoder_of(diffusion_sidecar: dict) -> str:
+    """The model that gives a denoiser its `audio_hidden` (its sidecar's "requires"; models from
+    before the engines shipped their own snapshots name none and use the regression model)."""
+    return diffusion_sidecar.get("requires", "regression")
+
+
 def take_bands(sidecar: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(centre, nearest, farthest) [S] of the bands a diffusion model's takes draw their style in,
     from the sidecar's "style": each entry is drawn at centre ± a reach between nearest and

@@ -47,7 +47,8 @@ from .audio import Audio
 from .constraints import Constraints, correction_spans, to_model_frames
 from .curves import Curves
 from .errors import AudioError, ModelError
-from .models import FIX, GPU_PROVIDERS, ORT_ERRORS, Model, cut_feeds, load_model, run_windowed, take_bands
+from .models import (FIX, GPU_PROVIDERS, ORT_ERRORS, Model, cut_feeds, encoder_of, load_model, run_windowed,
+                     take_bands)
 from .sampler import CosineSchedule, Known, sample
 
 ENGINES = ("regression", "diffusion")
@@ -146,7 +147,7 @@ def _open_engine(engine: str, weights_dir, provider: str, cpu_threads: int) -> E
         regression = load_model("regression", weights_dir, provider, cpu_threads)
         return Engine(regression, None, load_frontend_for(regression, weights_dir, provider, cpu_threads))
     denoiser = load_model("diffusion", weights_dir, provider, cpu_threads)
-    regression = load_model(denoiser.sidecar.get("requires", "regression"), weights_dir, provider, cpu_threads)
+    regression = load_model(encoder_of(denoiser.sidecar), weights_dir, provider, cpu_threads)
     _check_diffusion(denoiser, regression)
     return Engine(regression, denoiser, load_frontend_for(regression, weights_dir, provider, cpu_threads))
 
@@ -335,7 +336,7 @@ def diffuse(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray, seed: i
             model_rate: float = features.MODEL_FPS, style: np.ndarray | None = None) -> np.ndarray:
     """Curves [T, 52] (0-1, the model's channel order) sampled by DDIM; `known` (0-1) inpainted,
     joined to the sample over spans of `model_rate` frames per second of the clip. `style`: the
-    take's style (default: the one `seed` draws, `take_style`)."""
+    take's style (`take_style`; None for a model without one)."""
     side = model.sidecar
     scale, shift = float(side["data_scale"]), float(side["data_shift"])
     schedule = CosineSchedule(int(side["schedule"]["train_steps"]), float(side["schedule"]["offset"]))
@@ -344,7 +345,7 @@ def diffuse(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray, seed: i
         inpaint = Known(known.mask, known.values * scale + shift, correction_spans(model_rate))
     data_range = (min(shift, scale + shift), max(shift, scale + shift))
     denoise = guided_denoiser(model, audio_hidden, emotion, guidance, should_cancel=should_cancel,
-                              style=take_style(model, seed) if style is None else style)
+                              style=style)
     x = sample(denoise,
                (len(audio_hidden), len(side["channels"])), schedule, steps, seed, known=inpaint,
                resample=INPAINT_RESAMPLE if inpaint is not None else 0, data_range=data_range,
@@ -380,7 +381,7 @@ def mouth_curves(audio: Audio, loaded: Engine, fps: float, num_frames: int, seed
                  progress=None, should_cancel=None, voice_mode: str = voice.DEFAULT_MODE,
                  style: np.ndarray | None = None) -> tuple[Curves, float]:
     """The models' curves for this audio at the output rate (`num_frames` frames in ARKit order)
-    and the voice scale they heard it at. `style`: the diffusion take's (default: the seed's).
+    and the voice scale they heard it at. `style`: the diffusion take's (`take_style`).
 
     The models hear the clip at its `voice_scale` (`inference.voice`): their frames then come
     `features.MODEL_FPS / scale` to a second of the clip. Progress counts whole-sequence model
@@ -435,12 +436,13 @@ def animate_mouth(audio: Audio, engine: str, fps: float, num_frames: int, seed: 
                          f"the models need at least {1000 * MIN_SAMPLES / features.SAMPLE_RATE:.0f} ms.")
     loaded = load_engine(engine, weights_dir, provider, cpu_threads)
     steps, guidance = resolve_sampling(loaded, steps, guidance)
+    if loaded.diffusion is not None and style is None:
+        style = take_style(loaded.diffusion, seed)
     mouth, scale = mouth_curves(audio, loaded, fps, num_frames, seed, emotion, steps, guidance, constraints,
                                 progress, should_cancel, voice_mode, style)
     meta = {"steps": steps, "guidance": guidance, "model_versions": loaded.versions,
             "provider": loaded.provider, "voice_scale": round(scale, 4)}
-    if loaded.diffusion is not None and style_size(loaded.diffusion) is not None:
-        drawn = take_style(loaded.diffusion, seed) if style is None else np.asarray(style)
+    if style is not None:       # the take's style, as drawn or given
         meta["style"] = {name: round(float(value), 3)
-                         for name, value in zip(loaded.diffusion.sidecar[STYLE_INPUT]["names"], drawn)}
+                         for name, value in zip(loaded.diffusion.sidecar[STYLE_INPUT]["names"], style)}
     return mouth, meta, loaded.warnings

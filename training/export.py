@@ -84,6 +84,15 @@ TAKE_BANDS = {"jaw": {"centre": 0.15, "reach": [0.0, 0.15]}, "round": {"centre":
               "asymmetry": {"centre": 0.0, "reach": [0.0, 1.0]}, "side": {"centre": 0.0, "reach": [0.4, 0.5]}}
 
 
+def style_record() -> dict:
+    """The diffusion sidecar's "style": the entries' names, the range they were learned over, and
+    the bands takes draw them in."""
+    return {"names": list(targets.STYLE_NAMES), "range": [-1.0, 1.0], "takes": TAKE_BANDS,
+            "meaning": "the take: jaw, rounding, spreading and lip gains, lopsidedness (+ left), side "
+                       "(+ mouthLeft); 0 is the average take; each seed draws every entry at its band's "
+                       "centre plus or minus a reach in the band's, seeds in mirrored pairs"}
+
+
 def export_diffusion(denoiser: models.Denoiser, audio_hidden: int, out_dir: Path, training: dict,
                      default_steps: int = 10, requires: str = ENCODER) -> Path:
     """The denoiser as diffusion.onnx with its sidecar, which names the model that gives it
@@ -109,10 +118,7 @@ def export_diffusion(denoiser: models.Denoiser, audio_hidden: int, out_dir: Path
         "schedule": {"kind": "cosine", "train_steps": models.TRAIN_STEPS, "offset": models.COSINE_OFFSET},
         "prediction": "x0", "data_scale": 2.0, "data_shift": -1.0, "unconditional_emotion": models.UNCONDITIONAL_EMOTION,
         "default_steps": default_steps, "default_guidance": 1.0,
-        "style": {"names": list(targets.STYLE_NAMES), "range": [-1.0, 1.0], "takes": TAKE_BANDS,
-                  "meaning": "the take: jaw, rounding, spreading and lip gains, lopsidedness (+ left), side "
-                             "(+ mouthLeft); 0 is the average take; each seed draws every entry at its band's "
-                             "centre plus or minus a reach in the band's, seeds in mirrored pairs"},
+        "style": style_record(),
     })
     (out_dir / "diffusion.json").write_text(json.dumps(sidecar, indent=1) + "\n")
     return path

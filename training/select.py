@@ -43,7 +43,7 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import export, models, targets, train
+from . import export, models, train
 
 log = logging.getLogger("lipkit.training")
 
@@ -89,8 +89,7 @@ def takes_drawn() -> str:
     import numpy as np
 
     from inference import neural
-    sidecar = {"inputs": {neural.STYLE_INPUT: [1, models.NUM_STYLE]},
-               "style": {"names": list(targets.STYLE_NAMES), "range": [-1.0, 1.0], "takes": export.TAKE_BANDS}}
+    sidecar = {"inputs": {neural.STYLE_INPUT: [1, models.NUM_STYLE]}, "style": export.style_record()}
     drawn = np.concatenate([neural.take_style(SimpleNamespace(sidecar=sidecar), seed) for seed in (0, 1)])
     return hashlib.sha256(drawn.astype(np.float32).tobytes()).hexdigest()[:8]
 

@@ -73,7 +73,7 @@ def weights_with_reference(folder, reference):
     """A copy of the shipped weights whose regression model and diffusion encoder name this
     reference pitch in their sidecars (None: none)."""
     shutil.copytree(models.find_weights_dir(), folder)
-    for name in ("regression", models.read_sidecar(folder / "diffusion.json")["requires"]):
+    for name in ("regression", models.encoder_of(models.read_sidecar(folder / "diffusion.json"))):
         sidecar = json.loads((folder / f"{name}.json").read_text())
         sidecar[voice.SIDECAR_KEY] = reference
         (folder / f"{name}.json").write_text(json.dumps(sidecar))
