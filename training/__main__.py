@@ -11,6 +11,7 @@
     python -m training export --run RUN --out DIR --seal-decision 0.1,0.4      # lips close more readily
     python -m training export --run RUN --out DIR --round-decision 0.4,0.9     # lips round less readily
     python -m training export --run RUN --out DIR --seal-peak off              # no brief closures at peaks
+    python -m training export --run RUN --out DIR --round-peak off             # no brief rounding at peaks
     python -m training export --run RUN --out DIR --voice off                  # every voice heard as it is
     python -m training export --run RUN --engine diffusion     # one engine (the denoiser and its encoder)
     python -m training smoke --out DIR     # a tiny end-to-end run for CI (synthetic speech only)
@@ -73,7 +74,7 @@ def pitch_or_off(text: str) -> float | None:
 
 
 def peak_floor(text: str) -> float | None:
-    """"0.12" -> the seal probability from which a peak closes the exported models' lips; "off" -> None."""
+    """"0.12" -> the probability from which a peak of a gesture (the seal, rounding) draws it briefly; "off" -> None."""
     return _number_or_off(text, "a number", lambda floor: 0.0 < floor < 1.0, "0 < FLOOR < 1")
 
 
@@ -160,6 +161,9 @@ def main(argv=None) -> int:
                         help="export: rounding probabilities between which the lips go from their own shape to "
                              "rounded (default: the one `select` chose, else "
                              f"{models.ROUND_DECISION[0]:g},{models.ROUND_DECISION[1]:g})")
+    parser.add_argument("--round-peak", type=peak_floor, metavar="FLOOR|off", default=argparse.SUPPRESS,
+                        help="export: the rounding probability from which a peak rounds the lips briefly, or off "
+                             f"(default: the one `select` chose, else {models.ROUND_PEAK:g})")
     parser.add_argument("--engine", choices=("both", *ENGINES), default="both",
                         help="export: which engine's models (default both, each from the snapshot `select` chose for it)")
     parser.add_argument("--data", type=Path, help="select: the development set (default <shared>/speech/timit_dev)")
@@ -227,8 +231,9 @@ def main(argv=None) -> int:
             decisions = select_mod.selected_decisions(checkpoint.parent, engine) or models.Decisions()
             overrides = {"seal": args.seal_decision, "rounding": args.round_decision}
             decisions = dataclasses.replace(decisions, **{k: v for k, v in overrides.items() if v is not None})
-            if "seal_peak" in args:
-                decisions = dataclasses.replace(decisions, seal_peak=args.seal_peak)
+            for peak in ("seal_peak", "round_peak"):
+                if peak in args:
+                    decisions = dataclasses.replace(decisions, **{peak: getattr(args, peak)})
             if "voice" in args:
                 decisions = dataclasses.replace(decisions, voice=args.voice)
             logging.info("exporting the %s engine from %s with the decisions %s", engine, source,

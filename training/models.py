@@ -24,6 +24,9 @@ A bilabial is an event, not a state: on a voice it never heard, a network is oft
 closure it does hear, and its seal probability then rises to a peak that stays low. The exported
 models therefore also close the lips briefly at every local peak of the seal probability above a
 low floor (`SEAL_PEAK`), and draw a longer closure only where they are sure (`SEAL_DECISION`).
+Rounding is drawn the same way: a network unsure of an "oo" or the end of an "oh" in a voice it
+never heard raises its rounding probability to a low peak there, so the lips also round briefly at
+every local peak of it above `ROUND_PEAK`, and hold the rounding where it is sure (`ROUND_DECISION`).
 
 Both are fully convolutional with zero padding, so they run on any length and a window that keeps
 only frames further than `receptive_field` from its edges reproduces the one-pass result exactly.
@@ -53,10 +56,11 @@ GESTURES = ("seal", "round")      # the gesture logits both heads predict after 
 SEAL_DECISION = (0.5, 0.8)        # the exported models' default; `python -m training export --seal-decision`
 SEAL_PEAK = 0.12                  # likewise for the seal's peak floor (None: off); `--seal-peak`
 ROUND_DECISION = (0.25, 0.75)     # likewise for rounding; `--round-decision`
+ROUND_PEAK = 0.15                 # likewise for rounding's peak floor (None: off); `--round-peak`
 VOICE_REFERENCE = 150.0           # likewise for the pitch (Hz) above which a voice is lowered (`inference.voice`); `--voice`
-# A seal peak is a frame whose seal probability is the highest within PEAK_RADIUS model frames
-# (20 ms each) either side; the lips close for PEAK_HOLD frames either side of every peak at or
-# above the floor (60 ms in all, about a real closure's shortest).
+# A peak is a frame whose probability is the highest within PEAK_RADIUS model frames (20 ms
+# each) either side; the lips close (or round) for PEAK_HOLD frames either side of every peak at
+# or above the floor (60 ms in all, about a real closure's shortest).
 PEAK_RADIUS = 3
 PEAK_HOLD = 1
 # Where the lips round, pucker and funnel are at least this: a clearly rounded mouth, below the
@@ -65,7 +69,7 @@ ROUNDED_POSE = {"mouthPucker": 0.4, "mouthFunnel": 0.15}
 # A model trained before the rounding gesture grows its logit's output row with this bias (and
 # zero weights): rounding stays off until it is trained.
 NEW_GESTURE_LOGIT = -4.0
-# Frames either side the seal's peaks look at, on top of a network's own receptive field.
+# Frames either side the gestures' peaks look at, on top of a network's own receptive field.
 DECODE_REACH = PEAK_RADIUS + PEAK_HOLD
 PARTING_CHANNELS = tuple(name for control in PARTING_CONTROLS for name in CONTROL_CHANNELS[control])
 
@@ -74,26 +78,29 @@ PARTING_CHANNELS = tuple(name for control in PARTING_CONTROLS for name in CONTRO
 class Decisions:
     """How an exported model draws its gestures (`gesture_decode`): the seal probabilities between
     which the lips go from open to closed, the floor from which a peak of the seal's probability
-    closes them briefly (None: peaks close nothing), and the rounding probabilities between which
-    they go from their own shape to rounded; and how the runtime lets it hear a voice: the pitch
-    above which a voice is played lower first (`inference.voice`; None: as it is). The sidecars
-    record them (`sidecar`)."""
+    closes them briefly (None: peaks close nothing), the rounding probabilities between which
+    they go from their own shape to rounded, and the floor from which a peak of the rounding's
+    probability rounds them briefly (None: off); and how the runtime lets it hear a voice: the
+    pitch above which a voice is played lower first (`inference.voice`; None: as it is). The
+    sidecars record them (`sidecar`)."""
     seal: tuple[float, float] = SEAL_DECISION
     seal_peak: float | None = SEAL_PEAK
     rounding: tuple[float, float] = ROUND_DECISION
     voice: float | None = VOICE_REFERENCE
+    round_peak: float | None = ROUND_PEAK
 
     def sidecar(self) -> dict:
         return {"seal_decision": list(self.seal), "seal_peak": self.seal_peak, "round_decision": list(self.rounding),
-                voice.SIDECAR_KEY: self.voice}
+                "round_peak": self.round_peak, voice.SIDECAR_KEY: self.voice}
 
     @classmethod
     def from_sidecar(cls, record: dict) -> "Decisions":
         """The decisions of a `sidecar` record. A seal or rounding decision it lacks takes the
-        default; a record from before the seal's peaks has no floor, and draws none; one from
-        before the voice's reference pitch hears every voice as it is."""
+        default; a record from before the seal's (or the rounding's) peaks has no floor, and draws
+        none; one from before the voice's reference pitch hears every voice as it is."""
         return cls(seal=tuple(record.get("seal_decision", SEAL_DECISION)), seal_peak=record.get("seal_peak"),
-                   rounding=tuple(record.get("round_decision", ROUND_DECISION)), voice=record.get(voice.SIDECAR_KEY))
+                   rounding=tuple(record.get("round_decision", ROUND_DECISION)), voice=record.get(voice.SIDECAR_KEY),
+                   round_peak=record.get("round_peak"))
 
 
 def _one_hot(names) -> torch.Tensor:
@@ -127,16 +134,17 @@ def gesture_decode(curves, logits, decisions: Decisions | None = None):
 
     Without `decisions` (training) each gesture is blended by its probability; the exported models
     decide (`_decided`, with their `Decisions`), so a gesture the network finds likely is drawn
-    whole, and with a seal peak floor they also seal around every peak of the seal's probability
-    at or above it (`_peaks`).
+    whole, and with a peak floor they also seal (or round) around every peak of the gesture's
+    probability at or above it (`_peaks`).
     """
     probability = torch.sigmoid(logits).unsqueeze(2)                     # [B, 2, 1, T]
     rounding, seal = (probability[:, GESTURES.index(name)] for name in ("round", "seal"))
     if decisions is not None:
-        decided = _decided(seal, decisions.seal)
-        if decisions.seal_peak is not None:
-            decided = torch.maximum(decided, _peaks(seal, decisions.seal_peak))
-        rounding, seal = _decided(rounding, decisions.rounding), decided
+        def drawn(value, decision, peak):
+            decided = _decided(value, decision)
+            return decided if peak is None else torch.maximum(decided, _peaks(value, peak))
+        rounding = drawn(rounding, decisions.rounding, decisions.round_peak)
+        seal = drawn(seal, decisions.seal, decisions.seal_peak)
     pose = sum(value * _one_hot((name,)) for name, value in ROUNDED_POSE.items())
     curves = curves + rounding * torch.relu(pose - curves)
     jaw = curves[:, arkit.INDEX["jawOpen"]].unsqueeze(1)
@@ -225,7 +233,7 @@ class RegressionModel(nn.Module):
     @property
     def receptive_field(self) -> int:
         # stem: 2 feature frames of the k=5 conv + 1 model frame of the stride-2 conv; head: 1;
-        # then the seal's peaks
+        # then the gestures' peaks
         return receptive_field(self.DILATIONS) + 2 + 1 + DECODE_REACH
 
     def encode(self, features, embedding):

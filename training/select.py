@@ -5,13 +5,14 @@
 A run keeps both models' weights every `train.SNAPSHOT_EVERY` steps (`<run>/snapshots/`). Each
 snapshot is exported (ONNX) once for each set of gesture decisions in `DECISIONS`
 (`models.Decisions`: the seal probabilities between which the lips go from open to closed, the
-floor from which a peak of the seal's probability closes them briefly, and the rounding
-probabilities between which they go from their own shape to rounded: how sure a network is of a
+floor from which a peak of the seal's probability closes them briefly, the rounding
+probabilities between which they go from their own shape to rounded, and the floor from which a
+peak of the rounding's probability rounds them briefly: how sure a network is of a
 gesture on voices it never heard changes as it trains, so how it is drawn is chosen with it; and
 the pitch above which the runtime lowers a voice before the models hear it, `inference.voice`)
 and scored like `benchmarks.quality` does on timit_dev: the regression model and the diffusion
 model with seeds 0 and 1, no transcript, 30 fps. A candidate is a snapshot with one set, named
-"step-NNNNNN seal LOW,HIGH peak FLOOR round LOW,HIGH voice HZ takes DRAWN" (`candidate_name`;
+"step-NNNNNN seal LOW,HIGH peak FLOOR round LOW,HIGH peak FLOOR voice HZ takes DRAWN" (`candidate_name`;
 "off" for no peaks or no voice pitch; DRAWN names the styles seeds 0 and 1 draw, `takes_drawn`).
 Scores are kept in `<run>/snapshots/scores.json`, so a second call (during training, or after it)
 scores only the new snapshots. The choice goes to `<run>/selected.json`; `python -m training
@@ -62,22 +63,31 @@ SHIPPED = "shipped"
 # The decisions every snapshot is scored with, the models' defaults first: the seal's peaks from a
 # higher and a lower floor, the seal as it was drawn before its peaks (a decision alone, from
 # 0.25 to 0.75), rounding readier and more reluctant, every voice heard as it is, and voices
-# lowered from a lower and a higher pitch on (each also with the rounding it needed most).
+# lowered from a lower and a higher pitch on (each also with the rounding it needed most); then
+# rounding as it was drawn before its peaks (a decision alone), with each pitch above, and the
+# rounding's peaks from a higher floor with the more reluctant rounding.
 DECISIONS = (models.Decisions(), models.Decisions(seal_peak=0.2), models.Decisions(seal_peak=0.06),
              models.Decisions(seal=(0.25, 0.75), seal_peak=None),
              models.Decisions(rounding=(0.15, 0.5)), models.Decisions(rounding=(0.4, 0.9)),
              models.Decisions(voice=None), models.Decisions(rounding=(0.15, 0.5), voice=None),
              models.Decisions(voice=125.0), models.Decisions(rounding=(0.4, 0.9), voice=125.0),
-             models.Decisions(voice=175.0), models.Decisions(rounding=(0.4, 0.9), voice=175.0))
+             models.Decisions(voice=175.0), models.Decisions(rounding=(0.4, 0.9), voice=175.0),
+             models.Decisions(round_peak=None), models.Decisions(round_peak=None, voice=125.0),
+             models.Decisions(seal_peak=0.2, round_peak=None),
+             models.Decisions(rounding=(0.4, 0.9), round_peak=0.2), models.Decisions(rounding=(0.4, 0.9), voice=125.0,
+                                                                                     round_peak=0.2),
+             models.Decisions(seal_peak=0.2, rounding=(0.4, 0.9)), models.Decisions(seal_peak=0.2, rounding=(0.4, 0.9),
+                                                                                    round_peak=0.2))
 
 
 def describe(decisions: models.Decisions) -> str:
-    """"seal LOW,HIGH peak FLOOR round LOW,HIGH voice HZ" ("off" for no peaks, or no voice's
-    reference pitch)."""
+    """"seal LOW,HIGH peak FLOOR round LOW,HIGH peak FLOOR voice HZ" ("off" for no peaks, or no
+    voice's reference pitch)."""
     def number(value):
         return "off" if value is None else f"{value:g}"
     return (f"seal {decisions.seal[0]:g},{decisions.seal[1]:g} peak {number(decisions.seal_peak)} "
-            f"round {decisions.rounding[0]:g},{decisions.rounding[1]:g} voice {number(decisions.voice)}")
+            f"round {decisions.rounding[0]:g},{decisions.rounding[1]:g} peak {number(decisions.round_peak)} "
+            f"voice {number(decisions.voice)}")
 
 
 def takes_drawn() -> str:
@@ -95,22 +105,22 @@ def takes_drawn() -> str:
 
 
 def candidate_name(snapshot: Path, decisions: models.Decisions = models.Decisions()) -> str:
-    """"step-NNNNNN seal LOW,HIGH peak FLOOR round LOW,HIGH voice HZ takes DRAWN": the snapshot,
+    """"step-NNNNNN seal LOW,HIGH peak FLOOR round LOW,HIGH peak FLOOR voice HZ takes DRAWN": the snapshot,
     every decision and the takes' styles (`takes_drawn`)."""
     return f"{snapshot.stem} {describe(decisions)} takes {takes_drawn()}"
 
 
 def parse_candidate(name: str) -> tuple[str, models.Decisions]:
     """(snapshot stem, decisions) of a `candidate_name` (with or without its takes)."""
-    stem, _, seal, _, peak, _, rounding, _, reference = name.split(" ")[:9]
+    stem, _, seal, _, seal_peak, _, rounding, _, round_peak, _, reference = name.split(" ")[:11]
 
     def pair(text):
         return tuple(float(part) for part in text.split(","))
 
     def number(text):
         return None if text == "off" else float(text)
-    return stem, models.Decisions(seal=pair(seal), seal_peak=number(peak), rounding=pair(rounding),
-                                  voice=number(reference))
+    return stem, models.Decisions(seal=pair(seal), seal_peak=number(seal_peak), rounding=pair(rounding),
+                                  round_peak=number(round_peak), voice=number(reference))
 
 
 @dataclass(frozen=True)

@@ -192,17 +192,20 @@ def test_export_ships_the_selected_snapshot_not_the_last_checkpoint(tmp_path):
     chosen = train.snapshots(run)[0]
     (run / select.SELECTED_FILE).write_text(json.dumps({"snapshot": chosen.name, "shipped_ranks_first": False,
                                                         "seal_decision": [0.05, 0.3], "seal_peak": 0.3,
-                                                        "round_decision": [0.4, 0.9], "voice_reference_f0": 160.0}))
+                                                        "round_decision": [0.4, 0.9], "round_peak": 0.25,
+                                                        "voice_reference_f0": 160.0}))
     (tmp_path / "cache" / "corpus").mkdir()
     assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "weights")]) == 0
     for name in ("regression", "diffusion"):      # with the decisions chosen with it
         sidecar = json.loads((tmp_path / "weights" / f"{name}.json").read_text())
         assert sidecar["seal_decision"] == [0.05, 0.3] and sidecar["round_decision"] == [0.4, 0.9]
-        assert sidecar["seal_peak"] == 0.3 and sidecar["voice_reference_f0"] == 160.0
-    assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "heard"), "--voice", "off"]) == 0
-    assert json.loads((tmp_path / "heard" / "regression.json").read_text())["voice_reference_f0"] is None
+        assert sidecar["seal_peak"] == 0.3 and sidecar["voice_reference_f0"] == 160.0 and sidecar["round_peak"] == 0.25
+    assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "heard"), "--voice", "off",
+                 "--round-peak", "off"]) == 0
+    heard = json.loads((tmp_path / "heard" / "regression.json").read_text())
+    assert heard["voice_reference_f0"] is None and heard["round_peak"] is None and heard["seal_peak"] == 0.3
     expected = select.export_snapshot(chosen, tmp_path / "expected",
-                                      select.models.Decisions((0.05, 0.3), 0.3, (0.4, 0.9), 160.0))
+                                      select.models.Decisions((0.05, 0.3), 0.3, (0.4, 0.9), 160.0, 0.25))
     last = select.export_snapshot(train.snapshots(run)[-1], tmp_path / "last")
     rng = np.random.default_rng(0)
     sessions = {name: onnxruntime.InferenceSession(str(folder / "regression.onnx"))
@@ -275,10 +278,11 @@ def test_a_candidate_names_its_snapshot_and_every_decision():
     seal, rounding = select.models.SEAL_DECISION, select.models.ROUND_DECISION
     assert select.candidate_name(snapshot) == (f"step-002000 seal {seal[0]:g},{seal[1]:g} "
                                                f"peak {select.models.SEAL_PEAK:g} round {rounding[0]:g},{rounding[1]:g} "
+                                               f"peak {select.models.ROUND_PEAK:g} "
                                                f"voice {select.models.VOICE_REFERENCE:g} takes {select.takes_drawn()}")
-    assert select.candidate_name(snapshot, select.models.Decisions((0.05, 0.3), None, (0.4, 0.9), None)) == \
-        f"step-002000 seal 0.05,0.3 peak off round 0.4,0.9 voice off takes {select.takes_drawn()}"
-    for decisions in select.DECISIONS + (select.models.Decisions((0.05, 0.3), None, (0.4, 0.9), 160.0),):
+    assert select.candidate_name(snapshot, select.models.Decisions((0.05, 0.3), None, (0.4, 0.9), None, None)) == \
+        f"step-002000 seal 0.05,0.3 peak off round 0.4,0.9 peak off voice off takes {select.takes_drawn()}"
+    for decisions in select.DECISIONS + (select.models.Decisions((0.05, 0.3), None, (0.4, 0.9), 160.0, 0.3),):
         assert select.parse_candidate(select.candidate_name(snapshot, decisions)) == ("step-002000", decisions)
     assert len({select.candidate_name(snapshot, decisions) for decisions in select.DECISIONS}) == len(select.DECISIONS)
 
@@ -289,6 +293,7 @@ def test_a_run_can_be_scored_with_some_of_the_decision_sets():
     from training.__main__ import decision_sets
     assert decision_sets("0,8,9") == (select.DECISIONS[0], select.DECISIONS[8], select.DECISIONS[9])
     assert decision_sets("8,8") == (select.DECISIONS[8],)
-    for wrong in ("12", "a", "0,,1"):
-        with pytest.raises(argparse.ArgumentTypeError, match="positions 0-11"):
+    last = len(select.DECISIONS) - 1
+    for wrong in (str(last + 1), "a", "0,,1"):
+        with pytest.raises(argparse.ArgumentTypeError, match=f"positions 0-{last}"):
             decision_sets(wrong)

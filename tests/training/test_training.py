@@ -114,7 +114,7 @@ def test_the_rounding_gesture_raises_pucker_and_funnel_to_the_rounded_pose_and_l
     curves[:, arkit.INDEX["jawOpen"]] = 0.2
     logits = torch.full((1, len(models.GESTURES), 3), -10.0)
     logits[:, models.GESTURES.index("round")] = torch.tensor([-10.0, 10.0, 10.0])
-    out = models.gesture_decode(curves, logits, models.Decisions(seal_peak=None))
+    out = models.gesture_decode(curves, logits, models.Decisions(seal_peak=None, round_peak=None))
     pucker, funnel = out[0, arkit.INDEX["mouthPucker"]], out[0, arkit.INDEX["mouthFunnel"]]
     assert pucker.tolist() == pytest.approx([0.1, models.ROUNDED_POSE["mouthPucker"], 0.7])   # at least the pose
     assert funnel.tolist() == pytest.approx([0.0, models.ROUNDED_POSE["mouthFunnel"], models.ROUNDED_POSE["mouthFunnel"]])
@@ -147,6 +147,28 @@ def test_the_seal_closes_the_lips_briefly_at_each_peak_of_its_probability_above_
     assert sealed_frames(0.12) == hold + step
     assert sealed_frames(0.25) == step
     assert sealed_frames(None) == []                                   # the decision alone: below 0.7, open
+
+
+def test_the_lips_round_briefly_at_each_peak_of_the_rounding_probability_above_its_floor():
+    """Like the seal's: each local peak of the rounding probability at or above the floor rounds
+    the lips whole for `PEAK_HOLD` frames either side; a lower peak rounds nothing, and without a
+    floor only the decision draws rounding."""
+    probability = torch.full((30,), 0.02)
+    probability[5:10] = torch.tensor([0.05, 0.1, 0.2, 0.12, 0.06])     # a peak of 0.2 at frame 7
+    probability[18:21] = torch.tensor([0.05, 0.1, 0.05])               # a peak below the floor
+    logits = torch.full((1, len(models.GESTURES), 30), -10.0)
+    logits[0, models.GESTURES.index("round")] = torch.logit(probability)
+    curves = torch.zeros(1, models.NUM_CHANNELS, 30)
+
+    def rounded_frames(round_peak):
+        out = models.gesture_decode(curves, logits, models.Decisions(rounding=(0.4, 0.9), round_peak=round_peak))
+        pucker = out[0, arkit.INDEX["mouthPucker"]].tolist()
+        assert all(value == 0 or value == pytest.approx(models.ROUNDED_POSE["mouthPucker"]) for value in pucker)
+        return [frame for frame, value in enumerate(pucker) if value > 0]
+
+    assert rounded_frames(0.15) == list(range(7 - models.PEAK_HOLD, 7 + models.PEAK_HOLD + 1))
+    assert rounded_frames(0.25) == []
+    assert rounded_frames(None) == []
 
 
 def _as_before_rounding(state: dict, model_class) -> dict:
