@@ -78,10 +78,19 @@ def peak_floor(text: str) -> float | None:
     return _number_or_off(text, "a number", lambda floor: 0.0 < floor < 1.0, "0 < FLOOR < 1")
 
 
+def snapshot_name(cache: Path, checkpoint: Path) -> str:
+    """The checkpoint as "<cache folder>/<path in the cache>" (the full path where it lies elsewhere)."""
+    try:
+        return f"{cache.name}/{checkpoint.relative_to(cache)}"
+    except ValueError:
+        return str(checkpoint)
+
+
 def _export(cache: Path, checkpoint: Path, out: Path, decisions: models.Decisions = models.Decisions(),
-            engines=ENGINES) -> None:
+            engines=ENGINES, command: str = "python -m training all") -> None:
     """`engines` of a checkpoint into `out`: the regression engine's model, and the diffusion
-    engine's denoiser with its encoder (the checkpoint's regression model)."""
+    engine's denoiser with its encoder (the checkpoint's regression model). The sidecars record
+    `command` and the checkpoint."""
     corpus = corpus_mod.load_corpus(cache)
     counts = {name: len(utts) for name, utts in corpus.items()}
     hours, speakers = _hours(corpus), _speakers(corpus)
@@ -89,14 +98,16 @@ def _export(cache: Path, checkpoint: Path, out: Path, decisions: models.Decision
     regression.gesture_decisions = denoiser.gesture_decisions = decisions
     steps = state.get("base_steps", 0) + state["step"]
     regression_steps = train.regression_steps(state)
-    regression_record = export.training_record(regression_steps, counts, hours, speakers)
+    provenance = {"command": command, "snapshot": snapshot_name(cache, checkpoint),
+                  "fine_tuned_from": state.get("base_steps", 0)}
+    regression_record = export.training_record(regression_steps, counts, hours, speakers, **provenance)
     if "regression" in engines:
         export.export_regression(regression, out, regression_record)
     if "diffusion" in engines:
         export.export_regression(regression, out, regression_record, name=export.ENCODER)
         export.export_diffusion(denoiser, regression.hidden, out,
                                 export.training_record(steps, counts, hours, speakers,
-                                                       denoiser_alone=steps - regression_steps))
+                                                       denoiser_alone=steps - regression_steps, **provenance))
 
 
 def decision_sets(text: str) -> tuple[models.Decisions, ...]:
@@ -238,7 +249,9 @@ def main(argv=None) -> int:
                 decisions = dataclasses.replace(decisions, voice=args.voice)
             logging.info("exporting the %s engine from %s with the decisions %s", engine, source,
                          select_mod.describe(decisions))
-            _export(args.cache, source, args.out, decisions, engines=(engine,))
+            _export(args.cache, source, args.out, decisions, engines=(engine,),
+                    command=" ".join(["python -m training", *(sys.argv[1:] if argv is None else argv)]).replace(
+                        str(Path.home()), "~"))
     return 0
 
 

@@ -200,6 +200,9 @@ def test_export_ships_the_selected_snapshot_not_the_last_checkpoint(tmp_path):
         sidecar = json.loads((tmp_path / "weights" / f"{name}.json").read_text())
         assert sidecar["seal_decision"] == [0.05, 0.3] and sidecar["round_decision"] == [0.4, 0.9]
         assert sidecar["seal_peak"] == 0.3 and sidecar["voice_reference_f0"] == 160.0 and sidecar["round_peak"] == 0.25
+        # the sidecar names the command that exported it and the snapshot it came from
+        assert sidecar["training"]["command"].startswith("python -m training export --cache ")
+        assert sidecar["training"]["snapshot"] == f"cache/runs/main/snapshots/{chosen.name}"
     assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "heard"), "--voice", "off",
                  "--round-peak", "off"]) == 0
     heard = json.loads((tmp_path / "heard" / "regression.json").read_text())
