@@ -87,7 +87,7 @@ def snapshot_name(cache: Path, checkpoint: Path) -> str:
 
 
 def _export(cache: Path, checkpoint: Path, out: Path, decisions: models.Decisions = models.Decisions(),
-            engines=ENGINES, command: str = "python -m training all") -> None:
+            engines=ENGINES, *, command: str) -> None:
     """`engines` of a checkpoint into `out`: the regression engine's model, and the diffusion
     engine's denoiser with its encoder (the checkpoint's regression model). The sidecars record
     `command` and the checkpoint."""
@@ -232,6 +232,8 @@ def main(argv=None) -> int:
         select_mod.select(checkpoint.parent, data, face,
                           decisions=select_mod.DECISIONS if args.decision_sets is None else args.decision_sets)
     if args.command in ("export", "all"):
+        command = " ".join(["python -m training", *(sys.argv[1:] if argv is None else argv)]).replace(
+            str(Path.home()), "~")
         for engine in ENGINES if args.engine == "both" else (args.engine,):
             chosen = select_mod.selection(checkpoint.parent, engine)
             if chosen and chosen["shipped_ranks_first"]:
@@ -242,16 +244,12 @@ def main(argv=None) -> int:
             decisions = select_mod.selected_decisions(checkpoint.parent, engine) or models.Decisions()
             overrides = {"seal": args.seal_decision, "rounding": args.round_decision}
             decisions = dataclasses.replace(decisions, **{k: v for k, v in overrides.items() if v is not None})
-            for peak in ("seal_peak", "round_peak"):
-                if peak in args:
-                    decisions = dataclasses.replace(decisions, **{peak: getattr(args, peak)})
-            if "voice" in args:
-                decisions = dataclasses.replace(decisions, voice=args.voice)
+            # the options that can turn a decision off (None) are only in `args` where given
+            given = {name: getattr(args, name) for name in ("seal_peak", "round_peak", "voice") if name in args}
+            decisions = dataclasses.replace(decisions, **given)
             logging.info("exporting the %s engine from %s with the decisions %s", engine, source,
                          select_mod.describe(decisions))
-            _export(args.cache, source, args.out, decisions, engines=(engine,),
-                    command=" ".join(["python -m training", *(sys.argv[1:] if argv is None else argv)]).replace(
-                        str(Path.home()), "~"))
+            _export(args.cache, source, args.out, decisions, engines=(engine,), command=command)
     return 0
 
 
@@ -267,7 +265,7 @@ def smoke(out: Path) -> int:
     corpus = corpus_mod.load_corpus(cache)
     checkpoint = train.train(corpus, cache / "runs" / "main", steps=3, minutes=5, batch_size=2, hidden=32,
                              channels=32, workers=0)
-    _export(cache, checkpoint, out / "weights")
+    _export(cache, checkpoint, out / "weights", command=f"python -m training smoke --out {out}")
     regression, denoiser, _ = train.load(checkpoint)
     rng = np.random.default_rng(0)
     difference = export.max_difference_torch_onnx(
