@@ -5,9 +5,13 @@
   conditioned on the regression model's emotion-free audio encoding (`audio_hidden`) and on
   emotion, with classifier-free guidance; constraints are inpainted. Seeded: the same seed gives
   the same take, another seed another take. Where the sidecar has a "style" input (how wide the
-  jaw opens, how much the lips round or spread, lopsidedness, talking out of one side), the seed
-  also draws the take's style (`take_style`) in the bands its sidecar gives (the learned range
-  where it gives none), seeds in mirrored pairs.
+  jaw opens, how much the lips round or spread, lopsidedness, talking out of one side, the corners
+  and the lower lip it holds), the seed also draws the take's style (`take_style`) in the bands its
+  sidecar gives (the learned range where it gives none), seeds in mirrored pairs. Where the
+  sidecar names the regression engine under "gestures_from", the denoiser draws that engine's
+  seal and rounding (`drawn_gestures`, the regression model's "gestures" output, heard at its own
+  voice scale) in place of its own: every take closes and rounds the lips where the regression
+  engine does, and the seed chooses how the rest of the mouth moves.
 
 Shapes and rates (see `features` and the sidecars): features [F, 64] at 100 per second; model
 frames T = ceil(F / 2) at 50 per second, frame j at j / 50 s; curves [T, 52] (0-1) in the
@@ -65,6 +69,11 @@ EMBEDDING_INPUT = "embedding"
 INPAINT_RESAMPLE = 1
 UNCONDITIONAL_KEY = "unconditional_emotion"
 STYLE_INPUT = "style"
+# A denoiser whose sidecar names a model under GESTURES_FROM draws that model's gestures (its
+# GESTURES output, the seal and rounding it drew, 0..1 per frame) in place of its own: the input
+# GESTURES [1, T, 2], in the order of that model's sidecar "gestures".
+GESTURES = "gestures"
+GESTURES_FROM = "gestures_from"
 STYLE_STREAM = 0x5717      # the style's random numbers never share a stream with the sampler's noise
 DIFFUSION_KEYS = ("requires", "schedule", "prediction", "data_scale", "data_shift", "default_steps",
                   "default_guidance")
@@ -81,25 +90,28 @@ _PARITY: dict[tuple, str | None] = {}
 
 @dataclass(frozen=True)
 class Engine:
-    """The open models of one engine: the regression model, for "diffusion" the denoiser, and the
-    speech-embedding front-end when the regression model reads it."""
+    """The open models of one engine: the regression model, for "diffusion" the denoiser, the
+    speech-embedding front-end when the regression model reads it, and the engine whose gestures
+    the denoiser draws when its sidecar names one (`GESTURES_FROM`)."""
 
     regression: Model
     diffusion: Model | None = None
     frontend: embedding_mod.FrontEnd | None = None
     notes: tuple[str, ...] = ()
+    gestures: "Engine | None" = None
 
     @property
     def warnings(self) -> tuple[str, ...]:
         found = (self.notes + self.regression.warnings + (self.diffusion.warnings if self.diffusion else ())
-                 + (self.frontend.warnings if self.frontend else ()))
+                 + (self.frontend.warnings if self.frontend else ()) + (self.gestures.warnings if self.gestures else ()))
         return tuple(dict.fromkeys(found))
 
     @property
     def providers(self) -> tuple[str, ...]:
         """The onnxruntime providers running the engine's models, each once (front-end first)."""
         parts = (self.frontend, self.regression, self.diffusion)
-        return tuple(dict.fromkeys(part.provider for part in parts if part is not None))
+        own = tuple(part.provider for part in parts if part is not None)
+        return tuple(dict.fromkeys(own + (self.gestures.providers if self.gestures else ())))
 
     @property
     def provider(self) -> str:
@@ -108,7 +120,8 @@ class Engine:
 
     @property
     def versions(self) -> dict[str, str]:
-        return {model.name: model.version for model in (self.regression, self.diffusion) if model is not None}
+        own = {model.name: model.version for model in (self.regression, self.diffusion) if model is not None}
+        return {**(self.gestures.versions if self.gestures else {}), **own}
 
 
 def _check_diffusion(denoiser: Model, regression: Model) -> None:
@@ -149,7 +162,27 @@ def _open_engine(engine: str, weights_dir, provider: str, cpu_threads: int) -> E
     denoiser = load_model("diffusion", weights_dir, provider, cpu_threads)
     regression = load_model(encoder_of(denoiser.sidecar), weights_dir, provider, cpu_threads)
     _check_diffusion(denoiser, regression)
-    return Engine(regression, denoiser, load_frontend_for(regression, weights_dir, provider, cpu_threads))
+    gestures = None
+    if GESTURES_FROM in denoiser.sidecar:
+        gestures = _open_engine(_gesture_source(denoiser), weights_dir, provider, cpu_threads)
+        given = gestures.regression.sidecar.get(GESTURES, ()) if GESTURES in gestures.regression.sidecar["outputs"] else ()
+        if sorted(given) != sorted(denoiser.sidecar[GESTURES]):
+            raise ModelError(f"The diffusion model draws the gestures {denoiser.sidecar[GESTURES]} of the "
+                             f"{gestures.regression.name} model, which gives {list(given) or 'none'}. {FIX}")
+    return Engine(regression, denoiser, load_frontend_for(regression, weights_dir, provider, cpu_threads),
+                  gestures=gestures)
+
+
+def _gesture_source(denoiser: Model) -> str:
+    """The engine whose gestures `denoiser` draws (its sidecar's `GESTURES_FROM`), checked."""
+    source = denoiser.sidecar[GESTURES_FROM]
+    if source != "regression":
+        raise ModelError(f"The diffusion model description takes its gestures from {source!r}; only the "
+                         f"regression engine gives them. {FIX}")
+    if GESTURES not in denoiser.sidecar["inputs"]:
+        raise ModelError(f"The diffusion model description takes its gestures from the regression engine "
+                         f"but the model has no {GESTURES!r} input. {FIX}")
+    return source
 
 
 def disagreement(value: np.ndarray, reference: np.ndarray) -> float:
@@ -179,10 +212,17 @@ def parity_gap(candidate: Engine, reference: Engine) -> float:
     pairs += [(found[name], expected[name]) for name in expected]
     if reference.diffusion is not None:
         noisy = rng.standard_normal((num_frames, len(reference.diffusion.sidecar["channels"]))).astype(np.float32)
-        denoised = [guided_denoiser(engine.diffusion, expected["audio_hidden"], emotion, 1.0)(noisy, PARITY_TIMESTEP)
+        gestures = None
+        if reference.gestures is not None:
+            gestures = rng.uniform(0.0, 1.0, (num_frames, len(reference.diffusion.sidecar[GESTURES]))).astype(np.float32)
+        denoised = [guided_denoiser(engine.diffusion, expected["audio_hidden"], emotion, 1.0,
+                                    gestures=gestures)(noisy, PARITY_TIMESTEP)
                     for engine in (candidate, reference)]
         pairs.append(tuple(denoised))
-    return max(disagreement(value, wanted) for value, wanted in pairs)
+    gap = max(disagreement(value, wanted) for value, wanted in pairs)
+    if reference.gestures is not None:
+        gap = max(gap, parity_gap(candidate.gestures, reference.gestures))
+    return gap
 
 
 def _parity_note(candidate: Engine, reference: Engine) -> str | None:
@@ -297,20 +337,26 @@ def take_style(model: Model, seed: int) -> np.ndarray | None:
 
 
 def guided_denoiser(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray, guidance: float,
-                    window_frames: int = WINDOW_FRAMES, should_cancel=None, style: np.ndarray | None = None):
+                    window_frames: int = WINDOW_FRAMES, should_cancel=None, style: np.ndarray | None = None,
+                    gestures: np.ndarray | None = None):
     """`denoise(x_t, t) -> x0` for the sampler: the denoiser windowed, with classifier-free guidance.
 
     The unconditional prediction sees every emotion weight set to the sidecar's
     "unconditional_emotion" (the "no emotion given" token, 0 when the sidecar has none); guided
     x0 = uncond + guidance x (cond - uncond). With guidance 1, or emotion equal to that token,
     this is the conditional prediction, so one pass is enough. A model with a style input gets
-    `style` (None: all 0, the average take).
+    `style` (None: all 0, the average take). A model that draws another's gestures gets
+    `gestures` [T, 2] (`drawn_gestures`).
     """
     num_frames = len(audio_hidden)
     extra = {}
     size = style_size(model)
     if size is not None:
         extra[STYLE_INPUT] = (np.zeros(size, np.float32) if style is None else np.asarray(style, np.float32))[None]
+    if (gestures is None) != (GESTURES not in model.sidecar["inputs"]):
+        raise ValueError(f"the {model.name} model {'needs' if gestures is None else 'takes no'} gestures")
+    if gestures is not None:
+        extra[GESTURES] = np.asarray(gestures, np.float32)[None]
     no_emotion = np.full_like(emotion, model.sidecar.get(UNCONDITIONAL_KEY, 0.0))
     single_pass = guidance == 1.0 or np.array_equal(emotion, no_emotion)
 
@@ -333,10 +379,12 @@ def guided_denoiser(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray,
 
 def diffuse(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray, seed: int, steps: int, guidance: float,
             known: Constraints | None = None, progress=None, should_cancel=None,
-            model_rate: float = features.MODEL_FPS, style: np.ndarray | None = None) -> np.ndarray:
+            model_rate: float = features.MODEL_FPS, style: np.ndarray | None = None,
+            gestures: np.ndarray | None = None) -> np.ndarray:
     """Curves [T, 52] (0-1, the model's channel order) sampled by DDIM; `known` (0-1) inpainted,
     joined to the sample over spans of `model_rate` frames per second of the clip. `style`: the
-    take's style (`take_style`; None for a model without one)."""
+    take's style (`take_style`; None for a model without one); `gestures`: the gestures it draws
+    (`drawn_gestures`; None for a model that draws its own)."""
     side = model.sidecar
     scale, shift = float(side["data_scale"]), float(side["data_shift"])
     schedule = CosineSchedule(int(side["schedule"]["train_steps"]), float(side["schedule"]["offset"]))
@@ -345,7 +393,7 @@ def diffuse(model: Model, audio_hidden: np.ndarray, emotion: np.ndarray, seed: i
         inpaint = Known(known.mask, known.values * scale + shift, correction_spans(model_rate))
     data_range = (min(shift, scale + shift), max(shift, scale + shift))
     denoise = guided_denoiser(model, audio_hidden, emotion, guidance, should_cancel=should_cancel,
-                              style=style)
+                              style=style, gestures=gestures)
     x = sample(denoise,
                (len(audio_hidden), len(side["channels"])), schedule, steps, seed, known=inpaint,
                resample=INPAINT_RESAMPLE if inpaint is not None else 0, data_range=data_range,
@@ -374,6 +422,31 @@ def voice_scale(audio: Audio, regression: Model, voice_mode: str = voice.DEFAULT
     model's reference pitch; 1 for a model without one, or with `voice_mode` "off")."""
     reference = None if voice.check_mode(voice_mode) == "off" else regression.sidecar.get(voice.SIDECAR_KEY)
     return voice.formant_scale(audio.samples, None if reference is None else float(reference), audio.sample_rate)
+
+
+def drawn_gestures(audio: Audio, source: Engine, names, emotion: np.ndarray, fps: float, model_rate: float,
+                   num_model_frames: int, voice_mode: str = voice.DEFAULT_MODE, heard=None,
+                   should_cancel=None) -> np.ndarray:
+    """The gestures `names` [num_model_frames, len(names)] the regression engine `source` draws for
+    this clip (its `GESTURES` output: the seal and rounding, 0..1), at `model_rate` frames per
+    second of the clip.
+
+    `source` hears the clip at its own voice scale; its frames are interpolated to the caller's.
+    `heard`: (scale, speech embedding) the caller computed already, reused at the same scale.
+    """
+    regression = source.regression
+    scale = voice_scale(audio, regression, voice_mode)
+    samples = voice.at_scale(audio.samples, scale)
+    own_rate = features.MODEL_FPS / scale
+    own_frames = features.num_model_frames(features.num_feature_frames(len(samples)))
+    if heard is not None and heard[0] == scale and (heard[1] is None) == (source.frontend is None):
+        speech = heard[1]
+    else:
+        speech = speech_for(source, samples, should_cancel)
+    drawn = regress(regression, samples, emotion_for_model(emotion, fps, own_frames, regression, own_rate),
+                    keep=(GESTURES,), should_cancel=should_cancel, speech=speech)[GESTURES]
+    own = Curves(own_rate, np.clip(drawn, 0.0, 1.0), regression.sidecar[GESTURES])
+    return own.select(names).resample(model_rate, 0.0, num_model_frames).values
 
 
 def mouth_curves(audio: Audio, loaded: Engine, fps: float, num_frames: int, seed: int, emotion: np.ndarray,
@@ -410,8 +483,12 @@ def mouth_curves(audio: Audio, loaded: Engine, fps: float, num_frames: int, seed
             known = to_model_frames(constraints, fps, num_model_frames, model_rate, channels)
         after_regression = None if progress is None else (lambda done, total: progress(1 + done, 1 + total))
         denoiser_emotion = emotion_for_model(emotion, fps, num_model_frames, denoiser, model_rate)
+        gestures = None
+        if loaded.gestures is not None:
+            gestures = drawn_gestures(audio, loaded.gestures, denoiser.sidecar[GESTURES], emotion, fps, model_rate,
+                                      num_model_frames, voice_mode, (scale, speech), should_cancel)
         values = diffuse(denoiser, outputs["audio_hidden"], denoiser_emotion, seed, steps, guidance, known,
-                         after_regression, should_cancel, model_rate, style)
+                         after_regression, should_cancel, model_rate, style, gestures)
     model_curves = Curves(model_rate, np.clip(values, 0.0, 1.0), channels)
     return model_curves.select(arkit.NAMES).resample(fps, 0.0, num_frames), scale
 

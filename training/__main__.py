@@ -87,10 +87,11 @@ def snapshot_name(cache: Path, checkpoint: Path) -> str:
 
 
 def _export(cache: Path, checkpoint: Path, out: Path, decisions: models.Decisions = models.Decisions(),
-            engines=ENGINES, *, command: str) -> None:
+            engines=ENGINES, *, command: str, gestures_from: str | None = "regression") -> None:
     """`engines` of a checkpoint into `out`: the regression engine's model, and the diffusion
-    engine's denoiser with its encoder (the checkpoint's regression model). The sidecars record
-    `command` and the checkpoint."""
+    engine's denoiser with its encoder (the checkpoint's regression model), drawing the gestures of
+    the model `gestures_from` names (None: its own). The sidecars record `command` and the
+    checkpoint."""
     corpus = corpus_mod.load_corpus(cache)
     counts = {name: len(utts) for name, utts in corpus.items()}
     hours, speakers = _hours(corpus), _speakers(corpus)
@@ -107,7 +108,9 @@ def _export(cache: Path, checkpoint: Path, out: Path, decisions: models.Decision
         export.export_regression(regression, out, regression_record, name=export.ENCODER)
         export.export_diffusion(denoiser, regression.hidden, out,
                                 export.training_record(steps, counts, hours, speakers,
-                                                       denoiser_alone=steps - regression_steps, **provenance))
+                                                       denoiser_alone=steps - regression_steps,
+                                                       style_only=tuple(state.get("style_only") or ()), **provenance),
+                                gestures_from=gestures_from)
 
 
 def decision_sets(text: str) -> tuple[models.Decisions, ...]:
@@ -157,6 +160,9 @@ def main(argv=None) -> int:
                         help="train the denoiser alone; the regression model (and its audio_hidden) stays as it is")
     parser.add_argument("--gesture-only", choices=models.GESTURES,
                         help="train this gesture's logit alone (both models' output rows for it); the rest stays as it is")
+    parser.add_argument("--style-only", type=lambda text: tuple(part.strip() for part in text.split(",")),
+                        metavar="NAME,...", help="train these style entries' input columns of the denoiser alone "
+                                                 "(training.targets.STYLE_NAMES); the rest stays as it is")
     parser.add_argument("--seal-decision", type=decision, metavar="LOW,HIGH",
                         help="export: seal probabilities between which the lips go from open to closed "
                              "(default: the one `select` chose with the snapshot, else "
@@ -175,6 +181,10 @@ def main(argv=None) -> int:
     parser.add_argument("--round-peak", type=peak_floor, metavar="FLOOR|off", default=argparse.SUPPRESS,
                         help="export: the rounding probability from which a peak rounds the lips briefly, or off "
                              f"(default: the one `select` chose, else {models.ROUND_PEAK:g})")
+    parser.add_argument("--gestures-from", choices=("regression", "own"), default="regression",
+                        help="export: whose seal and rounding the diffusion engine draws: the regression engine's "
+                             "shipped beside it (default: every take closes and rounds the lips where that engine "
+                             "does), or its own denoiser's")
     parser.add_argument("--engine", choices=("both", *ENGINES), default="both",
                         help="export: which engine's models (default both, each from the snapshot `select` chose for it)")
     parser.add_argument("--data", type=Path, help="select: the development set (default <shared>/speech/timit_dev)")
@@ -216,7 +226,7 @@ def main(argv=None) -> int:
             return 1
         train.train(corpus, checkpoint.parent, args.steps, args.minutes, workers=args.workers, lr=args.lr,
                     init_from=init_from, diffusion_only=args.diffusion_only, gesture_only=args.gesture_only,
-                    threads=args.threads,
+                    threads=args.threads, style_only=args.style_only,
                     source_weights=args.sources, ema_decay=args.ema)
     if args.command in ("select", "all"):
         from benchmarks import quality
@@ -249,7 +259,8 @@ def main(argv=None) -> int:
             decisions = dataclasses.replace(decisions, **given)
             logging.info("exporting the %s engine from %s with the decisions %s", engine, source,
                          select_mod.describe(decisions))
-            _export(args.cache, source, args.out, decisions, engines=(engine,), command=command)
+            _export(args.cache, source, args.out, decisions, engines=(engine,), command=command,
+                    gestures_from=None if args.gestures_from == "own" else args.gestures_from)
     return 0
 
 

@@ -20,6 +20,9 @@ pucker and funnel up to at least `ROUNDED_POSE`, and the seal closes the lips th
 articulation rules do (mouthClose cancels jawOpen plus a margin, the press rises, the lip-parting
 shapes fade). A gesture the network is sure of is drawn whole, not as an average of two mouths:
 a regression to the mean draws an "oo" it is unsure of as barely rounded, and a closure as half open.
+The regression model also outputs the gestures it drew (`decide_gestures`), and a denoiser
+exported to read them (`export.export_diffusion(gestures_from=...)`) imposes those in place of its
+own: the diffusion engine then closes and rounds the lips where the regression engine does.
 A bilabial is an event, not a state: on a voice it never heard, a network is often unsure of a
 closure it does hear, and its seal probability then rises to a peak that stays low. The exported
 models therefore also close the lips briefly at every local peak of the seal probability above a
@@ -47,7 +50,7 @@ NUM_MELS = 64
 EMBEDDING_DIM = embedding.DIM
 NUM_CHANNELS = 52
 NUM_EMOTIONS = 8
-NUM_STYLE = 6
+NUM_STYLE = 8                     # len(targets.STYLE_NAMES)
 TRAIN_STEPS = 1000
 COSINE_OFFSET = 0.008
 UNCONDITIONAL_EMOTION = -1.0
@@ -127,24 +130,31 @@ def _peaks(probability, floor: float):
     return nn.functional.max_pool1d(peak.float(), 2 * PEAK_HOLD + 1, stride=1, padding=PEAK_HOLD)
 
 
-def gesture_decode(curves, logits, decisions: Decisions | None = None):
-    """Curves [B, 52, T] (0..1 scale) with the gestures (logits [B, 2, T], `GESTURES` order) imposed
-    on the lips: rounding raises pucker and funnel to at least `ROUNDED_POSE`; then the seal fades
-    the lip-parting shapes out and blends mouthClose and the press into their sealed values.
+def decide_gestures(logits, decisions: Decisions | None = None):
+    """[B, 2, T] in `GESTURES` order, 0..1: how much of each gesture is drawn, from its logits
+    [B, 2, T]. Without `decisions` (training) its probability; the exported models decide
+    (`_decided`, with their `Decisions`), so a gesture the network finds likely is drawn whole, and
+    with a peak floor they also seal (or round) around every peak of the gesture's probability at
+    or above it (`_peaks`)."""
+    probability = torch.sigmoid(logits)
+    if decisions is None:
+        return probability
+    drawn = {"seal": (decisions.seal, decisions.seal_peak), "round": (decisions.rounding, decisions.round_peak)}
+    rows = []
+    for index, name in enumerate(GESTURES):
+        value = probability[:, index:index + 1]
+        decision, peak = drawn[name]
+        decided = _decided(value, decision)
+        rows.append(decided if peak is None else torch.maximum(decided, _peaks(value, peak)))
+    return torch.cat(rows, dim=1)
 
-    Without `decisions` (training) each gesture is blended by its probability; the exported models
-    decide (`_decided`, with their `Decisions`), so a gesture the network finds likely is drawn
-    whole, and with a peak floor they also seal (or round) around every peak of the gesture's
-    probability at or above it (`_peaks`).
-    """
-    probability = torch.sigmoid(logits).unsqueeze(2)                     # [B, 2, 1, T]
-    rounding, seal = (probability[:, GESTURES.index(name)] for name in ("round", "seal"))
-    if decisions is not None:
-        def drawn(value, decision, peak):
-            decided = _decided(value, decision)
-            return decided if peak is None else torch.maximum(decided, _peaks(value, peak))
-        rounding = drawn(rounding, decisions.rounding, decisions.round_peak)
-        seal = drawn(seal, decisions.seal, decisions.seal_peak)
+
+def impose_gestures(curves, gestures):
+    """Curves [B, 52, T] (0..1 scale) with the gestures drawn ([B, 2, T], `decide_gestures`)
+    imposed on the lips: rounding raises pucker and funnel to at least `ROUNDED_POSE`; then the
+    seal fades the lip-parting shapes out and blends mouthClose and the press into their sealed
+    values."""
+    rounding, seal = (gestures[:, GESTURES.index(name)].unsqueeze(1) for name in ("round", "seal"))   # [B, 1, T]
     pose = sum(value * _one_hot((name,)) for name, value in ROUNDED_POSE.items())
     curves = curves + rounding * torch.relu(pose - curves)
     jaw = curves[:, arkit.INDEX["jawOpen"]].unsqueeze(1)
@@ -152,6 +162,12 @@ def gesture_decode(curves, logits, decisions: Decisions | None = None):
     sealed = (_one_hot(("mouthClose",)) * (jaw + SEAL_MARGIN)
               + _one_hot(("mouthPressLeft", "mouthPressRight")) * SEAL_PRESS)
     return curves * (1.0 - faded * seal) + sealed * seal
+
+
+def gesture_decode(curves, logits, decisions: Decisions | None = None):
+    """Curves [B, 52, T] (0..1 scale) with the gestures of `logits` [B, 2, T] imposed
+    (`impose_gestures` of `decide_gestures`)."""
+    return impose_gestures(curves, decide_gestures(logits, decisions))
 
 
 def grown_outputs(model: nn.Module, state: dict) -> dict:
@@ -168,6 +184,22 @@ def grown_outputs(model: nn.Module, state: dict) -> dict:
                 continue
             row = torch.full((1, *value.shape[1:]), bias if part == "bias" else 0.0, dtype=value.dtype)
             grown[name] = torch.cat([value, row])
+    return grown
+
+
+def grown_style(model: nn.Module, state: dict) -> dict:
+    """`state` fitted to a `Denoiser` where it comes from before the last style entries: the style
+    layers' input columns for the entries it lacks (the last ones, `targets.STYLE_NAMES`) are
+    zero, so it draws every take as before until they are trained (`train.style_columns`)."""
+    grown = dict(state)
+    weight = state.get("style.weight")
+    if not isinstance(model, Denoiser) or weight is None or weight.shape[1] >= NUM_STYLE:
+        return grown
+    known = weight.shape[1]
+    grown["style.weight"] = torch.cat([weight, weight.new_zeros(weight.shape[0], NUM_STYLE - known)], dim=1)
+    direct = state["style_out.weight"]                       # [out, 2 * known]: the positive parts, then the negative
+    gap = direct.new_zeros(direct.shape[0], NUM_STYLE - known)
+    grown["style_out.weight"] = torch.cat([direct[:, :known], gap, direct[:, known:], gap], dim=1)
     return grown
 
 
@@ -258,12 +290,15 @@ class RegressionModel(nn.Module):
         return gesture_decode(raw[:, :NUM_CHANNELS], logits, self.decisions()), logits, hidden
 
     def forward(self, features, emotion, embedding):
-        curves, _, hidden = self.predict(features, emotion, embedding)
+        """(curves [B, T, 52], audio_hidden [B, T, H], the gestures drawn [B, T, 2]: what a
+        denoiser that takes its gestures from this model imposes, `Denoiser.forward`)."""
+        curves, logits, hidden = self.predict(features, emotion, embedding)
         if not self.training:
             # Linear while training: a sigmoid saturates on channels that are mostly 0 (the lip seal)
             # and stops learning them; the clamp to 0..1 is part of the exported graph.
             curves = curves.clamp(0.0, 1.0)
-        return curves.transpose(1, 2), hidden.transpose(1, 2)
+        gestures = decide_gestures(logits, self.decisions())
+        return curves.transpose(1, 2), hidden.transpose(1, 2), gestures.transpose(1, 2)
 
 
 def timestep_embedding(timestep, dim: int):
@@ -303,8 +338,10 @@ class Denoiser(nn.Module):
     def receptive_field(self) -> int:
         return receptive_field(self.DILATIONS) + DECODE_REACH
 
-    def predict(self, noisy, timestep, audio_hidden, emotion, style=None):
-        """(x0 [B, T, 52] in data space, gesture logits [B, 2, T]); no `style`: the average take."""
+    def predict(self, noisy, timestep, audio_hidden, emotion, style=None, gestures=None):
+        """(x0 [B, T, 52] in data space, gesture logits [B, 2, T]); no `style`: the average take.
+        `gestures` [B, T, 2] (0..1, `GESTURES` order): the gestures to draw, another model's
+        (`RegressionModel.forward`), in place of the denoiser's own decisions."""
         x = self.curves_in(torch.cat([noisy, emotion], dim=2).transpose(1, 2))
         x = x + self.audio_in(audio_hidden.transpose(1, 2))
         if style is None:
@@ -315,11 +352,12 @@ class Denoiser(nn.Module):
         parts = torch.cat([torch.relu(style), torch.relu(-style)], dim=1)
         raw = self.out(self.out_norm(x)) + self.style_out(parts).unsqueeze(-1)
         logits = raw[:, NUM_CHANNELS:]
-        curves = gesture_decode((raw[:, :NUM_CHANNELS] + 1.0) / 2.0, logits, self.decisions())
+        drawn = decide_gestures(logits, self.decisions()) if gestures is None else gestures.transpose(1, 2)
+        curves = impose_gestures((raw[:, :NUM_CHANNELS] + 1.0) / 2.0, drawn)
         return (curves * 2.0 - 1.0).transpose(1, 2), logits
 
-    def forward(self, noisy, timestep, audio_hidden, emotion, style=None):
-        return self.predict(noisy, timestep, audio_hidden, emotion, style)[0]
+    def forward(self, noisy, timestep, audio_hidden, emotion, style=None, gestures=None):
+        return self.predict(noisy, timestep, audio_hidden, emotion, style, gestures)[0]
 
 
 def alpha_bar(timestep):

@@ -21,7 +21,10 @@ export` ships it.
 The rule, fixed before any snapshot of a run is scored (`rank`), applied to each engine on its
 own (`ENGINES`: the regression engine is the regression model; the diffusion engine is the
 denoiser's seeds 0 and 1 over its own encoder, the regression model of the same snapshot, which
-ships beside it as `encoder`), so each engine ships the snapshot and decisions that suit it:
+ships beside it as `encoder`, drawing the seal and rounding of that same regression model, as the
+shipped diffusion engine draws the shipped regression engine's: where the two engines ship
+different snapshots, a candidate's diffusion scores are those of its own snapshot's gestures, not
+the shipped regression engine's), so each engine ships the snapshot and decisions that suit it:
 1. the floors: REST >= 97, OPEN >= 95, SYNC r >= 0.78 and RFA <= 10 for each of the engine's
    models (the issue's bars that guard against a mouth that opens in silences, stays shut, drifts
    off the audio or rounds where the lips spread), and the issue's BIL40 bars (regression >= 90,
@@ -173,12 +176,13 @@ def choose(scored: dict[str, dict[str, ModelScore]], engine: str) -> str:
 def export_snapshot(snapshot: Path, out_dir: Path, decisions: models.Decisions = models.Decisions()) -> Path:
     """Both engines of a snapshot, with these decisions, as ONNX with sidecars in `out_dir` (no
     training record): the regression model, and the denoiser with its encoder (the same
-    regression model)."""
+    regression model), drawing the regression model's gestures as the shipped diffusion engine
+    draws the shipped regression engine's."""
     regression, denoiser, _ = train.load(snapshot)
     regression.gesture_decisions = denoiser.gesture_decisions = decisions
     export.export_regression(regression, out_dir, {})
     export.export_regression(regression, out_dir, {}, name=export.ENCODER)
-    export.export_diffusion(denoiser, regression.hidden, out_dir, {})
+    export.export_diffusion(denoiser, regression.hidden, out_dir, {}, gestures_from="regression")
     return out_dir
 
 

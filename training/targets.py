@@ -4,7 +4,8 @@
 rules (and the lip gestures those rules made, the bilabial seal and rounding, which the models also
 learn as probabilities: `models.GESTURES`), then lays an emotion over them (sampled by `sample_emotion`, constant or changing within the
 window) and a per-utterance articulation style (`sample_style`: how wide the jaw opens, how much the
-lips round or spread, how lopsided the mouth is and whether it talks out of one side). Style is not
+lips round or spread, how lopsided the mouth is, whether it talks out of one side, and the shapes
+it holds through the take: the mouth's corners up or down, the lower lip rolled in or pushed up). Style is not
 audible, so the regression model learns its mean (symmetric, centred, average gains) and the
 diffusion model learns its spread: that spread is what makes two seeds two different takes.
 """
@@ -35,6 +36,14 @@ ASYMMETRY = 0.3
 # the whole take, the jaw following by JAW_SIDE_SHARE of it. Neither opens nor closes the lips.
 SIDE = 0.45
 JAW_SIDE_SHARE = 0.4
+# Shapes a take holds from its first frame to its last, on top of the speech: entry name -> (the
+# channels a value > 0 raises, those a value < 0 raises, the largest value). The mouth's corners
+# up (a smile) or down (a frown); the lower lip rolled in or pushed up (a shrug). None of them
+# parts the lips, narrows the mouth or pushes the lips forward on the reference face (which the
+# closure, rest and rounding measures read), so a take can hold them and keep every lip bar,
+# and two takes that hold different ones look like two performances.
+HELD = {"corners": (("mouthSmileLeft", "mouthSmileRight"), ("mouthFrownLeft", "mouthFrownRight"), 0.3),
+        "lower_lip": (("mouthRollLower",), ("mouthShrugLower",), 0.3)}
 PAIRED = tuple((name, name[:-4] + "Right") for name in arkit.NAMES
                if name.startswith("mouth") and name.endswith("Left") and name not in ("mouthLeft", "mouthPressLeft"))
 NEUTRAL_PROBABILITY = 0.4
@@ -42,14 +51,19 @@ CHANGING_PROBABILITY = 0.3
 
 
 def sample_style(rng: np.random.Generator) -> dict[str, float]:
-    """One take's style: a gain per `STYLE_GROUPS` group, an "asymmetry" and a "side"."""
+    """One take's style: a gain per `STYLE_GROUPS` group, an "asymmetry", a "side" and a value per
+    `HELD` shape."""
     style = {group: float(rng.uniform(*STYLE_RANGE[group])) for group in STYLE_GROUPS}
     style["asymmetry"] = float(rng.uniform(-ASYMMETRY, ASYMMETRY))
     style["side"] = float(rng.uniform(-SIDE, SIDE))
+    for name, (_, _, largest) in HELD.items():
+        style[name] = float(rng.uniform(-largest, largest))
     return style
 
 
-STYLE_NAMES = (*STYLE_GROUPS, "asymmetry", "side")
+# The denoiser's style input, in this order (entries added later come last, so a denoiser trained
+# before them reads its own entries where they were: `models.grown_style`).
+STYLE_NAMES = (*STYLE_GROUPS, "asymmetry", "side", *HELD)
 
 
 def style_vector(style: dict[str, float] | None) -> np.ndarray:
@@ -62,6 +76,7 @@ def style_vector(style: dict[str, float] | None) -> np.ndarray:
         middle, half = (low + high) / 2, (high - low) / 2
         scaled.append((style.get(group, middle) - middle) / half)
     scaled += [style.get("asymmetry", 0.0) / ASYMMETRY, style.get("side", 0.0) / SIDE]
+    scaled += [style.get(name, 0.0) / largest for name, (_, _, largest) in HELD.items()]
     return np.asarray(scaled, np.float32)
 
 
@@ -78,6 +93,9 @@ def apply_style(values: np.ndarray, style: dict[str, float]) -> np.ndarray:
     mouth, jaw = ("mouthLeft", "jawLeft") if side > 0 else ("mouthRight", "jawRight")
     values[:, arkit.INDEX[mouth]] += abs(side)
     values[:, arkit.INDEX[jaw]] += JAW_SIDE_SHARE * abs(side)
+    for name, (raised, lowered, _) in HELD.items():
+        held = style.get(name, 0.0)
+        values[:, [arkit.INDEX[channel] for channel in (raised if held > 0 else lowered)]] += abs(held)
     return np.clip(values, 0.0, 1.0)
 
 

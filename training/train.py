@@ -22,7 +22,10 @@ only show a frozen encoder's denoiser inputs it never meets at run time. A fine-
 `gesture_only` (a name in `models.GESTURES`) trains that gesture's logit alone, in both models:
 its row of their output layers (`gesture_rows`), every other weight as it was, so the curves and
 the other gesture come out exactly as before and only where that gesture is decided changes. A
-worker process makes batches while the main process trains.
+fine-tune with `style_only` (names in `targets.STYLE_NAMES`) trains the denoiser's style input
+columns for those entries alone (`style_columns`), on the regression model as it is: with those
+entries at 0 the denoiser draws every take exactly as before. A worker process makes batches while
+the main process trains.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from inference import arkit
 
-from . import dataset, models
+from . import dataset, models, targets
 from .corpus import Utterance
 
 log = logging.getLogger("lipkit.training")
@@ -160,6 +163,27 @@ def gesture_rows(model: torch.nn.Module, gesture: str) -> list[torch.nn.Paramete
     return chosen
 
 
+def style_columns(denoiser: models.Denoiser, names) -> list[torch.nn.Parameter]:
+    """The denoiser's style layers' weights, with every other parameter frozen and the gradients
+    of these masked to the input columns of the style entries `names` (both parts of each in the
+    direct path, `Denoiser.style_out`): an optimiser without weight decay given them changes those
+    columns alone."""
+    for parameter in denoiser.parameters():
+        parameter.requires_grad_(False)
+    unknown = sorted(set(names) - set(targets.STYLE_NAMES))
+    if unknown:
+        raise ValueError(f"no style entry {', '.join(unknown)}: the entries are {', '.join(targets.STYLE_NAMES)}")
+    columns = [targets.STYLE_NAMES.index(name) for name in names]
+    chosen = []
+    for layer, positions in ((denoiser.style, columns), (denoiser.style_out, columns + [models.NUM_STYLE + c for c in columns])):
+        mask = torch.zeros_like(layer.weight)
+        mask[:, positions] = 1.0
+        layer.weight.requires_grad_(True)
+        layer.weight.register_hook(lambda grad, mask=mask: grad * mask)
+        chosen.append(layer.weight)
+    return chosen
+
+
 def ema_update(average: torch.nn.Module, model: torch.nn.Module, step: int, decay: float = EMA_DECAY) -> None:
     """Move `average`'s parameters towards `model`'s; early steps move further (decay at most
     (1 + step) / (10 + step)), so the random initialisation does not linger in the average."""
@@ -177,8 +201,8 @@ def load(checkpoint: Path, average: bool = True) -> tuple[models.RegressionModel
     regression = models.RegressionModel(state["hidden"])
     regression.load_state_dict(models.grown_outputs(regression, state[prefix + "regression"]))
     denoiser = models.Denoiser(state["hidden"], state["channels"])
-    missing, unexpected = denoiser.load_state_dict(models.grown_outputs(denoiser, state[prefix + "denoiser"]),
-                                                   strict=False)
+    missing, unexpected = denoiser.load_state_dict(
+        models.grown_style(denoiser, models.grown_outputs(denoiser, state[prefix + "denoiser"])), strict=False)
     # a denoiser trained before the style input keeps its zero-initialised (inactive) style layer
     if unexpected or any(not name.startswith(("style.", "style_out.")) for name in missing):
         raise RuntimeError(f"{checkpoint} does not fit the denoiser: missing {missing}, unexpected {unexpected}")
@@ -189,14 +213,15 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
           hidden: int = 160, channels: int = 96, lr: float = 2e-3, workers: int = 1, threads: int = 2,
           init_from: Path | None = None, diffusion_only: bool = False, snapshot_every: int = SNAPSHOT_EVERY,
           source_weights: dict[str, float] | None = None, ema_decay: float = EMA_DECAY,
-          gesture_only: str | None = None) -> Path:
+          gesture_only: str | None = None, style_only: tuple[str, ...] | None = None) -> Path:
     """Train (or resume) both models until `steps` or `minutes` of training in all (resumed runs
     count their earlier time); the learning rate decays over whichever runs out first. A new run
     with `init_from` (a checkpoint) starts from those weights instead of random ones;
     `diffusion_only` trains the denoiser alone on the regression model as it is. `source_weights`
     (default `dataset.SOURCE_WEIGHTS`) say how often each corpus source is drawn; `ema_decay` 0
     keeps no weight average (snapshots are then the trained weights); `gesture_only` trains that
-    gesture's logit alone (`gesture_rows`)."""
+    gesture's logit alone (`gesture_rows`), `style_only` those style entries' columns alone
+    (`style_columns`, the denoiser only)."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     checkpoint = run_dir / "checkpoint.pt"
@@ -221,6 +246,11 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
     if state is not None:
         diffusion_only = state.get("diffusion_only", diffusion_only)
         gesture_only = state.get("gesture_only", gesture_only)
+        style_only = state.get("style_only", style_only)
+    if style_only:
+        if gesture_only is not None:
+            raise ValueError("a run trains either one gesture or some style entries, not both")
+        diffusion_only = True
     if gesture_only is not None and gesture_only not in models.GESTURES:
         raise ValueError(f"no gesture {gesture_only!r}: the models' gestures are {', '.join(models.GESTURES)}")
     averages = None
@@ -228,13 +258,16 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
         averages = (models.RegressionModel(regression.hidden), models.Denoiser(regression.hidden, denoiser.channels))
         for average, model, key in zip(averages, (regression, denoiser), ("ema_regression", "ema_denoiser")):
             kept = state.get(key) if state is not None else None
-            average.load_state_dict(models.grown_outputs(average, kept) if kept is not None else model.state_dict())
+            average.load_state_dict(models.grown_style(average, models.grown_outputs(average, kept))
+                                    if kept is not None else model.state_dict())
             average.eval()
-    if gesture_only is not None:
+    if style_only:
+        parameters = style_columns(denoiser, style_only)
+    elif gesture_only is not None:
         parameters = gesture_rows(denoiser, gesture_only) + ([] if diffusion_only else gesture_rows(regression, gesture_only))
     else:
         parameters = list(denoiser.parameters()) + ([] if diffusion_only else list(regression.parameters()))
-    optimiser = torch.optim.AdamW(parameters, lr=lr, weight_decay=0.0 if gesture_only else 1e-4)
+    optimiser = torch.optim.AdamW(parameters, lr=lr, weight_decay=0.0 if gesture_only or style_only else 1e-4)
     if state is not None:
         optimiser.load_state_dict(state["optimiser"])
     loss_weights = channel_weights()
@@ -247,7 +280,8 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
         shipped = averages if average and averages else (regression, denoiser)
         return dict(regression=shipped[0].state_dict(), denoiser=shipped[1].state_dict(), step=step,
                     hidden=regression.hidden, channels=denoiser.channels, base_steps=base_steps,
-                    diffusion_only=diffusion_only, gesture_only=gesture_only, regression_base=regression_base,
+                    diffusion_only=diffusion_only, gesture_only=gesture_only, style_only=style_only,
+                    regression_base=regression_base,
                     source_weights=source_weights or dataset.SOURCE_WEIGHTS, ema_decay=ema_decay)
 
     def save():

@@ -142,10 +142,30 @@ def test_a_malformed_band_of_takes_is_a_clear_error(copy_of, band, words):
     with pytest.raises(ModelError, match="unknown style entries chin"):
         models.load_model("diffusion", copy_of)
     del sidecar["style"]["takes"]
+    size = len(sidecar["style"]["names"])
     sidecar["style"]["names"] = sidecar["style"]["names"][:-1]
     path.write_text(json.dumps(sidecar))
-    with pytest.raises(ModelError, match="5 style names for a style input of 6"):
+    with pytest.raises(ModelError, match=f"{size - 1} style names for a style input of {size}"):
         models.load_model("diffusion", copy_of)
+
+
+@pytest.mark.parametrize("model, edit, words", [
+    ("diffusion", lambda side: side.update(gestures_from="phonetic"), "only the regression engine gives them"),
+    ("regression", lambda side: side.update(gestures=["seal"]), "which gives ['seal']"),
+])
+def test_a_diffusion_engine_that_cannot_draw_the_regression_engines_gestures_is_a_clear_error(copy_of, model, edit,
+                                                                                               words):
+    """The shipped diffusion engine draws the regression engine's seal and rounding: a description
+    naming another source, or a regression model that gives other gestures, is refused by name."""
+    from inference import neural
+    assert neural.load_engine("diffusion").gestures is not None
+    path = copy_of / f"{model}.json"
+    sidecar = json.loads(path.read_text())
+    edit(sidecar)
+    path.write_text(json.dumps(sidecar))
+    with pytest.raises(ModelError, match="Reinstall") as error:
+        neural.load_engine("diffusion", copy_of)
+    assert words in str(error.value)
 
 
 def test_takes_without_bands_span_the_learned_range():

@@ -7,11 +7,14 @@ import numpy as np
 import pytest
 
 from inference import arkit, constraints, emotion, features, generation, models, neural
+from inference.articulation import SEAL_PRESS
 from inference.audio import Audio, audio_from_array
 from inference.constraints import Constraint
 from inference.curves import num_frames_for
 from inference.errors import AudioError, CancelledError
 from speech_synth import SAMPLE_RATE, festival_speech
+
+ROUNDED_PUCKER = 0.4          # training.models.ROUNDED_POSE: the pucker of rounded lips (torch is not here)
 
 SENTENCE = "Bob met Pam by the big map, and she was happy about it."
 LIPS = ("lips",)
@@ -80,10 +83,13 @@ def test_windowed_guided_denoiser_equals_one_pass(long_speech):
     feeling = emotion_ramp(num_frames)
     hidden = neural.regress(engine.regression, long_speech.samples, feeling,
                             speech=neural.speech_for(engine, long_speech.samples))["audio_hidden"]
-    noisy = np.random.default_rng(0).standard_normal((num_frames, arkit.NUM_CHANNELS), dtype=np.float32)
-    one_pass = neural.guided_denoiser(engine.diffusion, hidden, feeling, 2.0, window_frames=num_frames)
+    rng = np.random.default_rng(0)
+    noisy = rng.standard_normal((num_frames, arkit.NUM_CHANNELS), dtype=np.float32)
+    gestures = rng.uniform(0.0, 1.0, (num_frames, 2)).astype(np.float32)
+    one_pass = neural.guided_denoiser(engine.diffusion, hidden, feeling, 2.0, window_frames=num_frames,
+                                      gestures=gestures)
     windowed = neural.guided_denoiser(engine.diffusion, hidden, feeling, 2.0,
-                                      window_frames=small_window(engine.diffusion))
+                                      window_frames=small_window(engine.diffusion), gestures=gestures)
     for t in (1000.0, 300.0, 20.0):
         np.testing.assert_allclose(windowed(noisy, t), one_pass(noisy, t), atol=1e-5)
 
@@ -96,6 +102,30 @@ def test_diffusion_takes_are_seeded_and_regression_has_no_randomness(speech):
     assert np.abs(first - other)[:, MOUTH].mean() > 1e-3
     regression = [generation.perform(audio, seed=seed, layers=LIPS).curves.values for seed in (4, 5)]
     np.testing.assert_array_equal(*regression)
+
+
+def test_every_diffusion_take_seals_and_rounds_the_lips_where_the_regression_engine_does(speech):
+    """The diffusion engine draws the regression engine's gestures (heard at that engine's own
+    voice scale): each seed's take, at the model's frames, closes the lips with the press wherever
+    the regression engine seals them and reaches the rounded pose wherever it rounds them."""
+    audio, _ = speech
+    engine = neural.load_engine("diffusion")
+    names = engine.diffusion.sidecar["gestures"]
+    scale = neural.voice_scale(audio, engine.regression)
+    rate = features.MODEL_FPS / scale
+    count = features.num_model_frames(features.num_feature_frames(len(neural.voice.at_scale(audio.samples, scale))))
+    neutral = np.zeros((count, len(emotion.CATEGORIES)), np.float32)
+    drawn = neural.drawn_gestures(audio, engine.gestures, names, neutral, rate, rate, count)
+    seal, rounding = drawn[:, names.index("seal")] > 0.999, drawn[:, names.index("round")] > 0.999
+    assert seal.sum() >= 5 and rounding.sum() >= 3
+    for seed in (0, 1):
+        steps, guidance = neural.resolve_sampling(engine)
+        take, _ = neural.mouth_curves(audio, engine, rate, count, seed, neutral, steps, guidance, None,
+                                      style=neural.take_style(engine.diffusion, seed))
+        values = take.values
+        np.testing.assert_allclose(values[seal, arkit.INDEX["mouthPressLeft"]], SEAL_PRESS, atol=2e-3)
+        assert (values[seal, arkit.INDEX["mouthClose"]] >= values[seal, arkit.INDEX["jawOpen"]]).all()
+        assert (values[rounding, arkit.INDEX["mouthPucker"]] >= ROUNDED_PUCKER - 2e-3).all()
 
 
 @pytest.mark.parametrize("engine", neural.ENGINES)
@@ -111,7 +141,9 @@ def test_curves_cover_the_audio_at_the_output_rate(speech, engine, fps):
     meta = curves.meta
     assert meta["engine"] == engine and meta["seed"] == 0
     # each engine runs its own models: the diffusion engine its denoiser over its own encoder
-    assert set(meta["model_versions"]) == ({"diffusion", "encoder"} if engine == "diffusion" else {"regression"})
+    # the diffusion engine runs its encoder and denoiser, and the regression engine for its gestures
+    assert set(meta["model_versions"]) == ({"diffusion", "encoder", "regression"} if engine == "diffusion"
+                                           else {"regression"})
     assert (meta["steps"], meta["guidance"]) == ((3, 1.0) if engine == "diffusion" else (None, None))
     if engine == "diffusion":      # the take's style, as the seed drew it
         drawn = neural.take_style(neural.load_engine("diffusion").diffusion, 0)
@@ -143,10 +175,14 @@ def test_guidance_mixes_conditional_and_unconditional_predictions(speech):
     feeling = emotion_ramp(num_frames)
     hidden = neural.regress(engine.regression, speech[0].samples, feeling,
                             speech=neural.speech_for(engine, speech[0].samples))["audio_hidden"]
-    noisy = np.random.default_rng(1).standard_normal((num_frames, arkit.NUM_CHANNELS), dtype=np.float32)
-    guided = {g: neural.guided_denoiser(engine.diffusion, hidden, feeling, g)(noisy, 400.0) for g in (0.0, 1.0, 3.0)}
+    rng = np.random.default_rng(1)
+    noisy = rng.standard_normal((num_frames, arkit.NUM_CHANNELS), dtype=np.float32)
+    gestures = rng.uniform(0.0, 1.0, (num_frames, 2)).astype(np.float32)
+    guided = {g: neural.guided_denoiser(engine.diffusion, hidden, feeling, g, gestures=gestures)(noisy, 400.0)
+              for g in (0.0, 1.0, 3.0)}
     token = engine.diffusion.sidecar.get(neural.UNCONDITIONAL_KEY, 0.0)
-    plain = neural.guided_denoiser(engine.diffusion, hidden, np.full_like(feeling, token), 1.0)(noisy, 400.0)
+    plain = neural.guided_denoiser(engine.diffusion, hidden, np.full_like(feeling, token), 1.0,
+                                   gestures=gestures)(noisy, 400.0)
     np.testing.assert_allclose(guided[0.0], plain, atol=1e-5)
     assert np.abs(guided[1.0] - plain).max() > 1e-3                            # the emotion reaches the denoiser
     np.testing.assert_allclose(guided[3.0] - guided[1.0], 2 * (guided[1.0] - guided[0.0]), atol=1e-4)

@@ -14,7 +14,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="torch is only in the training environment (.venv/train)")
 
 from inference import arkit, voice  # noqa: E402
-from inference.articulation import SEAL_MARGIN  # noqa: E402
+from inference.articulation import SEAL_MARGIN, SEAL_PRESS  # noqa: E402
 from inference.features import MODEL_FPS, log_mel, num_model_frames  # noqa: E402
 from inference.phonemes import PhoneInterval  # noqa: E402
 from training import augment, dataset, models, targets  # noqa: E402
@@ -212,11 +212,11 @@ def test_models_trained_before_the_rounding_gesture_load_and_draw_the_same_mouth
     with torch.no_grad():
         _, logits, hidden = fresh_regression.predict(features, emotion, speech)
         assert torch.all(torch.sigmoid(logits[:, models.GESTURES.index("round")]) < models.ROUND_DECISION[0])
-        curves, _ = fresh_regression(features, emotion, speech)
+        curves, _, _ = fresh_regression(features, emotion, speech)
         # every curve is the old model's with its rounding off: the grown row is the only new thing
         row = models.NUM_CHANNELS + models.GESTURES.index("round")
         regression.head[-1].bias[row], regression.head[-1].weight[row] = models.NEW_GESTURE_LOGIT, 0.0
-        expected, _ = regression(features, emotion, speech)
+        expected, _, _ = regression(features, emotion, speech)
         assert torch.allclose(curves, expected)
         _, denoised_logits = fresh_denoiser.predict(torch.randn(1, frames, 52), torch.tensor([300.0]),
                                                     hidden.transpose(1, 2), emotion, torch.ones(1, models.NUM_STYLE))
@@ -289,6 +289,119 @@ def test_style_makes_takes_lopsided_or_to_one_side_without_touching_the_seal():
     assert (vectors.min(axis=0) < -0.9).all() and (vectors.max(axis=0) > 0.9).all()
     assert not targets.style_vector(None).any() and not targets.style_vector({"jaw": 1.0, "side": 0.0}).any()
     np.testing.assert_allclose(targets.style_vector({"jaw": 1.4, "side": -targets.SIDE})[[0, -1]], [1, -1], atol=1e-6)
+
+
+def test_a_take_holds_its_corners_and_lower_lip_from_first_frame_to_last_without_touching_the_seal():
+    values, gestures = targets.target_curves(list(_utterance().phones), 1.5)
+    index = arkit.INDEX
+    for held, raised, still in ((0.2, ("mouthSmileLeft", "mouthSmileRight", "mouthRollLower"),
+                                 ("mouthFrownLeft", "mouthFrownRight", "mouthShrugLower")),
+                                (-0.2, ("mouthFrownLeft", "mouthFrownRight", "mouthShrugLower"),
+                                 ("mouthSmileLeft", "mouthSmileRight", "mouthRollLower"))):
+        styled = targets.apply_style(values, {"corners": held, "lower_lip": held})
+        for name in raised:
+            np.testing.assert_allclose(styled[:, index[name]], np.clip(values[:, index[name]] + 0.2, 0, 1), atol=1e-6)
+        for name in still:
+            assert np.array_equal(styled[:, index[name]], values[:, index[name]]), name
+        for name in ("jawOpen", "mouthClose", "mouthPressLeft", "mouthPressRight", "mouthPucker", "mouthFunnel"):
+            assert np.array_equal(styled[:, index[name]], values[:, index[name]]), name
+    vector = targets.style_vector({"corners": -targets.HELD["corners"][2], "lower_lip": 0.15})
+    np.testing.assert_allclose(vector[[targets.STYLE_NAMES.index("corners"), targets.STYLE_NAMES.index("lower_lip")]],
+                               [-1.0, 0.5], atol=1e-6)
+    assert len(targets.STYLE_NAMES) == models.NUM_STYLE
+
+
+def _as_before_held_shapes(state: dict) -> dict:
+    """A denoiser's state dict as saved before the held style entries (the last two)."""
+    state, known = dict(state), models.NUM_STYLE - len(targets.HELD)
+    state["style.weight"] = state["style.weight"][:, :known]
+    direct = state["style_out.weight"]
+    state["style_out.weight"] = torch.cat([direct[:, :known], direct[:, models.NUM_STYLE:models.NUM_STYLE + known]], 1)
+    return state
+
+
+def test_a_style_only_fine_tune_learns_the_new_entries_of_an_older_denoiser_and_changes_nothing_else(tmp_path):
+    """A denoiser from before the held shapes loads with their columns at 0 (it draws every take
+    as before), and a style-only fine-tune moves those columns alone."""
+    from training import train
+    corpus = {"festival": [_utterance(), _utterance(2.0)]}
+    first = train.train(corpus, tmp_path / "first", steps=2, minutes=5, batch_size=2, hidden=32, channels=32,
+                        workers=0)
+    state = torch.load(first, weights_only=False)
+    for key in ("denoiser", "ema_denoiser"):
+        state[key] = _as_before_held_shapes(state[key])
+    torch.save(state, first)
+    _, denoiser, _ = train.load(first)
+    older = _as_before_held_shapes(denoiser.state_dict())
+    new = [targets.STYLE_NAMES.index(name) for name in targets.HELD]
+    old = [i for i in range(models.NUM_STYLE) if i not in new]
+    assert not denoiser.style.weight[:, new].any() and not denoiser.style_out.weight[:, new].any()
+    for name, tensor in older.items():
+        assert torch.equal(tensor, state["ema_denoiser"][name]), name
+    second = train.train(corpus, tmp_path / "second", steps=3, minutes=5, batch_size=2, workers=0, lr=0.05,
+                         init_from=first, style_only=tuple(targets.HELD))
+    after = torch.load(second, weights_only=False)
+    assert after["style_only"] == tuple(targets.HELD) and after["diffusion_only"]
+    trained = after["denoiser"]
+    for name, tensor in denoiser.state_dict().items():
+        if name == "style.weight":
+            assert torch.equal(tensor[:, old], trained[name][:, old]) and not torch.equal(tensor, trained[name])
+        elif name == "style_out.weight":
+            kept = old + [models.NUM_STYLE + i for i in old]
+            assert torch.equal(tensor[:, kept], trained[name][:, kept]) and not torch.equal(tensor, trained[name])
+        else:
+            assert torch.equal(tensor, trained[name]), name
+    for name, tensor in state["ema_regression"].items():
+        assert torch.equal(tensor, after["regression"][name]), name
+    with pytest.raises(ValueError, match="no style entry"):
+        train.train(corpus, tmp_path / "third", steps=1, minutes=5, batch_size=2, workers=0, init_from=first,
+                    style_only=("grin",))
+
+
+def test_a_denoiser_given_another_models_gestures_draws_those_in_place_of_its_own(tmp_path):
+    """Exported with `gestures_from`, the denoiser reads the gestures the regression model drew
+    (its "gestures" output, the decisions applied) and imposes them: sealed frames close with the
+    press, rounded frames reach the rounded pose, whatever its own logits say; torch and ONNX agree."""
+    from inference import models as runtime
+    from inference import neural
+    from training import export
+    torch.manual_seed(0)
+    regression, denoiser = models.RegressionModel(32).eval(), models.Denoiser(32, 32).eval()
+    export.export_regression(regression, tmp_path, {})
+    export.export_regression(regression, tmp_path, {}, name=export.ENCODER)
+    export.export_diffusion(denoiser, 32, tmp_path, {}, gestures_from="regression")
+    model = runtime.load_model("diffusion", tmp_path)
+    assert model.sidecar["gestures_from"] == "regression" and model.sidecar["gestures"] == list(models.GESTURES)
+    features, frames = torch.randn(1, 200, 64), num_model_frames(200)
+    emotion, speech = torch.rand(1, frames, 8), torch.randn(1, frames, models.EMBEDDING_DIM)
+    with torch.no_grad():
+        _, logits, _ = regression.predict(features, emotion, speech)
+        _, hidden, drawn = regression(features, emotion, speech)
+    np.testing.assert_allclose(drawn.transpose(1, 2).numpy(),
+                               models.decide_gestures(logits, regression.gesture_decisions).numpy(), atol=1e-6)
+    given = runtime.load_model("regression", tmp_path).run(
+        {"features": features.numpy(), "emotion": emotion.numpy(), "embedding": speech.numpy()})["gestures"]
+    np.testing.assert_allclose(given, drawn.numpy(), atol=1e-5)
+    rng = np.random.default_rng(0)
+    noisy = rng.standard_normal((frames, 52)).astype(np.float32)
+    gestures = np.zeros((frames, 2), np.float32)
+    seal, rounding = models.GESTURES.index("seal"), models.GESTURES.index("round")
+    gestures[10:20, seal] = 1.0
+    gestures[40:50, rounding] = 1.0
+    x0 = neural.guided_denoiser(model, hidden[0].numpy(), emotion[0].numpy(), 1.0, gestures=gestures)(noisy, 300.0)
+    curves = (x0 + 1.0) / 2.0
+    index = arkit.INDEX
+    np.testing.assert_allclose(curves[10:20, index["mouthPressLeft"]], SEAL_PRESS, atol=1e-5)
+    np.testing.assert_allclose(curves[10:20, index["mouthClose"]], curves[10:20, index["jawOpen"]] + SEAL_MARGIN,
+                               atol=1e-5)
+    for name, pose in models.ROUNDED_POSE.items():
+        assert (curves[40:50, index[name]] >= pose - 1e-5).all(), name
+    with torch.no_grad():
+        expected = denoiser(torch.from_numpy(noisy[None]), torch.tensor([300.0]), hidden, emotion,
+                            None, torch.from_numpy(gestures[None]))[0].numpy()
+    np.testing.assert_allclose(x0, expected, atol=1e-4)
+    with pytest.raises(ValueError, match="needs gestures"):
+        neural.guided_denoiser(model, hidden[0].numpy(), emotion[0].numpy(), 1.0)
 
 
 def test_a_diffusion_only_fine_tune_leaves_the_regression_model_as_it_is(tmp_path):
