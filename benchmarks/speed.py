@@ -64,16 +64,31 @@ def neural_call(audio, engine: str):
     return lambda: generation.perform(audio, engine=engine, provider="CPU")
 
 
+def own_peak_kb() -> int:
+    """This process's peak resident memory in KiB since it started its program: Linux's VmHWM (the
+    high-water mark of its own address space). Not `getrusage`'s ru_maxrss, which Linux carries
+    across exec: a child started by a big parent would report the parent's size at the fork."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def peak_memory_mb(samples: np.ndarray, rate: int, engine: str) -> float:
-    """Peak resident memory of a fresh process that animates `samples` with `engine`."""
+    """Peak resident memory (MiB) of a fresh process that animates `samples` with `engine`."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "audio.npy"
         np.save(path, samples)
-        code = ("import json, resource, sys, numpy as np\n"
+        code = ("import json, sys, numpy as np\n"
+                "from benchmarks.speed import own_peak_kb\n"
                 "from inference import generation\nfrom inference.audio import audio_from_array\n"
                 f"audio = audio_from_array(np.load({str(path)!r}), {rate})\n"
                 f"generation.perform(audio, engine={engine!r}, provider='CPU')\n"
-                "print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n")
+                "print(json.dumps(own_peak_kb()))\n")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                              cwd=Path(__file__).resolve().parents[1])
     return json.loads(out.stdout.strip().splitlines()[-1]) / 1024
