@@ -38,6 +38,14 @@ def copy_of(weights, tmp_path):
     return folder
 
 
+def edit_sidecar(folder, name: str, edit) -> None:
+    """Apply `edit` to the sidecar of model `name` in `folder`."""
+    path = folder / f"{name}.json"
+    sidecar = json.loads(path.read_text())
+    edit(sidecar)
+    path.write_text(json.dumps(sidecar))
+
+
 def onnx_file(folder, name="regression"):
     return folder / json.loads((folder / f"{name}.json").read_text())["file"]
 
@@ -114,10 +122,7 @@ def test_checksums_are_remembered_by_path_mtime_and_size(copy_of):
     (lambda side: side["channels"].__setitem__(0, "eyeBlinkLeftish"), "not the 52 ARKit names"),
 ])
 def test_a_sidecar_that_does_not_fit_is_a_clear_error(copy_of, edit, words):
-    path = copy_of / "regression.json"
-    sidecar = json.loads(path.read_text())
-    edit(sidecar)
-    path.write_text(json.dumps(sidecar))
+    edit_sidecar(copy_of, "regression", edit)
     with pytest.raises(ModelError, match="Reinstall") as error:
         models.load_model("regression", copy_of)
     assert words in str(error.value)
@@ -159,10 +164,7 @@ def test_a_diffusion_engine_that_cannot_draw_the_regression_engines_gestures_is_
     naming another source, or a regression model that gives other gestures, is refused by name."""
     from inference import neural
     assert neural.load_engine("diffusion").gestures is not None
-    path = copy_of / f"{model}.json"
-    sidecar = json.loads(path.read_text())
-    edit(sidecar)
-    path.write_text(json.dumps(sidecar))
+    edit_sidecar(copy_of, model, edit)
     with pytest.raises(ModelError, match="Reinstall") as error:
         neural.load_engine("diffusion", copy_of)
     assert words in str(error.value)

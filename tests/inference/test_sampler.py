@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from inference import features, neural
+from inference.audio import audio_from_array
 from inference.errors import CancelledError, ModelError
 from inference.sampler import CosineSchedule, Known, ddim_timesteps, sample
 
@@ -35,7 +36,12 @@ def denoiser():
     emotion = np.zeros((num_frames, 8), np.float32)
     hidden = neural.regress(models.regression, samples, emotion, speech=neural.speech_for(models, samples))["audio_hidden"]
     channels = len(models.diffusion.sidecar["channels"])
-    return neural.guided_denoiser(models.diffusion, hidden, emotion, 1.0), (num_frames, channels)
+    gestures = None
+    if models.gestures is not None:       # the regression engine's seal and rounding, as the engine draws them
+        gestures = neural.drawn_gestures(audio_from_array(samples, features.SAMPLE_RATE), models.gestures,
+                                         models.diffusion.sidecar["gestures"], emotion, features.MODEL_FPS,
+                                         features.MODEL_FPS, num_frames)
+    return neural.guided_denoiser(models.diffusion, hidden, emotion, 1.0, gestures=gestures), (num_frames, channels)
 
 
 def test_the_cosine_schedule():

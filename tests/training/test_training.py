@@ -44,13 +44,15 @@ def test_models_depend_only_on_frames_within_their_receptive_field():
     emotion = torch.rand(1, frames, 8)
     speech = torch.randn(1, frames, models.EMBEDDING_DIM)
     with torch.no_grad():
-        full, hidden = regression(features, emotion, speech)
+        full, hidden, drawn = regression(features, emotion, speech)
         # frames further than the receptive field from a crop's edges are unchanged by the crop
         start, stop = 60, 260                       # feature frames (even start keeps the stride)
-        crop, _ = regression(features[:, start:stop], emotion[:, start // 2:stop // 2],
-                             speech[:, start // 2:stop // 2])
+        crop, _, crop_drawn = regression(features[:, start:stop], emotion[:, start // 2:stop // 2],
+                                         speech[:, start // 2:stop // 2])
         margin = regression.receptive_field
         np.testing.assert_allclose(crop[0, margin:-margin], full[0, start // 2 + margin:stop // 2 - margin],
+                                   atol=1e-5)
+        np.testing.assert_allclose(crop_drawn[0, margin:-margin], drawn[0, start // 2 + margin:stop // 2 - margin],
                                    atol=1e-5)
         noisy = torch.randn(1, frames, 52)
         out = denoiser(noisy, torch.tensor([300.0]), hidden, emotion)
@@ -288,7 +290,8 @@ def test_style_makes_takes_lopsided_or_to_one_side_without_touching_the_seal():
     assert vectors.shape == (200, len(targets.STYLE_NAMES)) and np.abs(vectors).max() <= 1 + 1e-6
     assert (vectors.min(axis=0) < -0.9).all() and (vectors.max(axis=0) > 0.9).all()
     assert not targets.style_vector(None).any() and not targets.style_vector({"jaw": 1.0, "side": 0.0}).any()
-    np.testing.assert_allclose(targets.style_vector({"jaw": 1.4, "side": -targets.SIDE})[[0, -1]], [1, -1], atol=1e-6)
+    np.testing.assert_allclose(targets.style_vector({"jaw": 1.4, "side": -targets.SIDE})[
+        [targets.STYLE_NAMES.index("jaw"), targets.STYLE_NAMES.index("side")]], [1, -1], atol=1e-6)
 
 
 def test_a_take_holds_its_corners_and_lower_lip_from_first_frame_to_last_without_touching_the_seal():
