@@ -185,6 +185,9 @@ def main(argv=None) -> int:
                         help="export: whose seal and rounding the diffusion engine draws: the regression engine's "
                              "shipped beside it (default: every take closes and rounds the lips where that engine "
                              "does), or its own denoiser's")
+    parser.add_argument("--snapshot", metavar="NAME",
+                        help="export: this snapshot of the run (e.g. step-002000.pt) in place of the one `select` "
+                             "chose, with the decisions given (default: the models' defaults)")
     parser.add_argument("--engine", choices=("both", *ENGINES), default="both",
                         help="export: which engine's models (default both, each from the snapshot `select` chose for it)")
     parser.add_argument("--data", type=Path, help="select: the development set (default <shared>/speech/timit_dev)")
@@ -246,12 +249,19 @@ def main(argv=None) -> int:
             str(Path.home()), "~")
         for engine in ENGINES if args.engine == "both" else (args.engine,):
             chosen = select_mod.selection(checkpoint.parent, engine)
-            if chosen and chosen["shipped_ranks_first"]:
+            if args.snapshot:
+                source = checkpoint.parent / train.SNAPSHOT_FOLDER / args.snapshot
+                if not source.exists():
+                    print(f"run {args.run} has no snapshot {args.snapshot} ({source})", file=sys.stderr)
+                    return 1
+                decisions = models.Decisions()
+            elif chosen and chosen["shipped_ranks_first"]:
                 print(f"{engine}: the shipped weights rank above every snapshot of run {args.run} "
                       f"({checkpoint.parent / select_mod.SELECTED_FILE}): nothing exported")
                 continue
-            source = select_mod.selected_snapshot(checkpoint.parent, engine) or checkpoint
-            decisions = select_mod.selected_decisions(checkpoint.parent, engine) or models.Decisions()
+            else:
+                source = select_mod.selected_snapshot(checkpoint.parent, engine) or checkpoint
+                decisions = select_mod.selected_decisions(checkpoint.parent, engine) or models.Decisions()
             overrides = {"seal": args.seal_decision, "rounding": args.round_decision}
             decisions = dataclasses.replace(decisions, **{k: v for k, v in overrides.items() if v is not None})
             # the options that can turn a decision off (None) are only in `args` where given

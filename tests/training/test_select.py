@@ -224,6 +224,14 @@ def test_export_ships_the_selected_snapshot_not_the_last_checkpoint(tmp_path):
     # diffusion engine's encoder is that snapshot's regression model
     assert json.loads((tmp_path / "weights" / "diffusion.json").read_text())["requires"] == export.ENCODER
     assert ((tmp_path / "weights" / "encoder.onnx").read_bytes() == (tmp_path / "weights" / "regression.onnx").read_bytes())
+    # --snapshot ships a snapshot select did not choose, with the defaults and the decisions given
+    picked = train.snapshots(run)[-1]
+    assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "picked"),
+                 "--snapshot", picked.name]) == 0
+    assert _same_outputs(tmp_path / "picked" / "regression.onnx", last / "regression.onnx")
+    assert json.loads((tmp_path / "picked" / "regression.json").read_text())["training"]["snapshot"].endswith(picked.name)
+    assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "none"),
+                 "--snapshot", "step-999999.pt"]) == 1
 
 
 def _same_outputs(first: Path, second: Path) -> bool:
@@ -269,6 +277,9 @@ def test_each_engine_ships_the_snapshot_chosen_for_it(tmp_path):
     loaded = {engine: neural.load_engine(engine, out) for engine in select.ENGINES}
     assert loaded["regression"].regression.sidecar["name"] == "regression"
     assert loaded["diffusion"].regression.sidecar["name"] == export.ENCODER
+    # and the diffusion engine draws the seal and rounding of the regression engine shipped beside it
+    assert loaded["diffusion"].gestures.regression.sidecar["name"] == "regression"
+    assert json.loads((out / "diffusion.json").read_text())["gestures_from"] == "regression"
     # one engine alone: the other's files stay as they are
     before = (out / "regression.onnx").read_bytes()
     (out / "diffusion.onnx").unlink()
