@@ -100,7 +100,10 @@ def model_checksums(engine: str) -> list[str]:
     if engine == "regression":
         return [models.read_sidecar(folder / "regression.json")["sha256"]]
     denoiser = models.read_sidecar(folder / "diffusion.json")
-    return [models.read_sidecar(folder / f"{models.encoder_of(denoiser)}.json")["sha256"], denoiser["sha256"]]
+    files = [models.read_sidecar(folder / f"{models.encoder_of(denoiser)}.json")["sha256"], denoiser["sha256"]]
+    if neural.GESTURES_FROM in denoiser:       # the regression engine whose seal and rounding it draws
+        files += model_checksums(denoiser[neural.GESTURES_FROM])
+    return files
 
 
 def cache_key(audio: Audio, request: generation.Request) -> str:

@@ -71,7 +71,7 @@ UNCONDITIONAL_KEY = "unconditional_emotion"
 STYLE_INPUT = "style"
 # A denoiser whose sidecar names a model under GESTURES_FROM draws that model's gestures (its
 # GESTURES output, the seal and rounding it drew, 0..1 per frame) in place of its own: the input
-# GESTURES [1, T, 2], in the order of that model's sidecar "gestures".
+# GESTURES [1, T, 2], in the order of the denoiser's sidecar "gestures" (each sidecar names its order).
 GESTURES = "gestures"
 GESTURES_FROM = "gestures_from"
 STYLE_STREAM = 0x5717      # the style's random numbers never share a stream with the sampler's noise
@@ -166,7 +166,7 @@ def _open_engine(engine: str, weights_dir, provider: str, cpu_threads: int) -> E
     if GESTURES_FROM in denoiser.sidecar:
         gestures = _open_engine(_gesture_source(denoiser), weights_dir, provider, cpu_threads)
         given = gestures.regression.sidecar.get(GESTURES, ()) if GESTURES in gestures.regression.sidecar["outputs"] else ()
-        if sorted(given) != sorted(denoiser.sidecar[GESTURES]):
+        if sorted(given) != sorted(denoiser.sidecar[GESTURES]) or len(set(given)) != len(given):
             raise ModelError(f"The diffusion model draws the gestures {denoiser.sidecar[GESTURES]} of the "
                              f"{gestures.regression.name} model, which gives {list(given) or 'none'}. {FIX}")
     return Engine(regression, denoiser, load_frontend_for(regression, weights_dir, provider, cpu_threads),
@@ -179,9 +179,10 @@ def _gesture_source(denoiser: Model) -> str:
     if source != "regression":
         raise ModelError(f"The diffusion model description takes its gestures from {source!r}; only the "
                          f"regression engine gives them. {FIX}")
-    if GESTURES not in denoiser.sidecar["inputs"]:
-        raise ModelError(f"The diffusion model description takes its gestures from the regression engine "
-                         f"but the model has no {GESTURES!r} input. {FIX}")
+    names, size = denoiser.sidecar.get(GESTURES), denoiser.sidecar["inputs"].get(GESTURES, [None])[-1]
+    if not (isinstance(names, list) and all(isinstance(name, str) for name in names) and len(names) == size):
+        raise ModelError(f"The diffusion model description takes its gestures from the regression engine but "
+                         f"does not name as many as its {GESTURES!r} input takes. {FIX}")
     return source
 
 
@@ -245,7 +246,7 @@ def load_engine(engine: str = DEFAULT_ENGINE, weights_dir=None, provider: str = 
     if not set(loaded.providers) & set(GPU_PROVIDERS):
         return loaded
     reference = _open_engine(engine, weights_dir, "CPU", cpu_threads)
-    models = (loaded.regression, loaded.diffusion)
+    models = (loaded.regression, loaded.diffusion, loaded.gestures.regression if loaded.gestures else None)
     key = (engine, tuple(model.sidecar["sha256"] for model in models if model is not None), loaded.provider,
            int(cpu_threads))
     if key not in _PARITY:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference import batch, generation
+from inference import batch, generation, models
 from inference.audio import load_audio
 from inference.shotlist import load_shot_list
 
@@ -138,6 +138,15 @@ def test_the_cache_key_follows_audio_and_settings(shipped_weights):
         for change in ({"seed": 2}, {"engine": "diffusion"}, {"fps": 24.0}, {"layers": ("lips",)},
                        {"emotion": np.full((100, 8), 0.1, np.float32)})]
     assert len({key, *changed}) == len(changed) + 1
+
+
+def test_a_diffusion_take_is_cached_under_every_model_it_runs(shipped_weights):
+    """The diffusion engine runs its encoder, its denoiser and the regression engine whose seal
+    and rounding it draws: a new regression model makes its cached takes stale too."""
+    regression = models.read_sidecar(models.find_weights_dir() / "regression.json")["sha256"]
+    assert batch.model_checksums("regression") == [regression]
+    diffusion = batch.model_checksums("diffusion")
+    assert len(diffusion) == 3 and diffusion[-1] == regression
 
 
 def test_a_damaged_cache_entry_is_made_again(project, tmp_path, shipped_weights):

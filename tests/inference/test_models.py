@@ -157,6 +157,7 @@ def test_a_malformed_band_of_takes_is_a_clear_error(copy_of, band, words):
 @pytest.mark.parametrize("model, edit, words", [
     ("diffusion", lambda side: side.update(gestures_from="phonetic"), "only the regression engine gives them"),
     ("regression", lambda side: side.update(gestures=["seal"]), "which gives ['seal']"),
+    ("diffusion", lambda side: side.pop("gestures"), "does not name as many as its 'gestures' input takes"),
 ])
 def test_a_diffusion_engine_that_cannot_draw_the_regression_engines_gestures_is_a_clear_error(copy_of, model, edit,
                                                                                                words):
