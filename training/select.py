@@ -15,16 +15,18 @@ model with seeds 0 and 1, no transcript, 30 fps. A candidate is a snapshot with 
 "step-NNNNNN seal LOW,HIGH peak FLOOR round LOW,HIGH peak FLOOR voice HZ takes DRAWN" (`candidate_name`;
 "off" for no peaks or no voice pitch; DRAWN names the styles seeds 0 and 1 draw, `takes_drawn`).
 Scores are kept in `<run>/snapshots/scores.json`, so a second call (during training, or after it)
-scores only the new snapshots. The choice goes to `<run>/selected.json`; `python -m training
+scores only the new snapshots (and the diffusion candidates again if another regression engine
+is chosen). The choice goes to `<run>/selected.json`; `python -m training
 export` ships it.
 
 The rule, fixed before any snapshot of a run is scored (`rank`), applied to each engine on its
 own (`ENGINES`: the regression engine is the regression model; the diffusion engine is the
 denoiser's seeds 0 and 1 over its own encoder, the regression model of the same snapshot, which
-ships beside it as `encoder`, drawing the seal and rounding of that same regression model, as the
-shipped diffusion engine draws the shipped regression engine's: where the two engines ship
-different snapshots, a candidate's diffusion scores are those of its own snapshot's gestures, not
-the shipped regression engine's), so each engine ships the snapshot and decisions that suit it:
+ships beside it as `encoder`), so each engine ships the snapshot and decisions that suit it. The
+regression engine is chosen first; the diffusion engine draws the seal and rounding of the
+regression engine that ships beside it, so every diffusion candidate, the shipped one too, is
+then scored drawing the gestures of the regression engine just chosen (in a folder of its own,
+`with_gestures_of`; its scores are kept under its name and "gestures SHA", `gestures_tag`):
 1. the floors: REST >= 97, OPEN >= 95, SYNC r >= 0.78 and RFA <= 10 for each of the engine's
    models (the issue's bars that guard against a mouth that opens in silences, stays shut, drifts
    off the audio or rounds where the lips spread), and the issue's BIL40 bars (regression >= 90,
@@ -44,6 +46,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -186,8 +189,9 @@ def export_snapshot(snapshot: Path, out_dir: Path, decisions: models.Decisions =
     return out_dir
 
 
-def score_weights(weights_dir: Path, data_dir: Path, face_dir: Path) -> dict[str, ModelScore]:
-    """The three models of a weights folder on a TIMIT-style folder, as `benchmarks.quality` scores them."""
+def score_weights(weights_dir: Path, data_dir: Path, face_dir: Path, keys=None) -> dict[str, ModelScore]:
+    """The models of a weights folder (`keys` of `MODELS`, default all three) on a TIMIT-style
+    folder, as `benchmarks.quality` scores them."""
     from benchmarks import lipmetrics, quality
     from inference import arkit
 
@@ -196,12 +200,33 @@ def score_weights(weights_dir: Path, data_dir: Path, face_dir: Path) -> dict[str
     speakers = [wav.parent.name for wav in wavs]
     result = {}
     for key, engine, seed in MODELS:
+        if keys is not None and key not in keys:
+            continue
         scores, _, _ = quality.run_engine(quality.make_neural(engine, seed, weights_dir)(FPS), wavs, face, None)
         agg = lipmetrics.aggregate(scores)
         result[key] = ModelScore(BIL40=agg["BIL40"],
                                  lowest_speaker_BIL40=min(quality.speaker_bil40(scores, speakers).values()),
                                  **{k: agg[k] for k in ("OPEN", "ROUND", "RFA", "REST", "SYNC_r")})
     return result
+
+
+def gestures_tag(weights_dir: Path) -> str:
+    """"gestures SHA": names the regression model (the first 12 hex digits of its sha256) whose
+    gestures a diffusion candidate drew when it was scored."""
+    return f"gestures {json.loads((weights_dir / 'regression.json').read_text())['sha256'][:12]}"
+
+
+def with_gestures_of(diffusion_dir: Path, gestures_dir: Path, out_dir: Path) -> Path:
+    """`out_dir` with the diffusion engine of `diffusion_dir` (its denoiser and encoder) beside the
+    regression model of `gestures_dir`: that diffusion engine drawing that regression engine's
+    gestures."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    denoiser = json.loads((diffusion_dir / "diffusion.json").read_text())
+    for name, source in (("diffusion", diffusion_dir), (denoiser["requires"], diffusion_dir), ("regression", gestures_dir)):
+        sidecar = json.loads((source / f"{name}.json").read_text())
+        shutil.copyfile(source / sidecar["file"], out_dir / sidecar["file"])
+        shutil.copyfile(source / f"{name}.json", out_dir / f"{name}.json")
+    return out_dir
 
 
 def read_scores(path: Path) -> dict[str, dict[str, ModelScore]]:
@@ -248,15 +273,40 @@ def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = ex
         scored[shipped] = score_weights(shipped_dir, data_dir, face_dir)
         _write_scores(scores_path, scored)
     named = [(candidate_name(snapshot, chosen), snapshot, chosen) for snapshot in snapshots for chosen in decisions]
+
+    def folder(name: str) -> Path:
+        return run_dir / train.SNAPSHOT_FOLDER / name.replace(" ", "-")
+
+    # the regression engine first: each candidate's regression model
     for name, snapshot, chosen in named:
-        if name in scored:
+        if "regression" in scored.get(name, {}):
             continue
-        log.info("scoring %s", name)
-        weights_dir = export_snapshot(snapshot, snapshot.parent / name.replace(" ", "-"), chosen)
-        scored[name] = score_weights(weights_dir, data_dir, face_dir)
+        log.info("scoring %s (regression)", name)
+        export_snapshot(snapshot, folder(name), chosen)
+        scored.setdefault(name, {}).update(score_weights(folder(name), data_dir, face_dir, ENGINES["regression"]))
         _write_scores(scores_path, scored)
-    candidates = {name: scored[name] for name, _, _ in named}
-    candidates[SHIPPED] = scored[shipped]
+    pool = {name: scored[name] for name, _, _ in named}
+    pool[SHIPPED] = scored[shipped]
+    regression = choose(pool, "regression")
+    # then the diffusion engine: each candidate's denoiser, and the shipped one, drawing the
+    # gestures of the regression engine that ships beside it (the one just chosen), as the
+    # exported engines will
+    gestures_dir = shipped_dir if regression == SHIPPED else folder(regression)
+    tag = gestures_tag(gestures_dir)
+    if regression == SHIPPED:           # the shipped engines as they are: scored already
+        scored[f"{shipped} {tag}"] = {key: scored[shipped][key] for key in ENGINES["diffusion"]}
+    for name, snapshot, chosen in [(shipped, None, None), *named]:
+        if f"{name} {tag}" in scored:
+            continue
+        log.info("scoring %s (the diffusion engine, drawing the %s)", name, tag)
+        if snapshot is not None and not (folder(name) / "diffusion.json").exists():
+            export_snapshot(snapshot, folder(name), chosen)
+        drawing = with_gestures_of(shipped_dir if snapshot is None else folder(name), gestures_dir,
+                                   folder(f"{name} {tag}"))
+        scored[f"{name} {tag}"] = score_weights(drawing, data_dir, face_dir, ENGINES["diffusion"])
+        _write_scores(scores_path, scored)
+    candidates = {name: {**scored[name], **scored[f"{name} {tag}"]} for name, _, _ in named}
+    candidates[SHIPPED] = {**scored[shipped], **scored[f"{shipped} {tag}"]}
     chosen = {engine: choose(candidates, engine) for engine in ENGINES}
     print(table(candidates, chosen))
     record = {}
