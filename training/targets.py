@@ -38,10 +38,11 @@ SIDE = 0.45
 JAW_SIDE_SHARE = 0.4
 # Shapes a take holds from its first frame to its last, on top of the speech: entry name -> (the
 # channels a value > 0 raises, those a value < 0 raises, the largest value). The mouth's corners
-# up (a smile) or down (a frown); the lower lip rolled in or pushed up (a shrug). None of them
-# parts the lips, narrows the mouth or pushes the lips forward on the reference face (which the
-# closure, rest and rounding measures read), so a take can hold them and keep every lip bar,
-# and two takes that hold different ones look like two performances.
+# up (a smile) or down (a frown); the lower lip rolled in or pushed up (a shrug). Held alone on a
+# resting mouth none of them parts the lips or pushes them forward, so two takes that hold
+# different ones look like two performances of the same closures; through speech the corners
+# change the mouth's width (a smile widens a rounded vowel out of its rounding) and the shrug
+# how far an open vowel opens, which is what the take bands limit (`export.TAKE_BANDS`).
 HELD = {"corners": (("mouthSmileLeft", "mouthSmileRight"), ("mouthFrownLeft", "mouthFrownRight"), 0.3),
         "lower_lip": (("mouthRollLower",), ("mouthShrugLower",), 0.3)}
 PAIRED = tuple((name, name[:-4] + "Right") for name in arkit.NAMES
