@@ -23,7 +23,7 @@ import json
 import logging
 import os
 import warnings as python_warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -341,6 +341,9 @@ def load_model(name: str, weights_dir=None, provider: str = "AUTO", cpu_threads:
         log.info("loaded %s %s on %s%s", name, sidecar["version"], model.provider,
                  "".join(f" ({warning})" for warning in model.warnings))
         _SESSIONS[key] = model
+    elif _SESSIONS[key].sidecar != sidecar:      # the same weights, their description edited: read it anew
+        _check_tensor_names(_SESSIONS[key].session, sidecar, path)
+        _SESSIONS[key] = replace(_SESSIONS[key], sidecar=sidecar)
     return _SESSIONS[key]
 
 

@@ -171,6 +171,20 @@ def test_a_diffusion_engine_that_cannot_draw_the_regression_engines_gestures_is_
     assert words in str(error.value)
 
 
+def test_a_sidecar_edited_after_its_model_was_opened_is_read_anew(copy_of):
+    """The session is kept (the weights are the same), the description is not: an edited band of
+    takes counts from the next load, and an edit that no longer fits is refused."""
+    first = models.load_model("diffusion", copy_of)
+    edit_sidecar(copy_of, "diffusion", lambda side: side["style"]["takes"].update(
+        jaw={"centre": 0.0, "reach": [0.0, 0.5]}))
+    again = models.load_model("diffusion", copy_of)
+    assert again.session is first.session
+    assert again.sidecar["style"]["takes"]["jaw"] == {"centre": 0.0, "reach": [0.0, 0.5]}
+    edit_sidecar(copy_of, "diffusion", lambda side: side["inputs"].update(noise=side["inputs"].pop("noisy")))
+    with pytest.raises(ModelError, match="Reinstall"):
+        models.load_model("diffusion", copy_of)
+
+
 def test_takes_without_bands_span_the_learned_range():
     centre, nearest, farthest = models.take_bands({"style": {"names": ["jaw", "side"], "range": [-1.0, 1.0],
                                                              "takes": {"side": {"centre": 0.0, "reach": [0.5, 1.0]}}}})
