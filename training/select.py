@@ -27,10 +27,13 @@ regression engine is chosen first; the diffusion engine draws the seal and round
 regression engine that ships beside it, so every diffusion candidate, the shipped one too, is
 then scored drawing the gestures of the regression engine just chosen (in a folder of its own,
 `with_gestures_of`; its scores are kept under its name and "gestures SHA", `gestures_tag`):
-1. the floors: REST >= 97, OPEN >= 95, SYNC r >= 0.78 and RFA <= 10 for each of the engine's
-   models (the issue's bars that guard against a mouth that opens in silences, stays shut, drifts
-   off the audio or rounds where the lips spread), and the issue's BIL40 bars (regression >= 90,
-   each diffusion seed >= 88); the candidate meeting more of these checks ranks first;
+1. the floors: REST >= 97, OPEN >= 95, SYNC r >= 0.78, ROUND >= 85 and RFA <= 10 for each of the
+   engine's models (the issue's bars that guard against a mouth that opens in silences, stays
+   shut, drifts off the audio, leaves rounded vowels unrounded or rounds where the lips spread),
+   and the issue's BIL40 bars (regression >= 90, each diffusion seed >= 88); the candidate meeting
+   more of these checks ranks first. ROUND has been a floor since models reached it (the session
+   that made the diffusion engine draw the regression engine's gestures); before, it only counted
+   in the lips;
 2. then the lips: the mean over the engine's models of BIL40, the lowest speaker's BIL40 (a
    choice should hold for every voice, not the average one) and ROUND.
 The end of a run is a candidate like any other snapshot, and so are the weights shipped today
@@ -57,7 +60,7 @@ log = logging.getLogger("lipkit.training")
 MODELS = (("regression", "regression", 0), ("diffusion0", "diffusion", 0), ("diffusion1", "diffusion", 1))
 # Each engine and the models of MODELS it is chosen on.
 ENGINES = {"regression": ("regression",), "diffusion": ("diffusion0", "diffusion1")}
-FLOORS = {"REST": 97.0, "OPEN": 95.0, "SYNC_r": 0.78}
+FLOORS = {"REST": 97.0, "OPEN": 95.0, "SYNC_r": 0.78, "ROUND": 85.0}
 CEILINGS = {"RFA": 10.0}
 # The closure bar for each model, one floor each (a mean over the lips alone would trade
 # a closure for a rounded vowel).
@@ -322,7 +325,7 @@ def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = ex
         {**record, "data": str(data_dir.name),
          "rule": "for each engine on its own (regression: the regression model; diffusion: seeds 0 and 1), each "
                  "snapshot with each set of gesture decisions; most of the floors REST>=97, OPEN>=95, SYNC r>=0.78, "
-                 "RFA<=10, BIL40>=90 (regression) or >=88 (each seed); then the mean of BIL40, the lowest speaker's "
+                 "ROUND>=85, RFA<=10, BIL40>=90 (regression) or >=88 (each seed); then the mean of BIL40, the lowest speaker's "
                  "BIL40 and ROUND over the engine's models; the shipped weights are a candidate too"}, indent=1))
     return {engine: None if entry["snapshot"] is None else run_dir / train.SNAPSHOT_FOLDER / entry["snapshot"]
             for engine, entry in record.items()}
