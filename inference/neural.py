@@ -425,28 +425,49 @@ def voice_scale(audio: Audio, regression: Model, voice_mode: str = voice.DEFAULT
     return voice.formant_scale(audio.samples, None if reference is None else float(reference), audio.sample_rate)
 
 
+@dataclass(frozen=True)
+class Heard:
+    """A clip as an engine's models hear it: at `scale` (`voice_scale`), its `samples` at that
+    scale, `rate` model frames per second of the clip, `num_frames` model frames, and its speech
+    embedding (None for models that read none)."""
+
+    scale: float
+    samples: np.ndarray
+    rate: float
+    num_frames: int
+    speech: np.ndarray | None
+
+
+def hear(audio: Audio, loaded: Engine, voice_mode: str = voice.DEFAULT_MODE, should_cancel=None,
+         earlier: Heard | None = None) -> Heard:
+    """The clip as `loaded`'s regression model hears it; what `earlier` (another engine's hearing)
+    computed at the same scale is reused, the speech embedding too where both read it."""
+    scale = voice_scale(audio, loaded.regression, voice_mode)
+    if earlier is not None and earlier.scale == scale:
+        speech = earlier.speech if (earlier.speech is None) == (loaded.frontend is None) else \
+            speech_for(loaded, earlier.samples, should_cancel)
+        return dataclasses.replace(earlier, speech=speech)
+    samples = voice.at_scale(audio.samples, scale)
+    return Heard(scale, samples, features.MODEL_FPS / scale,
+                 features.num_model_frames(features.num_feature_frames(len(samples))),
+                 speech_for(loaded, samples, should_cancel))
+
+
 def drawn_gestures(audio: Audio, source: Engine, names, emotion: np.ndarray, fps: float, model_rate: float,
-                   num_model_frames: int, voice_mode: str = voice.DEFAULT_MODE, heard=None,
+                   num_model_frames: int, voice_mode: str = voice.DEFAULT_MODE, earlier: Heard | None = None,
                    should_cancel=None) -> np.ndarray:
     """The gestures `names` [num_model_frames, len(names)] the regression engine `source` draws for
     this clip (its `GESTURES` output: the seal and rounding, 0..1), at `model_rate` frames per
     second of the clip.
 
-    `source` hears the clip at its own voice scale; its frames are interpolated to the caller's.
-    `heard`: (scale, speech embedding) the caller computed already, reused at the same scale.
+    `source` hears the clip at its own voice scale (`hear`, reusing `earlier`, the caller's
+    hearing, at the same scale); its frames are interpolated to the caller's.
     """
     regression = source.regression
-    scale = voice_scale(audio, regression, voice_mode)
-    samples = voice.at_scale(audio.samples, scale)
-    own_rate = features.MODEL_FPS / scale
-    own_frames = features.num_model_frames(features.num_feature_frames(len(samples)))
-    if heard is not None and heard[0] == scale and (heard[1] is None) == (source.frontend is None):
-        speech = heard[1]
-    else:
-        speech = speech_for(source, samples, should_cancel)
-    drawn = regress(regression, samples, emotion_for_model(emotion, fps, own_frames, regression, own_rate),
-                    keep=(GESTURES,), should_cancel=should_cancel, speech=speech)[GESTURES]
-    own = Curves(own_rate, np.clip(drawn, 0.0, 1.0), regression.sidecar[GESTURES])
+    heard = hear(audio, source, voice_mode, should_cancel, earlier)
+    drawn = regress(regression, heard.samples, emotion_for_model(emotion, fps, heard.num_frames, regression, heard.rate),
+                    keep=(GESTURES,), should_cancel=should_cancel, speech=heard.speech)[GESTURES]
+    own = Curves(heard.rate, np.clip(drawn, 0.0, 1.0), regression.sidecar[GESTURES])
     return own.select(names).resample(model_rate, 0.0, num_model_frames).values
 
 
@@ -462,16 +483,13 @@ def mouth_curves(audio: Audio, loaded: Engine, fps: float, num_frames: int, seed
     passes: the regression pass, then each denoiser step.
     """
     regression = loaded.regression
-    scale = voice_scale(audio, regression, voice_mode)
-    samples = voice.at_scale(audio.samples, scale)
-    model_rate = features.MODEL_FPS / scale
-    num_model_frames = features.num_model_frames(features.num_feature_frames(len(samples)))
+    heard = hear(audio, loaded, voice_mode, should_cancel)
+    scale, model_rate, num_model_frames = heard.scale, heard.rate, heard.num_frames
     inpainting = constraints is not None and constraints.count > 0
     denoiser_passes = steps * (1 + (INPAINT_RESAMPLE if inpainting else 0)) if loaded.diffusion is not None else 0
-    speech = speech_for(loaded, samples, should_cancel)
-    outputs = regress(regression, samples, emotion_for_model(emotion, fps, num_model_frames, regression, model_rate),
+    outputs = regress(regression, heard.samples, emotion_for_model(emotion, fps, num_model_frames, regression, model_rate),
                       keep=REGRESSION_OUTPUTS if loaded.diffusion is not None else ("curves",),
-                      should_cancel=should_cancel, speech=speech)
+                      should_cancel=should_cancel, speech=heard.speech)
     values = outputs["curves"]
     if progress is not None:
         progress(1, 1 + denoiser_passes)
@@ -487,7 +505,7 @@ def mouth_curves(audio: Audio, loaded: Engine, fps: float, num_frames: int, seed
         gestures = None
         if loaded.gestures is not None:
             gestures = drawn_gestures(audio, loaded.gestures, denoiser.sidecar[GESTURES], emotion, fps, model_rate,
-                                      num_model_frames, voice_mode, (scale, speech), should_cancel)
+                                      num_model_frames, voice_mode, heard, should_cancel)
         values = diffuse(denoiser, outputs["audio_hidden"], denoiser_emotion, seed, steps, guidance, known,
                          after_regression, should_cancel, model_rate, style, gestures)
     model_curves = Curves(model_rate, np.clip(values, 0.0, 1.0), channels)

@@ -203,6 +203,12 @@ def grown_style(model: nn.Module, state: dict) -> dict:
     return grown
 
 
+def fitted_state(model: nn.Module, state: dict) -> dict:
+    """`state` of a model saved before the rounding gesture or the last style entries, fitted to
+    `model` (`grown_outputs`, then `grown_style`); a current state as it is."""
+    return grown_style(model, grown_outputs(model, state))
+
+
 class ChannelNorm(nn.Module):
     """LayerNorm over the channel axis of [B, C, T]."""
 

@@ -149,18 +149,25 @@ def gesture_rows(model: torch.nn.Module, gesture: str) -> list[torch.nn.Paramete
     """The parameters of `model`'s output layers (`GESTURE_LAYERS`), with every other parameter
     frozen and the gradients of these masked to `gesture`'s row: an optimiser without weight
     decay given them changes that row alone."""
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
     row = models.NUM_CHANNELS + models.GESTURES.index(gesture)
-    chosen = []
+    masked = []
     for layer in model.GESTURE_LAYERS:
         for parameter in model.get_submodule(layer).parameters():
             mask = torch.zeros_like(parameter)
             mask[row] = 1.0
-            parameter.requires_grad_(True)
-            parameter.register_hook(lambda grad, mask=mask: grad * mask)
-            chosen.append(parameter)
-    return chosen
+            masked.append((parameter, mask))
+    return train_only(model, masked)
+
+
+def train_only(model: torch.nn.Module, masked) -> list[torch.nn.Parameter]:
+    """The parameters of `masked` ((parameter, mask) pairs), every other parameter of `model`
+    frozen and each of these learning only where its mask is 1 (its gradient multiplied by it)."""
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    for parameter, mask in masked:
+        parameter.requires_grad_(True)
+        parameter.register_hook(lambda grad, mask=mask: grad * mask)
+    return [parameter for parameter, _ in masked]
 
 
 def style_columns(denoiser: models.Denoiser, names) -> list[torch.nn.Parameter]:
@@ -168,20 +175,16 @@ def style_columns(denoiser: models.Denoiser, names) -> list[torch.nn.Parameter]:
     of these masked to the input columns of the style entries `names` (both parts of each in the
     direct path, `Denoiser.style_out`): an optimiser without weight decay given them changes those
     columns alone."""
-    for parameter in denoiser.parameters():
-        parameter.requires_grad_(False)
     unknown = sorted(set(names) - set(targets.STYLE_NAMES))
     if unknown:
         raise ValueError(f"no style entry {', '.join(unknown)}: the entries are {', '.join(targets.STYLE_NAMES)}")
     columns = [targets.STYLE_NAMES.index(name) for name in names]
-    chosen = []
+    masked = []
     for layer, positions in ((denoiser.style, columns), (denoiser.style_out, columns + [models.NUM_STYLE + c for c in columns])):
         mask = torch.zeros_like(layer.weight)
         mask[:, positions] = 1.0
-        layer.weight.requires_grad_(True)
-        layer.weight.register_hook(lambda grad, mask=mask: grad * mask)
-        chosen.append(layer.weight)
-    return chosen
+        masked.append((layer.weight, mask))
+    return train_only(denoiser, masked)
 
 
 def ema_update(average: torch.nn.Module, model: torch.nn.Module, step: int, decay: float = EMA_DECAY) -> None:
@@ -199,10 +202,10 @@ def load(checkpoint: Path, average: bool = True) -> tuple[models.RegressionModel
     state = torch.load(checkpoint, weights_only=False)
     prefix = "ema_" if average and "ema_regression" in state else ""
     regression = models.RegressionModel(state["hidden"])
-    regression.load_state_dict(models.grown_outputs(regression, state[prefix + "regression"]))
+    regression.load_state_dict(models.fitted_state(regression, state[prefix + "regression"]))
     denoiser = models.Denoiser(state["hidden"], state["channels"])
-    missing, unexpected = denoiser.load_state_dict(
-        models.grown_style(denoiser, models.grown_outputs(denoiser, state[prefix + "denoiser"])), strict=False)
+    missing, unexpected = denoiser.load_state_dict(models.fitted_state(denoiser, state[prefix + "denoiser"]),
+                                                   strict=False)
     # a denoiser trained before the style input keeps its zero-initialised (inactive) style layer
     if unexpected or any(not name.startswith(("style.", "style_out.")) for name in missing):
         raise RuntimeError(f"{checkpoint} does not fit the denoiser: missing {missing}, unexpected {unexpected}")
@@ -258,8 +261,7 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
         averages = (models.RegressionModel(regression.hidden), models.Denoiser(regression.hidden, denoiser.channels))
         for average, model, key in zip(averages, (regression, denoiser), ("ema_regression", "ema_denoiser")):
             kept = state.get(key) if state is not None else None
-            average.load_state_dict(models.grown_style(average, models.grown_outputs(average, kept))
-                                    if kept is not None else model.state_dict())
+            average.load_state_dict(models.fitted_state(average, kept) if kept is not None else model.state_dict())
             average.eval()
     if style_only:
         parameters = style_columns(denoiser, style_only)
