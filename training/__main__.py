@@ -1,6 +1,6 @@
 """`python -m training`: build the corpus, train both models, export them to weights/.
 
-    python -m training all [--minutes 80] [--steps N]       # data, train, select, export
+    python -m training all                     # the shipped weights: the recipe of training.recipe
     python -m training data | train | select | export
     python -m training voices --voice 150 --to CACHE   # the corpus as the runtime hears it, into another cache
     python -m training select --run RUN        # score the run's snapshots on timit_dev, choose each engine's
@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 from . import corpus as corpus_mod
-from . import export, models, train
+from . import export, models, recipe, train
 from . import select as select_mod
 
 ENGINES = tuple(select_mod.ENGINES)      # ("regression", "diffusion"): each exported from its own snapshot
@@ -137,14 +137,26 @@ def source_weights(text: str) -> dict[str, float]:
     return weights
 
 
+def _development_set(args) -> tuple[Path | None, Path | None]:
+    """(timit_dev, the reference face) for `select`, or (None, None) with a message where either is missing."""
+    from benchmarks import quality
+    data, face = args.data or args.shared / quality.TIMIT_SUBDIR, args.shared / quality.FACE_SUBDIR
+    if not quality.list_utterances(data) or not face.is_dir():
+        print(f"select needs the development set ({data}) and the reference face ({face}): "
+              "give --shared (or --data)", file=sys.stderr)
+        return None, None
+    return data, face
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training")
     parser.add_argument("command", choices=("data", "voices", "train", "select", "export", "all", "smoke"))
     parser.add_argument("--cache", type=Path, default=corpus_mod.DEFAULT_CACHE)
     parser.add_argument("--shared", type=Path, default=corpus_mod.DEFAULT_SHARED)
     parser.add_argument("--out", type=Path, default=export.WEIGHTS_DIR)
-    parser.add_argument("--minutes", type=float, default=80.0, help="wall-time limit of the training run")
-    parser.add_argument("--steps", type=int, default=20000)
+    parser.add_argument("--minutes", type=float, default=80.0,
+                        help="train: wall-time limit of the run (all: its runs are measured in steps, training.recipe)")
+    parser.add_argument("--steps", type=int, default=20000, help="train: steps of the run")
     parser.add_argument("--workers", type=int, default=1, help="batch-making processes")
     parser.add_argument("--threads", type=int, default=2,
                         help="torch threads of the training process (1 on a machine other work shares: "
@@ -189,7 +201,8 @@ def main(argv=None) -> int:
                         help="export: this snapshot of the run (e.g. step-002000.pt) in place of the one `select` "
                              "chose, with the decisions given (default: the models' defaults)")
     parser.add_argument("--engine", choices=("both", *ENGINES), default="both",
-                        help="export: which engine's models (default both, each from the snapshot `select` chose for it)")
+                        help="select, export: which engine (default both; select: score and choose this engine alone, "
+                             "export: its models, from the snapshot `select` chose for it)")
     parser.add_argument("--data", type=Path, help="select: the development set (default <shared>/speech/timit_dev)")
     parser.add_argument("--decision-sets", type=decision_sets, metavar="I,J,...",
                         help="select: score only these of select.DECISIONS (by position, 0 the defaults; "
@@ -212,7 +225,21 @@ def main(argv=None) -> int:
             return 1
     if args.command == "smoke":
         return smoke(args.out)
-    if args.command in ("data", "all"):
+    command = " ".join(["python -m training", *(sys.argv[1:] if argv is None else argv)]).replace(
+        str(Path.home()), "~")
+    if args.command == "all":
+        data, face = _development_set(args)
+        if data is None:
+            return 1
+
+        def ship(cache, snapshot, out, decisions, engine):
+            logging.info("exporting the %s engine from %s with the decisions %s", engine, snapshot,
+                         select_mod.describe(decisions))
+            _export(cache, snapshot, out, decisions, engines=(engine,), command=command)
+        recipe.run(args.cache, args.shared, args.out, data, face, run_name=args.run, threads=args.threads,
+                   workers=args.workers, export=ship)
+        return 0
+    if args.command == "data":
         corpus_mod.build(args.cache, args.shared, rebuild=args.rebuild)
     if args.command == "voices":
         reference = getattr(args, "voice", models.VOICE_REFERENCE)
@@ -222,7 +249,7 @@ def main(argv=None) -> int:
         for source, (lowered, total) in corpus_mod.normalise_voices(args.cache, args.to, reference).items():
             print(f"{source}: {lowered} of {total} utterances heard lower (voices above {reference:g} Hz)")
         return 0
-    if args.command in ("train", "all"):
+    if args.command == "train":
         corpus = corpus_mod.load_corpus(args.cache)
         if not corpus:
             print("no corpus: run `python -m training data` first", file=sys.stderr)
@@ -231,22 +258,18 @@ def main(argv=None) -> int:
                     init_from=init_from, diffusion_only=args.diffusion_only, gesture_only=args.gesture_only,
                     threads=args.threads, style_only=args.style_only,
                     source_weights=args.sources, ema_decay=args.ema)
-    if args.command in ("select", "all"):
-        from benchmarks import quality
-        data, face = args.data or args.shared / quality.TIMIT_SUBDIR, args.shared / quality.FACE_SUBDIR
-        if not quality.list_utterances(data) or not face.is_dir():
-            print(f"select needs the development set ({data}) and the reference face ({face}): "
-                  "give --shared (or --data)", file=sys.stderr)
+    if args.command == "select":
+        data, face = _development_set(args)
+        if data is None:
             return 1
         if not train.snapshots(checkpoint.parent):
             print(f"run {args.run} has no snapshots ({checkpoint.parent / train.SNAPSHOT_FOLDER}): train it first",
                   file=sys.stderr)
             return 1
         select_mod.select(checkpoint.parent, data, face,
-                          decisions=select_mod.DECISIONS if args.decision_sets is None else args.decision_sets)
-    if args.command in ("export", "all"):
-        command = " ".join(["python -m training", *(sys.argv[1:] if argv is None else argv)]).replace(
-            str(Path.home()), "~")
+                          decisions=select_mod.DECISIONS if args.decision_sets is None else args.decision_sets,
+                          engines=ENGINES if args.engine == "both" else (args.engine,))
+    if args.command == "export":
         for engine in ENGINES if args.engine == "both" else (args.engine,):
             chosen = select_mod.selection(checkpoint.parent, engine)
             if args.snapshot:
@@ -255,6 +278,10 @@ def main(argv=None) -> int:
                     print(f"run {args.run} has no snapshot {args.snapshot} ({source})", file=sys.stderr)
                     return 1
                 decisions = models.Decisions()
+            elif chosen is None and (checkpoint.parent / select_mod.SELECTED_FILE).exists():
+                print(f"{engine}: select chose only the other engine in run {args.run}: nothing exported "
+                      f"(select --engine {engine}, or export --snapshot NAME)")
+                continue
             elif chosen and chosen["shipped_ranks_first"]:
                 print(f"{engine}: the shipped weights rank above every snapshot of run {args.run} "
                       f"({checkpoint.parent / select_mod.SELECTED_FILE}): nothing exported")

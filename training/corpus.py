@@ -353,16 +353,21 @@ def _save_embeddings(shard: Path, vectors: list[np.ndarray]) -> None:
     np.savez(embedding_path(shard), embedding=np.concatenate(vectors) if vectors else empty, offsets=rows)
 
 
-def normalise_voices(cache: Path, out: Path, reference: float, weights_dir=None) -> dict[str, tuple[int, int]]:
+def normalise_voices(cache: Path, out: Path, reference: float, weights_dir=None,
+                     keep_existing: bool = False) -> dict[str, tuple[int, int]]:
     """The corpus of `cache` copied to `out` as the runtime would hear it with this reference pitch
     (`inference.voice`): each utterance whose voice is above it played lower, its phone times
     stretched to match and its speech embedding made again; the others as they are. Returns
-    (utterances lowered, utterances) per source."""
+    (utterances lowered, utterances) per source made. With `keep_existing` a source whose shard
+    and embeddings are in `out` already is not made again."""
     from inference import embedding, voice
 
     frontend = embedding.load_frontend(weights_dir, "CPU")
     counts = {}
     for source, utterances in load_corpus(cache).items():
+        shard = out / "corpus" / f"{source}.npz"
+        if keep_existing and shard.exists() and shard.with_suffix(".json").exists() and embedding_path(shard).exists():
+            continue
         records, vectors, lowered = [], [], 0
         for utt in utterances:
             samples, phones = utt.samples, [(p.phone, p.start, p.end) for p in utt.phones]
@@ -375,7 +380,6 @@ def normalise_voices(cache: Path, out: Path, reference: float, weights_dir=None)
             records.append({"samples": samples, "phones": phones, "voice": utt.voice, "text": utt.text})
             unchanged = scale >= 1.0 and utt.embedding is not None
             vectors.append(utt.embedding if unchanged else utterance_embedding(samples, frontend))
-        shard = out / "corpus" / f"{source}.npz"
         save_shard(shard, records, source)
         _save_embeddings(shard, vectors)
         counts[source] = (lowered, len(utterances))

@@ -240,16 +240,18 @@ def read_scores(path: Path) -> dict[str, dict[str, ModelScore]]:
 
 
 def table(scored: dict[str, dict[str, ModelScore]], chosen: dict[str, str]) -> str:
-    """The candidates' scores, each engine's floors met and lips, and which each engine chose."""
-    lines = ["| candidate | " + " | ".join(f"{engine} floors | {engine} lips" for engine in ENGINES) + " | " + " | ".join(
-        f"{key} BIL40 / low / OPEN / ROUND / RFA / REST / SYNC" for key, _, _ in MODELS) + " |",
-             "|---" * (1 + 2 * len(ENGINES) + len(MODELS)) + "|"]
+    """The candidates' scores, each chosen engine's floors met and lips, and which each engine chose
+    (the models of the engines in `chosen` only)."""
+    keys = [key for key, _, _ in MODELS if any(key in ENGINES[engine] for engine in chosen)]
+    lines = ["| candidate | " + " | ".join(f"{engine} floors | {engine} lips" for engine in chosen) + " | " + " | ".join(
+        f"{key} BIL40 / low / OPEN / ROUND / RFA / REST / SYNC" for key in keys) + " |",
+             "|---" * (1 + 2 * len(chosen) + len(keys)) + "|"]
     for name in sorted(scored):
         cells = [f"{s.BIL40:.1f} / {s.lowest_speaker_BIL40:.1f} / {s.OPEN:.1f} / {s.ROUND:.1f} / {s.RFA:.1f} / {s.REST:.1f} / "
-                 f"{s.SYNC_r:.3f}" for s in (scored[name][key] for key, _, _ in MODELS)]
+                 f"{s.SYNC_r:.3f}" for s in (scored[name][key] for key in keys)]
         marks = "".join(f" ({engine} chosen)" for engine, choice in chosen.items() if choice == name)
         ranks = [f"{floors_met(engine_scores(scored[name], engine))}/{floor_count(engine)} | "
-                 f"{lips(engine_scores(scored[name], engine)):.1f}" for engine in ENGINES]
+                 f"{lips(engine_scores(scored[name], engine)):.1f}" for engine in chosen]
         lines.append(f"| {name}{marks} | " + " | ".join(ranks) + " | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -260,18 +262,31 @@ def _write_scores(path: Path, scored: dict[str, dict[str, ModelScore]]) -> None:
 
 
 def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = export.WEIGHTS_DIR,
-           decisions=DECISIONS) -> dict[str, Path | None]:
+           decisions=DECISIONS, engines=tuple(ENGINES)) -> dict[str, Path | None]:
     """Score the run's new candidates (each snapshot with each set of `decisions`) and
-    the shipped weights, choose each engine's by `rank`, write `selected.json`; returns each
-    engine's chosen snapshot, or None where the shipped weights rank first."""
+    the shipped weights, choose each engine of `engines` by `rank`, write `selected.json`; returns
+    each engine's chosen snapshot, or None where the shipped weights rank first.
+
+    Without "regression" in `engines` no candidate's regression model is scored: the diffusion
+    candidates draw the gestures of the shipped regression engine (a run that trained the
+    denoiser alone on it). `selected.json` also names each engine's best snapshot of the run
+    (`best`), whether or not the shipped weights rank above it: the snapshot a recipe goes on from
+    (`training.recipe`), since a rerun that makes the shipped weights again only ties with them.
+    Where `shipped_dir` holds no engines (a recipe run into a new folder) there are no shipped
+    weights to rank against; for the diffusion engine alone it needs the regression engine."""
     snapshots = train.snapshots(run_dir)
     if not snapshots:
         raise FileNotFoundError(f"no snapshots in {run_dir / train.SNAPSHOT_FOLDER}")
     scores_path = run_dir / train.SNAPSHOT_FOLDER / SCORES_FILE
     scored = read_scores(scores_path)
-    shipped = SHIPPED + "".join(f" {json.loads((shipped_dir / f'{name}.json').read_text())['sha256'][:12]}"
-                                for name in ("regression", "diffusion")) + f" takes {takes_drawn()}"
-    if shipped not in scored:
+    shipped = None
+    if all((shipped_dir / f"{name}.json").exists() for name in ("regression", "diffusion")):
+        shipped = SHIPPED + "".join(f" {json.loads((shipped_dir / f'{name}.json').read_text())['sha256'][:12]}"
+                                    for name in ("regression", "diffusion")) + f" takes {takes_drawn()}"
+    elif "regression" not in engines and not (shipped_dir / "regression.json").exists():
+        raise FileNotFoundError(f"no regression engine in {shipped_dir} for the diffusion candidates to draw the "
+                                "gestures of: select the regression engine first")
+    if shipped is not None and shipped not in scored:
         log.info("scoring the shipped weights in %s", shipped_dir)
         scored[shipped] = score_weights(shipped_dir, data_dir, face_dir)
         _write_scores(scores_path, scored)
@@ -281,25 +296,28 @@ def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = ex
         return run_dir / train.SNAPSHOT_FOLDER / name.replace(" ", "-")
 
     # the regression engine first: each candidate's regression model
-    for name, snapshot, chosen in named:
-        if "regression" in scored.get(name, {}):
-            continue
-        log.info("scoring %s (regression)", name)
-        export_snapshot(snapshot, folder(name), chosen)
-        scored.setdefault(name, {}).update(score_weights(folder(name), data_dir, face_dir, ENGINES["regression"]))
-        _write_scores(scores_path, scored)
-    pool = {name: scored[name] for name, _, _ in named}
-    pool[SHIPPED] = scored[shipped]
-    regression = choose(pool, "regression")
+    regression = SHIPPED
+    if "regression" in engines:
+        for name, snapshot, chosen in named:
+            if "regression" in scored.get(name, {}):
+                continue
+            log.info("scoring %s (regression)", name)
+            export_snapshot(snapshot, folder(name), chosen)
+            scored.setdefault(name, {}).update(score_weights(folder(name), data_dir, face_dir, ENGINES["regression"]))
+            _write_scores(scores_path, scored)
+        pool = {name: scored[name] for name, _, _ in named}
+        if shipped is not None:
+            pool[SHIPPED] = scored[shipped]
+        regression = choose(pool, "regression")
     # then the diffusion engine: each candidate's denoiser, and the shipped one, drawing the
     # gestures of the regression engine that ships beside it (the one just chosen), as the
     # exported engines will
     gestures_dir = shipped_dir if regression == SHIPPED else folder(regression)
     tag = gestures_tag(gestures_dir)
-    if regression == SHIPPED:           # the shipped engines as they are: scored already
+    if regression == SHIPPED and shipped is not None:   # the shipped engines as they are: scored already
         scored[f"{shipped} {tag}"] = {key: scored[shipped][key] for key in ENGINES["diffusion"]}
-    for name, snapshot, chosen in [(shipped, None, None), *named]:
-        if f"{name} {tag}" in scored:
+    for name, snapshot, chosen in [*([(shipped, None, None)] if shipped else []), *named]:
+        if f"{name} {tag}" in scored or "diffusion" not in engines:
             continue
         log.info("scoring %s (the diffusion engine, drawing the %s)", name, tag)
         if snapshot is not None and not (folder(name) / "diffusion.json").exists():
@@ -308,19 +326,27 @@ def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = ex
                                    folder(f"{name} {tag}"))
         scored[f"{name} {tag}"] = score_weights(drawing, data_dir, face_dir, ENGINES["diffusion"])
         _write_scores(scores_path, scored)
-    candidates = {name: {**scored[name], **scored[f"{name} {tag}"]} for name, _, _ in named}
-    candidates[SHIPPED] = {**scored[shipped], **scored[f"{shipped} {tag}"]}
-    chosen = {engine: choose(candidates, engine) for engine in ENGINES}
+
+    def own_scores(name: str) -> dict[str, ModelScore]:
+        """The scores of the models `engines` are chosen on (a diffusion engine's drawing `tag`)."""
+        mine = {**scored.get(name, {}), **scored.get(f"{name} {tag}", {})}
+        return {key: mine[key] for engine in engines for key in ENGINES[engine]}
+    candidates = {name: own_scores(name) for name, _, _ in named}
+    if shipped is not None:
+        candidates[SHIPPED] = own_scores(shipped)
+    chosen = {engine: choose(candidates, engine) for engine in engines}
+    best = {engine: choose({name: candidates[name] for name, _, _ in named}, engine) for engine in engines}
     print(table(candidates, chosen))
     record = {}
     for engine, name in chosen.items():
+        stem, decisions_best = parse_candidate(best[engine])
         snapshot, decided = None, {}
         if name != SHIPPED:
-            stem, decisions_chosen = parse_candidate(name)
-            snapshot, decided = f"{stem}.pt", decisions_chosen.sidecar()
+            snapshot, decided = f"{stem}.pt", decisions_best.sidecar()
         own = engine_scores(candidates[name], engine)
         record[engine] = {"snapshot": snapshot, "shipped_ranks_first": snapshot is None, **decided,
-                          "floors_met": floors_met(own), "floors": floor_count(engine), "lips": round(lips(own), 2)}
+                          "floors_met": floors_met(own), "floors": floor_count(engine), "lips": round(lips(own), 2),
+                          "best": {"snapshot": f"{stem}.pt", **decisions_best.sidecar()}}
     (run_dir / SELECTED_FILE).write_text(json.dumps(
         {**record, "data": str(data_dir.name),
          "rule": "for each engine on its own (regression: the regression model; diffusion: seeds 0 and 1), each "
@@ -338,13 +364,24 @@ def selection(run_dir: Path, engine: str) -> dict | None:
     if not path.exists():
         return None
     chosen = json.loads(path.read_text())
-    return chosen[engine] if engine in chosen else chosen
+    if any(name in chosen for name in ENGINES):
+        return chosen.get(engine)       # None: this run's select chose the other engine alone
+    return chosen
 
 
 def selected_decisions(run_dir: Path, engine: str) -> models.Decisions | None:
     """The gesture decisions `select` chose with `engine`'s snapshot; None if it has not chosen a snapshot."""
     chosen = selection(run_dir, engine)
     return models.Decisions.from_sidecar(chosen) if chosen and chosen["snapshot"] else None
+
+
+def best_snapshot(run_dir: Path, engine: str) -> tuple[Path, models.Decisions] | None:
+    """`engine`'s best snapshot of the run and its decisions, whether or not the shipped weights
+    ranked above it; None if `select` has not chosen that engine in this run."""
+    chosen = selection(run_dir, engine)
+    if not chosen or "best" not in chosen:
+        return None
+    return run_dir / train.SNAPSHOT_FOLDER / chosen["best"]["snapshot"], models.Decisions.from_sidecar(chosen["best"])
 
 
 def selected_snapshot(run_dir: Path, engine: str) -> Path | None:

@@ -329,3 +329,24 @@ def test_a_run_can_be_scored_with_some_of_the_decision_sets():
     for wrong in (str(last + 1), "a", "0,,1"):
         with pytest.raises(argparse.ArgumentTypeError, match=f"positions 0-{last}"):
             decision_sets(wrong)
+
+
+def test_a_run_whose_select_chose_one_engine_exports_only_that_one(tmp_path, capsys):
+    from training.__main__ import main
+
+    run = tmp_path / "cache" / "runs" / "main"
+    train.train(_noise_corpus(), run, steps=2, minutes=5, batch_size=2, hidden=32, channels=32, workers=0,
+                snapshot_every=1)
+    first = train.snapshots(run)[0]
+    decided = select.models.Decisions(voice=125.0).sidecar()
+    (run / select.SELECTED_FILE).write_text(json.dumps({
+        "regression": {"snapshot": first.name, "shipped_ranks_first": False, **decided,
+                       "best": {"snapshot": first.name, **decided}}}))
+    assert select.selection(run, "diffusion") is None and select.best_snapshot(run, "diffusion") is None
+    assert select.best_snapshot(run, "regression") == (first, select.models.Decisions(voice=125.0))
+    (tmp_path / "cache" / "corpus").mkdir()
+    out = tmp_path / "weights"
+    assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(out)]) == 0
+    assert "diffusion: select chose only the other engine" in capsys.readouterr().out
+    assert (out / "regression.onnx").exists() and not (out / "diffusion.onnx").exists()
+    assert json.loads((out / "regression.json").read_text())["voice_reference_f0"] == 125.0
