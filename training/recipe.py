@@ -17,7 +17,8 @@
 Both runs are measured in steps, not minutes (their learning rates decay over their steps alone),
 and seeded, so a rerun on another machine, or beside other work, trains the same weights. Where
 a stage's run is complete it is not trained again, and `select` keeps its scores: a second call
-goes on where the first stopped. On a checkout whose weights this recipe made, its weights tie
+goes on where the first stopped (a denoiser run begun on another regression model than stage 4's
+best is refused, not resumed). On a checkout whose weights this recipe made, its weights tie
 with the shipped ones and nothing is exported (`select`: the shipped weights win a tie);
 `python -m training all --out NEWDIR` ranks them against nothing and exports both engines there.
 """
@@ -80,11 +81,29 @@ def from_corpus(cache: Path, out: Path, data: Path, face: Path, *, run_name: str
     _ship(heard, both, "regression", out, export)
     snapshot, regression = select_mod.best_snapshot(both, "regression")
     takes = heard / "runs" / takes_run(run_name)
+    trained_on = started_from(takes)
+    if trained_on is not None and trained_on != snapshot_step(snapshot):
+        raise ValueError(f"run {takes.name} was trained on step {trained_on} of {both.name}, but {snapshot.name} is "
+                         f"its best regression model now: delete {takes} to train it again on that one")
     train.train(corpus, takes, TAKES_STEPS, math.inf, workers=workers, threads=threads, init_from=snapshot,
                 diffusion_only=True)
     select_mod.select(takes, data, face, shipped_dir=out, decisions=takes_decisions(regression),
                       engines=("diffusion",))
     _ship(heard, takes, "diffusion", out, export)
+
+
+def snapshot_step(snapshot: Path) -> int:
+    """The step of a snapshot file (`step-NNNNNN.pt`)."""
+    return int(snapshot.stem.split("-")[1])
+
+
+def started_from(run_dir: Path) -> int | None:
+    """The steps behind the weights a fine-tune run started from (its `base_steps`); None before it starts."""
+    checkpoint = run_dir / "checkpoint.pt"
+    if not checkpoint.exists():
+        return None
+    import torch
+    return int(torch.load(checkpoint, weights_only=False, map_location="cpu").get("base_steps", 0))
 
 
 def _ship(cache: Path, run_dir: Path, engine: str, out: Path, export) -> None:

@@ -2,6 +2,7 @@
 tiny corpus (a few steps of the real models, scored on two timit_dev utterances)."""
 
 import json
+import shutil
 
 import pytest
 
@@ -100,3 +101,27 @@ def test_the_recipe_trains_both_runs_in_steps_and_ships_what_select_chooses(tmp_
     for run in (both, takes):
         assert all(entry["shipped_ranks_first"] for name, entry in json.loads((run / select.SELECTED_FILE).read_text()).items()
                    if name in select.ENGINES)
+
+    # a denoiser run trained on another regression model than the one chosen is not resumed
+    shutil.rmtree(takes)
+    festival = {"festival": lowered}
+    train.train(festival, tmp_path / "other", steps=1, minutes=5, batch_size=2, hidden=32, channels=32, workers=0)
+    train.train(festival, takes, steps=1, minutes=5, batch_size=2, hidden=32, channels=32, workers=0,
+                init_from=train.snapshots(tmp_path / "other")[-1], diffusion_only=True)
+    with pytest.raises(ValueError, match="main-takes was trained on step 1 of main, but step-000003.pt"):
+        recipe.from_corpus(cache, out, data, FACE, run_name="main", threads=1, workers=0, export=ship)
+
+
+def test_a_takes_run_knows_which_regression_model_it_was_trained_on(tmp_path):
+    corpus = {"festival": [corpus_mod.Utterance((np.random.default_rng(1).standard_normal(24000) * 2000).astype(np.int16),
+                                             (PhoneInterval("sil", 0.0, 0.4), PhoneInterval("b", 0.4, 0.5),
+                                              PhoneInterval("iy", 0.5, 1.1), PhoneInterval("sil", 1.1, 1.5)),
+                                             "test", "noise")] * 2}
+    both = tmp_path / "main"
+    train.train(corpus, both, steps=2, minutes=5, batch_size=2, hidden=32, channels=32, workers=0, snapshot_every=1)
+    first, second = train.snapshots(both)
+    assert recipe.started_from(tmp_path / "main-takes") is None
+    train.train(corpus, tmp_path / "main-takes", steps=1, minutes=5, batch_size=2, hidden=32, channels=32, workers=0,
+                init_from=first, diffusion_only=True)
+    assert recipe.started_from(tmp_path / "main-takes") == recipe.snapshot_step(first) == 1
+    assert recipe.snapshot_step(second) == 2
