@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from inference import arkit, emotion, embedding, features
+from inference import arkit, emotion, embedding, features, neural
 from inference.models import file_sha256
 
 from . import models, targets
@@ -29,8 +29,9 @@ WEIGHTS_DIR = REPO_ROOT / "weights"
 # engine on its own).
 ENCODER = "encoder"
 # The regression models' output of the gestures they drew (0..1 per frame, `models.GESTURES`
-# order), and the input of a denoiser that draws another model's gestures in place of its own.
-GESTURES = "gestures"
+# order), the input of a denoiser that draws another model's gestures in place of its own, and
+# the sidecar key naming that model: the runtime's names (`inference.neural`).
+GESTURES, GESTURES_FROM = neural.GESTURES, neural.GESTURES_FROM
 
 
 def _common(name: str, path: Path, model: torch.nn.Module, training: dict) -> dict:
@@ -112,7 +113,7 @@ def export_diffusion(denoiser: models.Denoiser, audio_hidden: int, out_dir: Path
     """The denoiser as diffusion.onnx with its sidecar, which names the model that gives it
     `audio_hidden` (`requires`: the encoder exported beside it) and, with `gestures_from`, the
     model whose drawn gestures (its `GESTURES` output) it imposes in place of its own (an input
-    `GESTURES` [1, T, 2]; the sidecar's "gestures_from")."""
+    `GESTURES` [1, T, 2]; the sidecar's `GESTURES_FROM`)."""
     denoiser = denoiser.eval()
     path = out_dir / "diffusion.onnx"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -133,7 +134,7 @@ def export_diffusion(denoiser: models.Denoiser, audio_hidden: int, out_dir: Path
                                     "denoised": {1: "T"}})
     sidecar = _common("diffusion", path, denoiser, training)
     if gestures_from is not None:
-        sidecar.update({"gestures_from": gestures_from, GESTURES: list(models.GESTURES)})
+        sidecar.update({GESTURES_FROM: gestures_from, GESTURES: list(models.GESTURES)})
     sidecar.update({
         "inputs": inputs,
         "outputs": {"denoised": [1, "T", models.NUM_CHANNELS]},
