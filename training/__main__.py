@@ -157,12 +157,16 @@ def main(argv=None) -> int:
     parser.add_argument("--minutes", type=float, default=80.0,
                         help="train: wall-time limit of the run (all: its runs are measured in steps, training.recipe)")
     parser.add_argument("--steps", type=int, default=20000, help="train: steps of the run")
-    parser.add_argument("--workers", type=int, default=1, help="batch-making processes")
+    parser.add_argument("--workers", type=int, default=1,
+                        help=f"batch-making processes (all: always {recipe.WORKERS}, its weights depend on it)")
     parser.add_argument("--threads", type=int, default=2,
                         help="torch threads of the training process (1 on a machine other work shares: "
-                             "two threads wait on each other whenever either is descheduled)")
+                             "two threads wait on each other whenever either is descheduled; all: always "
+                             f"{recipe.THREADS}, its weights depend on it)")
     parser.add_argument("--run", default="main", help="run name: <cache>/runs/<run>/checkpoint.pt")
     parser.add_argument("--init-from", help="start a new run from this run's (or checkpoint's) weights")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="train: the seed of a new run's weights and batches (a resumed run keeps its own)")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     parser.add_argument("--sources", type=source_weights, metavar="NAME=WEIGHT,...",
                         help="train: how often each corpus source is drawn (default: training.dataset.SOURCE_WEIGHTS)")
@@ -236,8 +240,7 @@ def main(argv=None) -> int:
             logging.info("exporting the %s engine from %s with the decisions %s", engine, snapshot,
                          select_mod.describe(decisions))
             _export(cache, snapshot, out, decisions, engines=(engine,), command=command)
-        recipe.run(args.cache, args.shared, args.out, data, face, run_name=args.run, threads=args.threads,
-                   workers=args.workers, export=ship)
+        recipe.run(args.cache, args.shared, args.out, data, face, run_name=args.run, export=ship)
         return 0
     if args.command == "data":
         corpus_mod.build(args.cache, args.shared, rebuild=args.rebuild)
@@ -254,7 +257,7 @@ def main(argv=None) -> int:
         if not corpus:
             print("no corpus: run `python -m training data` first", file=sys.stderr)
             return 1
-        train.train(corpus, checkpoint.parent, args.steps, args.minutes, workers=args.workers, lr=args.lr,
+        train.train(corpus, checkpoint.parent, args.steps, args.minutes, seed=args.seed, workers=args.workers, lr=args.lr,
                     init_from=init_from, diffusion_only=args.diffusion_only, gesture_only=args.gesture_only,
                     threads=args.threads, style_only=args.style_only,
                     source_weights=args.sources, ema_decay=args.ema)

@@ -15,7 +15,9 @@
    engine that ships beside it, and the one it ranks above the shipped weights is exported.
 
 Both runs are measured in steps, not minutes (their learning rates decay over their steps alone),
-and seeded, so a rerun on another machine, or beside other work, trains the same weights. Where
+seeded, and use `THREADS` torch threads and `WORKERS` batch-making processes (with another thread
+count torch sums in another order and the losses differ by step 100; more processes draw other
+batches), so a rerun on another machine, or beside other work, trains the same weights. Where
 a stage's run is complete it is not trained again, and `select` keeps its scores: a second call
 goes on where the first stopped (a denoiser run begun on another regression model than stage 4's
 best is refused, not resumed). On a checkout whose weights this recipe made, its weights tie
@@ -36,6 +38,8 @@ from . import train
 
 log = logging.getLogger("lipkit.training")
 
+THREADS = 2                         # torch threads of both runs: the weights depend on it (sums split otherwise)
+WORKERS = 1                         # batch-making processes (more draw other batches: train.Windows)
 VOICE = 150.0                       # Hz: the corpus's voices above it are heard lower (stage 2)
 STEPS = 3500                        # both models (stage 3)
 REGRESSION_DECISIONS = (8, 9, 13, 16)   # select.DECISIONS: voices lowered from 125 Hz, rounding as drawn
@@ -59,16 +63,16 @@ def takes_decisions(regression: select_mod.models.Decisions) -> tuple[select_mod
     return tuple(dataclasses.replace(regression, voice=voice) for voice in TAKES_VOICES)
 
 
-def run(cache: Path, shared: Path, out: Path, data: Path, face: Path, *, run_name: str = "main", threads: int = 2,
-        workers: int = 1, export) -> None:
+def run(cache: Path, shared: Path, out: Path, data: Path, face: Path, *, run_name: str = "main", threads: int = THREADS,
+        workers: int = WORKERS, export) -> None:
     """Every stage (the module's docstring); `export(cache, snapshot, out, decisions, engine)` ships
     one engine."""
     corpus_mod.build(cache, shared)
     from_corpus(cache, out, data, face, run_name=run_name, threads=threads, workers=workers, export=export)
 
 
-def from_corpus(cache: Path, out: Path, data: Path, face: Path, *, run_name: str = "main", threads: int = 2,
-                workers: int = 1, export) -> None:
+def from_corpus(cache: Path, out: Path, data: Path, face: Path, *, run_name: str = "main", threads: int = THREADS,
+                workers: int = WORKERS, export) -> None:
     """Stages 2 to 6 on the corpus of `cache`, scored on `data` (timit_dev) and `face` (the reference face)."""
     heard = voices_cache(cache)
     for source, (lowered, total) in corpus_mod.normalise_voices(cache, heard, VOICE, keep_existing=True).items():
@@ -81,10 +85,9 @@ def from_corpus(cache: Path, out: Path, data: Path, face: Path, *, run_name: str
     _ship(heard, both, "regression", out, export)
     snapshot, regression = select_mod.best_snapshot(both, "regression")
     takes = heard / "runs" / takes_run(run_name)
-    trained_on = started_from(takes)
-    if trained_on is not None and trained_on != snapshot_step(snapshot):
-        raise ValueError(f"run {takes.name} was trained on step {trained_on} of {both.name}, but {snapshot.name} is "
-                         f"its best regression model now: delete {takes} to train it again on that one")
+    if started_on(takes, snapshot) is False:
+        raise ValueError(f"run {takes.name} was begun on another regression model than {snapshot.parent.parent.name}'s "
+                         f"{snapshot.name}, its best now: delete {takes} to train it again on that one")
     train.train(corpus, takes, TAKES_STEPS, math.inf, workers=workers, threads=threads, init_from=snapshot,
                 diffusion_only=True)
     select_mod.select(takes, data, face, shipped_dir=out, decisions=takes_decisions(regression),
@@ -92,18 +95,16 @@ def from_corpus(cache: Path, out: Path, data: Path, face: Path, *, run_name: str
     _ship(heard, takes, "diffusion", out, export)
 
 
-def snapshot_step(snapshot: Path) -> int:
-    """The step of a snapshot file (`step-NNNNNN.pt`)."""
-    return int(snapshot.stem.split("-")[1])
-
-
-def started_from(run_dir: Path) -> int | None:
-    """The steps behind the weights a fine-tune run started from (its `base_steps`); None before it starts."""
+def started_on(run_dir: Path, snapshot: Path) -> bool | None:
+    """Whether the denoiser-only run in `run_dir` was begun on `snapshot`'s regression model: its
+    weights, compared exactly (such a run leaves them as they were); None before it starts."""
     checkpoint = run_dir / "checkpoint.pt"
     if not checkpoint.exists():
         return None
     import torch
-    return int(torch.load(checkpoint, weights_only=False, map_location="cpu").get("base_steps", 0))
+    kept = torch.load(checkpoint, weights_only=False, map_location="cpu")["regression"]
+    source = torch.load(snapshot, weights_only=False, map_location="cpu")["regression"]
+    return kept.keys() == source.keys() and all(torch.equal(kept[key], source[key]) for key in kept)
 
 
 def _ship(cache: Path, run_dir: Path, engine: str, out: Path, export) -> None:

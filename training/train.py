@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, IterableDataset
+from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from inference import arkit
 
@@ -57,6 +57,7 @@ DROP_EMOTION_PROBABILITY = 0.15
 SAVE_EVERY_S = 300
 SNAPSHOT_EVERY = 400    # steps between the weights kept for checkpoint selection (`training.select`)
 SNAPSHOT_FOLDER = "snapshots"
+WORKER_SEED_STRIDE = 1_000_003  # batch-making process i draws from seed + i * stride (no run has that many steps)
 EMA_DECAY = 0.998       # the weight average's horizon: about 1 / (1 - EMA_DECAY) = 500 steps
 
 
@@ -75,13 +76,18 @@ def curve_loss(prediction, target, weights):
 
 
 class Windows(IterableDataset):
+    """Endless seeded batches of training windows. Each batch-making process draws its own stream
+    (the first one the run's seed), so that two processes do not hand the run the same batches."""
+
     def __init__(self, corpus: dict[str, list[Utterance]], batch_size: int, seed: int, augment_features: bool = True,
                  source_weights: dict[str, float] | None = None):
         self.corpus, self.batch_size, self.seed = corpus, batch_size, seed
         self.augment_features, self.source_weights = augment_features, source_weights
 
     def __iter__(self):
-        sampler = dataset.Sampler(self.corpus, self.seed, augment_features=self.augment_features,
+        worker = get_worker_info()
+        seed = self.seed + (WORKER_SEED_STRIDE * worker.id if worker is not None else 0)
+        sampler = dataset.Sampler(self.corpus, seed, augment_features=self.augment_features,
                                   source_weights=self.source_weights)
         while True:
             batch = sampler.batch(self.batch_size)
@@ -235,6 +241,7 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
             raise ValueError(f"{checkpoint} was trained before the rounding gesture: its optimiser cannot "
                              f"resume; start a new run from it with --init-from {checkpoint}")
         step, elapsed, base_steps = state["step"], state["elapsed"], state.get("base_steps", 0)
+        seed = state.get("seed", 0)
         regression_base = state.get("regression_base", base_steps)
     elif init_from is not None:
         regression, denoiser, earlier = load(init_from)
@@ -283,7 +290,7 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
         return dict(regression=shipped[0].state_dict(), denoiser=shipped[1].state_dict(), step=step,
                     hidden=regression.hidden, channels=denoiser.channels, base_steps=base_steps,
                     diffusion_only=diffusion_only, gesture_only=gesture_only, style_only=style_only,
-                    regression_base=regression_base,
+                    regression_base=regression_base, seed=seed,
                     source_weights=source_weights or dataset.SOURCE_WEIGHTS, ema_decay=ema_decay)
 
     def save():

@@ -108,7 +108,7 @@ def test_the_recipe_trains_both_runs_in_steps_and_ships_what_select_chooses(tmp_
     train.train(festival, tmp_path / "other", steps=1, minutes=5, batch_size=2, hidden=32, channels=32, workers=0)
     train.train(festival, takes, steps=1, minutes=5, batch_size=2, hidden=32, channels=32, workers=0,
                 init_from=train.snapshots(tmp_path / "other")[-1], diffusion_only=True)
-    with pytest.raises(ValueError, match="main-takes was trained on step 1 of main, but step-000003.pt"):
+    with pytest.raises(ValueError, match="main-takes was begun on another regression model than main's step-000003.pt"):
         recipe.from_corpus(cache, out, data, FACE, run_name="main", threads=1, workers=0, export=ship)
 
 
@@ -117,11 +117,16 @@ def test_a_takes_run_knows_which_regression_model_it_was_trained_on(tmp_path):
                                              (PhoneInterval("sil", 0.0, 0.4), PhoneInterval("b", 0.4, 0.5),
                                               PhoneInterval("iy", 0.5, 1.1), PhoneInterval("sil", 1.1, 1.5)),
                                              "test", "noise")] * 2}
-    both = tmp_path / "main"
+    both, other = tmp_path / "main", tmp_path / "main-seed1"
     train.train(corpus, both, steps=2, minutes=5, batch_size=2, hidden=32, channels=32, workers=0, snapshot_every=1)
+    train.train(corpus, other, steps=1, minutes=5, batch_size=2, hidden=32, channels=32, workers=0, snapshot_every=1,
+                seed=1)
     first, second = train.snapshots(both)
-    assert recipe.started_from(tmp_path / "main-takes") is None
-    train.train(corpus, tmp_path / "main-takes", steps=1, minutes=5, batch_size=2, hidden=32, channels=32, workers=0,
+    takes = tmp_path / "main-takes"
+    assert recipe.started_on(takes, first) is None
+    train.train(corpus, takes, steps=1, minutes=5, batch_size=2, hidden=32, channels=32, workers=0,
                 init_from=first, diffusion_only=True)
-    assert recipe.started_from(tmp_path / "main-takes") == recipe.snapshot_step(first) == 1
-    assert recipe.snapshot_step(second) == 2
+    assert recipe.started_on(takes, first) is True
+    assert recipe.started_on(takes, second) is False
+    # the same step of another run (another seed) is another model
+    assert recipe.started_on(takes, train.snapshots(other)[0]) is False

@@ -463,6 +463,24 @@ def test_sources_are_drawn_by_their_weights_and_a_zero_weight_is_never_drawn():
         dataset.Sampler(corpus, 0, source_weights={"librispeech": 1.0})
 
 
+def test_batch_making_processes_each_draw_their_own_batches_and_one_draws_the_runs_own():
+    from torch.utils.data import DataLoader
+
+    from training import train
+
+    corpus = {"festival": [_utterance(), _utterance(2.0)]}
+
+    def first_batches(workers, count=4):
+        batches = iter(DataLoader(train.Windows(corpus, 2, 0), batch_size=None, num_workers=workers))
+        return [next(batches)[0].numpy() for _ in range(count)]
+
+    alone, one, two = first_batches(0), first_batches(1), first_batches(2)
+    assert all(np.array_equal(a, b) for a, b in zip(alone, one))
+    # the DataLoader takes from the processes in turn: the first one's are the run's own
+    assert np.array_equal(two[0], alone[0]) and np.array_equal(two[2], alone[1])
+    assert not np.array_equal(two[0], two[1]) and not np.array_equal(two[2], two[3])
+
+
 def test_the_runtime_gives_the_denoiser_the_take_style_the_seed_draws(tmp_path):
     from inference import models as runtime
     from inference import neural
