@@ -12,7 +12,8 @@
 6. the diffusion engine: `select` scores that run's snapshots, each with the regression engine's
    decisions at each pitch of `TAKES_VOICES` (the pitch its encoder hears a voice at; its seal and
    rounding are the regression engine's, `gestures_from`), drawing the gestures of the regression
-   engine that ships beside it, and the one it ranks above the shipped weights is exported.
+   engine that ships beside it, and seeds 2 to 7 of those whose seeds 0 and 1 meet every floor
+   (`select.MORE_TAKES`); the one it ranks above the shipped weights is exported.
 
 Both runs are measured in steps, not minutes (their learning rates decay over their steps alone),
 seeded, and use `THREADS` torch threads and `WORKERS` batch-making processes (with another thread

@@ -34,7 +34,11 @@ then scored drawing the gestures of the regression engine just chosen (in a fold
    more of these checks ranks first. ROUND has been a floor since models reached it (the session
    that made the diffusion engine draw the regression engine's gestures); before, it only counted
    in the lips;
-2. then the lips: the mean over the engine's models of BIL40, the lowest speaker's BIL40 (a
+2. for the diffusion engine, where seeds 0 and 1 meet every floor: how many of seeds 2 to 7
+   (`MORE_TAKES`, scored for those candidates only) meet every floor too. The issue asks it of
+   every seed; a run of `python -m training all` chose a snapshot on seeds 0 and 1 alone whose
+   seeds 3, 4, 5 and 7 missed a floor each;
+3. then the lips: the mean over the engine's models of BIL40, the lowest speaker's BIL40 (a
    choice should hold for every voice, not the average one) and ROUND.
 The end of a run is a candidate like any other snapshot, and so are the weights shipped today
 (`weights/`, scored the same way, with the decision they were exported with): an engine whose
@@ -60,11 +64,14 @@ log = logging.getLogger("lipkit.training")
 MODELS = (("regression", "regression", 0), ("diffusion0", "diffusion", 0), ("diffusion1", "diffusion", 1))
 # Each engine and the models of MODELS it is chosen on.
 ENGINES = {"regression": ("regression",), "diffusion": ("diffusion0", "diffusion1")}
+# The issue asks every take of seeds 0 to 7 to meet the bars: a diffusion candidate whose seeds 0
+# and 1 meet every floor is scored on these seeds too, and ranks by how many of them do (`rank`).
+MORE_TAKES = tuple((f"diffusion{seed}", "diffusion", seed) for seed in range(2, 8))
 FLOORS = {"REST": 97.0, "OPEN": 95.0, "SYNC_r": 0.78, "ROUND": 85.0}
 CEILINGS = {"RFA": 10.0}
 # The issue's closure bar for each model, one floor each (a mean over the lips alone would trade
 # a closure for a rounded vowel).
-BIL40_FLOORS = {"regression": 90.0, "diffusion0": 88.0, "diffusion1": 88.0}
+BIL40_FLOORS = {"regression": 90.0, **{key: 88.0 for key, _, _ in (*MODELS[1:], *MORE_TAKES)}}
 FPS = 30.0
 SCORES_FILE = "scores.json"
 SELECTED_FILE = "selected.json"
@@ -167,10 +174,17 @@ def engine_scores(scores: dict[str, ModelScore], engine: str) -> dict[str, Model
     return {key: scores[key] for key in ENGINES[engine]}
 
 
-def rank(scores: dict[str, ModelScore], engine: str) -> tuple[int, float]:
-    """The selection key of one engine: larger is better."""
+def takes_holding(scores: dict[str, ModelScore]) -> int:
+    """How many of the seeds of `MORE_TAKES` scored for a candidate meet every floor."""
+    return sum(floors_met({key: scores[key]}) == floor_count() // len(MODELS) for key, _, _ in MORE_TAKES
+               if key in scores)
+
+
+def rank(scores: dict[str, ModelScore], engine: str) -> tuple[int, int, float]:
+    """The selection key of one engine, larger is better: the floors its models meet, then (the
+    diffusion engine) how many more seeds' takes meet every floor, then the lips."""
     own = engine_scores(scores, engine)
-    return floors_met(own), lips(own)
+    return floors_met(own), takes_holding(scores) if engine == "diffusion" else 0, lips(own)
 
 
 def choose(scored: dict[str, dict[str, ModelScore]], engine: str) -> str:
@@ -193,8 +207,8 @@ def export_snapshot(snapshot: Path, out_dir: Path, decisions: models.Decisions =
 
 
 def score_weights(weights_dir: Path, data_dir: Path, face_dir: Path, keys=None) -> dict[str, ModelScore]:
-    """The models of a weights folder (`keys` of `MODELS`, default all three) on a TIMIT-style
-    folder, as `benchmarks.quality` scores them."""
+    """The models of a weights folder (`keys` of `MODELS` and `MORE_TAKES`, default the three of
+    `MODELS`) on a TIMIT-style folder, as `benchmarks.quality` scores them."""
     from benchmarks import lipmetrics, quality
     from inference import arkit
 
@@ -202,8 +216,8 @@ def score_weights(weights_dir: Path, data_dir: Path, face_dir: Path, keys=None) 
     face = lipmetrics.load_reference_face(face_dir, arkit.NAMES)
     speakers = [wav.parent.name for wav in wavs]
     result = {}
-    for key, engine, seed in MODELS:
-        if keys is not None and key not in keys:
+    for key, engine, seed in (*MODELS, *MORE_TAKES):
+        if key not in (keys if keys is not None else ENGINES["regression"] + ENGINES["diffusion"]):
             continue
         scores, _, _ = quality.run_engine(quality.make_neural(engine, seed, weights_dir)(FPS), wavs, face, None)
         agg = lipmetrics.aggregate(scores)
@@ -250,10 +264,16 @@ def table(scored: dict[str, dict[str, ModelScore]], chosen: dict[str, str]) -> s
         cells = [f"{s.BIL40:.1f} / {s.lowest_speaker_BIL40:.1f} / {s.OPEN:.1f} / {s.ROUND:.1f} / {s.RFA:.1f} / {s.REST:.1f} / "
                  f"{s.SYNC_r:.3f}" for s in (scored[name][key] for key in keys)]
         marks = "".join(f" ({engine} chosen)" for engine, choice in chosen.items() if choice == name)
-        ranks = [f"{floors_met(engine_scores(scored[name], engine))}/{floor_count(engine)} | "
+        ranks = [f"{floors_met(engine_scores(scored[name], engine))}/{floor_count(engine)}{more_takes(scored[name], engine)} | "
                  f"{lips(engine_scores(scored[name], engine)):.1f}" for engine in chosen]
         lines.append(f"| {name}{marks} | " + " | ".join(ranks) + " | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def more_takes(scores: dict[str, ModelScore], engine: str) -> str:
+    """", seeds 2-7 N/M": how many of the other seeds scored meet every floor ("" where none was)."""
+    scored = sum(key in scores for key, _, _ in MORE_TAKES)
+    return f", seeds 2-7 {takes_holding(scores)}/{scored}" if engine == "diffusion" and scored else ""
 
 
 def _write_scores(path: Path, scored: dict[str, dict[str, ModelScore]]) -> None:
@@ -315,7 +335,9 @@ def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = ex
     gestures_dir = shipped_dir if regression == SHIPPED else folder(regression)
     tag = gestures_tag(gestures_dir)
     if regression == SHIPPED and shipped is not None:   # the shipped engines as they are: scored already
-        scored[f"{shipped} {tag}"] = {key: scored[shipped][key] for key in ENGINES["diffusion"]}
+        drawn = scored.setdefault(f"{shipped} {tag}", {})
+        for key in ENGINES["diffusion"]:
+            drawn.setdefault(key, scored[shipped][key])
     for name, snapshot, chosen in [*([(shipped, None, None)] if shipped else []), *named]:
         if f"{name} {tag}" in scored or "diffusion" not in engines:
             continue
@@ -327,10 +349,24 @@ def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = ex
         scored[f"{name} {tag}"] = score_weights(drawing, data_dir, face_dir, ENGINES["diffusion"])
         _write_scores(scores_path, scored)
 
+    # then the other seeds' takes of every diffusion candidate whose seeds 0 and 1 meet every floor
+    for name, snapshot, chosen in [*([(shipped, None, None)] if shipped else []), *named]:
+        drawn = scored.get(f"{name} {tag}", {})
+        if "diffusion" not in engines or floors_met(engine_scores(drawn, "diffusion")) < floor_count("diffusion") \
+                or all(key in drawn for key, _, _ in MORE_TAKES):
+            continue
+        log.info("scoring %s (seeds 2-7 of the diffusion engine, drawing the %s)", name, tag)
+        as_shipped = snapshot is None and regression == SHIPPED
+        drawn.update(score_weights(shipped_dir if as_shipped else folder(f"{name} {tag}"), data_dir, face_dir,
+                                   [key for key, _, _ in MORE_TAKES]))
+        _write_scores(scores_path, scored)
+
     def own_scores(name: str) -> dict[str, ModelScore]:
-        """The scores of the models `engines` are chosen on (a diffusion engine's drawing `tag`)."""
+        """The scores of the models `engines` are chosen on (a diffusion engine's drawing `tag`,
+        with its other seeds' where they were scored)."""
         mine = {**scored.get(name, {}), **scored.get(f"{name} {tag}", {})}
-        return {key: mine[key] for engine in engines for key in ENGINES[engine]}
+        more = [key for key, _, _ in MORE_TAKES if key in mine] if "diffusion" in engines else []
+        return {key: mine[key] for key in [*(key for engine in engines for key in ENGINES[engine]), *more]}
     candidates = {name: own_scores(name) for name, _, _ in named}
     if shipped is not None:
         candidates[SHIPPED] = own_scores(shipped)
@@ -346,12 +382,15 @@ def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = ex
         own = engine_scores(candidates[name], engine)
         record[engine] = {"snapshot": snapshot, "shipped_ranks_first": snapshot is None, **decided,
                           "floors_met": floors_met(own), "floors": floor_count(engine), "lips": round(lips(own), 2),
+                          **({"seeds_2_to_7_meeting_every_floor": takes_holding(candidates[name])}
+                             if engine == "diffusion" else {}),
                           "best": {"snapshot": f"{stem}.pt", **decisions_best.sidecar()}}
     (run_dir / SELECTED_FILE).write_text(json.dumps(
         {**record, "data": str(data_dir.name),
          "rule": "for each engine on its own (regression: the regression model; diffusion: seeds 0 and 1), each "
                  "snapshot with each set of gesture decisions; most of the floors REST>=97, OPEN>=95, SYNC r>=0.78, "
-                 "ROUND>=85, RFA<=10, BIL40>=90 (regression) or >=88 (each seed); then the mean of BIL40, the lowest speaker's "
+                 "ROUND>=85, RFA<=10, BIL40>=90 (regression) or >=88 (each seed); then (diffusion, where seeds 0 and 1 meet "
+                 "them all) how many of seeds 2 to 7 meet them all; then the mean of BIL40, the lowest speaker's "
                  "BIL40 and ROUND over the engine's models; the shipped weights are a candidate too"}, indent=1))
     return {engine: None if entry["snapshot"] is None else run_dir / train.SNAPSHOT_FOLDER / entry["snapshot"]
             for engine, entry in record.items()}

@@ -110,6 +110,48 @@ def test_rounding_counts_but_not_rounding_where_the_lips_spread():
                          "diffusion") == "a"
 
 
+def test_a_diffusion_candidate_ranks_by_its_other_seeds_once_seeds_0_and_1_meet_every_floor():
+    def takes(failing=(), **values):
+        """Seeds 0 and 1 meeting every floor, and seeds 2-7 scored, those in `failing` rounding spread vowels."""
+        scores = _three(bil40=90.0, **values)
+        scores.update({key: _score(bil40=90.0, rfa=10.6 if key in failing else 5.0, **values)
+                       for key, _, _ in select.MORE_TAKES})
+        return scores
+
+    steady, rounder = takes(), takes(("diffusion3", "diffusion4"), round_=93.0)
+    assert select.takes_holding(steady) == 6 and select.takes_holding(rounder) == 4
+    # the lips of seeds 0 and 1 would choose "rounder"; two of its other takes miss the RFA ceiling
+    assert select.lips(select.engine_scores(rounder, "diffusion")) > select.lips(select.engine_scores(steady, "diffusion"))
+    assert select.choose({"rounder": rounder, "steady": steady}, "diffusion") == "steady"
+    # and seeds 0 and 1 come first: one of them missing a floor is not bought back by the others
+    short = takes()
+    short["diffusion1"] = _score(bil40=90.0, rfa=10.6)
+    assert select.choose({"short": short, "rounder": rounder}, "diffusion") == "rounder"
+    # the regression engine does not look at them
+    assert select.rank(rounder, "regression")[1] == 0
+    assert ", seeds 2-7 4/6 |" in select.table({"rounder": rounder}, {"diffusion": "rounder"})
+
+
+@pytest.mark.skipif(not TIMIT.is_dir() or not FACE.is_dir(), reason=f"needs timit_dev and the face in {DEFAULT_SHARED}")
+def test_the_other_seeds_are_scored_as_the_benchmark_scores_them(tmp_path):
+    from benchmarks import lipmetrics, quality
+    from inference import arkit
+
+    data = tmp_path / "timit"
+    for wav in sorted(TIMIT.glob("*/*.wav"))[:2]:
+        (data / wav.parent.name).mkdir(parents=True, exist_ok=True)
+        for part in wav.parent.glob(wav.stem + ".*"):
+            (data / wav.parent.name / part.name).symlink_to(part)
+    scored = select.score_weights(export.WEIGHTS_DIR, data, FACE, ["diffusion2", "diffusion5"])
+    assert set(scored) == {"diffusion2", "diffusion5"}
+    face = lipmetrics.load_reference_face(FACE, arkit.NAMES)
+    for key, seed in (("diffusion2", 2), ("diffusion5", 5)):
+        scores, _, _ = quality.run_engine(quality.make_neural("diffusion", seed, export.WEIGHTS_DIR)(select.FPS),
+                                          quality.list_utterances(data), face, None)
+        assert scored[key].SYNC_r == lipmetrics.aggregate(scores)["SYNC_r"]
+    assert scored["diffusion2"] != scored["diffusion5"]      # other seeds, other takes
+
+
 def test_the_lowest_speaker_counts_as_much_as_the_average():
     even = _three(bil40=91.0, low=80.0)
     one_voice_left_behind = _three(bil40=94.0, low=60.0)
