@@ -43,7 +43,8 @@ THREADS = 2                         # torch threads of both runs: the weights de
 WORKERS = 1                         # batch-making processes (more draw other batches: train.Windows)
 VOICE = 150.0                       # Hz: the corpus's voices above it are heard lower (stage 2)
 STEPS = 3500                        # both models (stage 3)
-REGRESSION_DECISIONS = (8, 9, 13, 16)   # select.DECISIONS: voices lowered from 125 Hz, rounding as drawn
+REGRESSION_DECISIONS = (8, 9, 13, 16, 19, 20)   # select.DECISIONS: voices lowered from 125 Hz, the rounding and
+                                                # the seal's peaks as drawn
 TAKES_STEPS = 2600                  # the denoiser alone (stage 5)
 TAKES_VOICES = (150.0, 125.0)       # Hz: the pitches the diffusion engine's encoder may hear voices from
 

@@ -81,7 +81,9 @@ SHIPPED = "shipped"
 # 0.25 to 0.75), rounding readier and more reluctant, every voice heard as it is, and voices
 # lowered from a lower and a higher pitch on (each also with the rounding it needed most); then
 # rounding as it was drawn before its peaks (a decision alone), with each pitch above, and the
-# rounding's peaks from a higher floor with the more reluctant rounding.
+# rounding's peaks from a higher floor with the more reluctant rounding; last, the seal's peaks
+# from lower floors with voices lowered from 125 Hz and the more reluctant rounding (on the
+# recipe's run, training.recipe, they closed the lips at more of the lowest speaker's bilabials).
 DECISIONS = (models.Decisions(), models.Decisions(seal_peak=0.2), models.Decisions(seal_peak=0.06),
              models.Decisions(seal=(0.25, 0.75), seal_peak=None),
              models.Decisions(rounding=(0.15, 0.5)), models.Decisions(rounding=(0.4, 0.9)),
@@ -93,7 +95,9 @@ DECISIONS = (models.Decisions(), models.Decisions(seal_peak=0.2), models.Decisio
              models.Decisions(rounding=(0.4, 0.9), round_peak=0.2), models.Decisions(rounding=(0.4, 0.9), voice=125.0,
                                                                                      round_peak=0.2),
              models.Decisions(seal_peak=0.2, rounding=(0.4, 0.9)), models.Decisions(seal_peak=0.2, rounding=(0.4, 0.9),
-                                                                                    round_peak=0.2))
+                                                                                    round_peak=0.2),
+             models.Decisions(seal_peak=0.09, rounding=(0.4, 0.9), voice=125.0),
+             models.Decisions(seal_peak=0.06, rounding=(0.4, 0.9), voice=125.0))
 
 
 def describe(decisions: models.Decisions) -> str:
