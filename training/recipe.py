@@ -18,9 +18,11 @@
 Both runs are measured in steps, not minutes (their learning rates decay over their steps alone),
 seeded, and use `THREADS` torch threads and `WORKERS` batch-making processes (with another thread
 count torch sums in another order and the losses differ by step 100; more processes draw other
-batches), so a rerun on another machine, or beside other work, trains the same weights. Where
+batches), so a rerun on the same corpus trains the same weights however loaded the machine is
+(the corpus itself is made once per cache, `corpus.build`, by the code of its day). Where
 a stage's run is complete it is not trained again, and `select` keeps its scores: a second call
-goes on where the first stopped (a denoiser run begun on another regression model than stage 4's
+goes on where the first stopped (a run stopped midway and resumed trains other weights than one
+run through: its batches start again from `seed + step`, and the random state is not kept; a denoiser run begun on another regression model than stage 4's
 best is refused, not resumed). On a checkout whose weights this recipe made, its weights tie
 with the shipped ones and nothing is exported (`select`: the shipped weights win a tie);
 `python -m training all --out NEWDIR` ranks them against nothing and exports both engines there.
