@@ -22,9 +22,10 @@ batches), so a rerun on the same corpus trains the same weights however loaded t
 (the corpus itself is made once per cache, `corpus.build`, by the code of its day). Where
 a stage's run is complete it is not trained again, and `select` keeps its scores: a second call
 goes on where the first stopped (a run stopped midway and resumed trains other weights than one
-run through: its batches start again from `seed + step`, and the random state is not kept; a denoiser run begun on another regression model than stage 4's
-best is refused, not resumed). On a checkout whose weights this recipe made, its weights tie
-with the shipped ones and nothing is exported (`select`: the shipped weights win a tie);
+run through: its batches start again from `seed + step`, and the random state is not kept; a
+denoiser run begun on another regression model than stage 4's best is refused, not resumed). On
+a checkout whose weights this recipe made, its weights tie with the shipped ones and nothing is
+exported (`select`: the shipped weights win a tie);
 `python -m training all --out NEWDIR` ranks them against nothing and exports both engines there.
 """
 
