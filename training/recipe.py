@@ -36,6 +36,8 @@ import logging
 import math
 from pathlib import Path
 
+import torch
+
 from . import corpus as corpus_mod
 from . import select as select_mod
 from . import train
@@ -106,7 +108,6 @@ def started_on(run_dir: Path, snapshot: Path) -> bool | None:
     checkpoint = run_dir / "checkpoint.pt"
     if not checkpoint.exists():
         return None
-    import torch
     kept = torch.load(checkpoint, weights_only=False, map_location="cpu")["regression"]
     source = torch.load(snapshot, weights_only=False, map_location="cpu")["regression"]
     return kept.keys() == source.keys() and all(torch.equal(kept[key], source[key]) for key in kept)

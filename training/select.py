@@ -268,13 +268,13 @@ def table(scored: dict[str, dict[str, ModelScore]], chosen: dict[str, str]) -> s
         cells = [f"{s.BIL40:.1f} / {s.lowest_speaker_BIL40:.1f} / {s.OPEN:.1f} / {s.ROUND:.1f} / {s.RFA:.1f} / {s.REST:.1f} / "
                  f"{s.SYNC_r:.3f}" for s in (scored[name][key] for key in keys)]
         marks = "".join(f" ({engine} chosen)" for engine, choice in chosen.items() if choice == name)
-        ranks = [f"{floors_met(engine_scores(scored[name], engine))}/{floor_count(engine)}{more_takes(scored[name], engine)} | "
+        ranks = [f"{floors_met(engine_scores(scored[name], engine))}/{floor_count(engine)}{other_seeds_cell(scored[name], engine)} | "
                  f"{lips(engine_scores(scored[name], engine)):.1f}" for engine in chosen]
         lines.append(f"| {name}{marks} | " + " | ".join(ranks) + " | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def more_takes(scores: dict[str, ModelScore], engine: str) -> str:
+def other_seeds_cell(scores: dict[str, ModelScore], engine: str) -> str:
     """", seeds 2-7 N/M": how many of the other seeds scored meet every floor ("" where none was)."""
     scored = sum(key in scores for key, _, _ in MORE_TAKES)
     return f", seeds 2-7 {takes_holding(scores)}/{scored}" if engine == "diffusion" and scored else ""
@@ -342,7 +342,8 @@ def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = ex
         drawn = scored.setdefault(f"{shipped} {tag}", {})
         for key in ENGINES["diffusion"]:
             drawn.setdefault(key, scored[shipped][key])
-    for name, snapshot, chosen in [*([(shipped, None, None)] if shipped else []), *named]:
+    diffusion_candidates = [*([(shipped, None, None)] if shipped else []), *named]
+    for name, snapshot, chosen in diffusion_candidates:
         if f"{name} {tag}" in scored or "diffusion" not in engines:
             continue
         log.info("scoring %s (the diffusion engine, drawing the %s)", name, tag)
@@ -354,7 +355,7 @@ def select(run_dir: Path, data_dir: Path, face_dir: Path, shipped_dir: Path = ex
         _write_scores(scores_path, scored)
 
     # then the other seeds' takes of every diffusion candidate whose seeds 0 and 1 meet every floor
-    for name, snapshot, chosen in [*([(shipped, None, None)] if shipped else []), *named]:
+    for name, snapshot, chosen in diffusion_candidates:
         drawn = scored.get(f"{name} {tag}", {})
         if "diffusion" not in engines or floors_met(engine_scores(drawn, "diffusion")) < floor_count("diffusion") \
                 or all(key in drawn for key, _, _ in MORE_TAKES):
