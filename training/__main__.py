@@ -90,17 +90,22 @@ def _export(cache: Path, checkpoint: Path, out: Path, decisions: models.Decision
             engines=ENGINES, *, command: str, gestures_from: str | None = "regression") -> None:
     """`engines` of a checkpoint into `out`: the regression engine's model, and the diffusion
     engine's denoiser with its encoder (the checkpoint's regression model), drawing the gestures of
-    the model `gestures_from` names (None: its own). The sidecars record `command` and the
-    checkpoint."""
+    the model `gestures_from` names (None: its own). The sidecars record `command`, the
+    checkpoint and the corpus of `cache` (`corpus.digest`); a checkpoint whose run names another
+    corpus is refused, as its sidecars would count a corpus it was not trained on."""
     corpus = corpus_mod.load_corpus(cache)
     counts = {name: len(utts) for name, utts in corpus.items()}
     hours, speakers = _hours(corpus), _speakers(corpus)
     regression, denoiser, state = train.load(checkpoint)
+    trained_on = corpus_mod.digest(corpus)
+    if state.get("corpus") not in (None, trained_on):
+        raise ValueError(f"{checkpoint} was trained on the corpus {state['corpus']}, and {cache} holds {trained_on} "
+                         f"(training.corpus.digest): export it with --cache set to the cache it was trained on")
     regression.gesture_decisions = denoiser.gesture_decisions = decisions
     steps = state.get("base_steps", 0) + state["step"]
     regression_steps = train.regression_steps(state)
     provenance = {"command": command, "snapshot": snapshot_name(cache, checkpoint),
-                  "fine_tuned_from": state.get("base_steps", 0)}
+                  "fine_tuned_from": state.get("base_steps", 0), "corpus": trained_on}
     regression_record = export.training_record(regression_steps, counts, hours, speakers, **provenance)
     if "regression" in engines:
         export.export_regression(regression, out, regression_record)
@@ -244,6 +249,7 @@ def main(argv=None) -> int:
         return 0
     if args.command == "data":
         corpus_mod.build(args.cache, args.shared, rebuild=args.rebuild)
+        print(f"corpus {corpus_mod.digest(corpus_mod.load_corpus(args.cache))} in {args.cache}")
     if args.command == "voices":
         reference = getattr(args, "voice", models.VOICE_REFERENCE)
         if args.to is None or reference is None:
@@ -251,6 +257,7 @@ def main(argv=None) -> int:
             return 1
         for source, (lowered, total) in corpus_mod.normalise_voices(args.cache, args.to, reference).items():
             print(f"{source}: {lowered} of {total} utterances heard lower (voices above {reference:g} Hz)")
+        print(f"corpus {corpus_mod.digest(corpus_mod.load_corpus(args.to))} in {args.to}")
         return 0
     if args.command == "train":
         corpus = corpus_mod.load_corpus(args.cache)

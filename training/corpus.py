@@ -66,6 +66,8 @@ CREDITS = {
 }
 
 
+DIGEST_DIGITS = 16    # of a corpus's sha256 (`digest`)
+
 # The speech embedding of each utterance is computed once (`build_embeddings`) on the clean audio with
 # EMBEDDING_PAD_S of silence either side, at model frames: frame i is at i / MODEL_FPS - EMBEDDING_PAD_S.
 EMBEDDING_PAD_S = 1.0
@@ -385,6 +387,24 @@ def normalise_voices(cache: Path, out: Path, reference: float, weights_dir=None,
         counts[source] = (lowered, len(utterances))
         log.info("voices of %s: %d of %d lowered", source, *counts[source])
     return counts
+
+
+def digest(corpus: dict[str, list[Utterance]]) -> str:
+    """`DIGEST_DIGITS` hex digits naming a corpus by its content, not its files: every source's
+    utterances in order, each one's audio, phones, voice, text and speech embedding. Two caches hold
+    the same corpus exactly when their digests agree (shards rebuilt by other code, or another
+    day's aligner, give another), so a run and the weights exported from it can say which corpus
+    they were trained on."""
+    hashed = hashlib.sha256()
+    for source in sorted(corpus):
+        for utt in corpus[source]:
+            embedding = b"" if utt.embedding is None else utt.embedding.astype(np.float16).tobytes()
+            about = [source, utt.voice, utt.text, [[p.phone, p.start, p.end] for p in utt.phones],
+                     utt.samples.size, len(embedding)]
+            hashed.update(json.dumps(about).encode())
+            hashed.update(utt.samples.astype(np.int16).tobytes())
+            hashed.update(embedding)
+    return hashed.hexdigest()[:DIGEST_DIGITS]
 
 
 def load_corpus(cache: Path = DEFAULT_CACHE) -> dict[str, list[Utterance]]:

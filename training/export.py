@@ -157,12 +157,13 @@ def frontend_record() -> dict:
 
 def training_record(steps: int, counts: dict[str, int], hours: dict[str, float], speakers: dict[str, int] | None = None,
                     denoiser_alone: int = 0, command: str = "python -m training all", snapshot: str | None = None,
-                    fine_tuned_from: int = 0, style_only: tuple[str, ...] = ()) -> dict:
+                    fine_tuned_from: int = 0, style_only: tuple[str, ...] = (), corpus: str | None = None) -> dict:
     """The sidecar's "training" entry (utterances, hours and voices per source): `command` the one
     that exported it, `snapshot` the checkpoint it came from (its cache folder and path there),
     `fine_tuned_from` the steps of the checkpoint its run started from (0: a run from scratch),
     `denoiser_alone` steps of a last fine-tune of the denoiser on its own (`style_only`: of these
-    style entries' input columns alone)."""
+    style entries' input columns alone), `corpus` the digest of the corpus the counts are of
+    (`training.corpus.digest`: the same digest, the same corpus)."""
     run = "one run trains both models (training/train.py)"
     if fine_tuned_from:
         run += (f", fine-tuned on from a checkpoint of {fine_tuned_from} steps (python -m training train "
@@ -174,7 +175,8 @@ def training_record(steps: int, counts: dict[str, int], hours: dict[str, float],
     elif denoiser_alone:
         run += (f", then the denoiser alone for the last {denoiser_alone} of these steps, on the frozen "
                 "regression model (python -m training train --diffusion-only)")
-    return {"steps": steps, "command": command, **({"snapshot": snapshot} if snapshot else {}), "run": run,
+    return {"steps": steps, "command": command, **({"snapshot": snapshot} if snapshot else {}),
+            **({"corpus": corpus} if corpus else {}), "run": run,
             "data": {source: {"utterances": counts.get(source, 0), "hours": round(hours.get(source, 0.0), 3),
                               **({"speakers": speakers[source]} if speakers and source in speakers else {}),
                               "credit": CREDITS[source]} for source in counts},

@@ -15,6 +15,11 @@
    engine that ships beside it, and seeds 2 to 7 of those whose seeds 0 and 1 meet every floor
    (`select.MORE_TAKES`); the one it ranks above the shipped weights is exported.
 
+The corpus is named by its content (`corpus.digest`): the runs' checkpoints and the exported
+sidecars (`training.corpus`) carry its digest, a run is resumed on its own corpus only, and the
+recipe says at its start whether the weights in `--out` name the corpus it trains on (where they
+name another, or none, it trains other weights than those).
+
 Both runs are measured in steps, not minutes (their learning rates decay over their steps alone),
 seeded, and use `THREADS` torch threads and `WORKERS` batch-making processes (with another thread
 count torch sums in another order and the losses differ by step 100; more processes draw other
@@ -32,6 +37,7 @@ exported (`select`: the shipped weights win a tie);
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 from pathlib import Path
@@ -85,6 +91,7 @@ def from_corpus(cache: Path, out: Path, data: Path, face: Path, *, run_name: str
     for source, (lowered, total) in corpus_mod.normalise_voices(cache, heard, VOICE, keep_existing=True).items():
         log.info("voices: %s: %d of %d utterances heard lower", source, lowered, total)
     corpus = corpus_mod.load_corpus(heard)
+    check_corpus(corpus_mod.digest(corpus), out)
     both = heard / "runs" / run_name
     train.train(corpus, both, STEPS, math.inf, workers=workers, threads=threads)
     decisions = tuple(select_mod.DECISIONS[i] for i in REGRESSION_DECISIONS)
@@ -100,6 +107,32 @@ def from_corpus(cache: Path, out: Path, data: Path, face: Path, *, run_name: str
     select_mod.select(takes, data, face, shipped_dir=out, decisions=takes_decisions(regression),
                       engines=("diffusion",))
     _ship(heard, takes, "diffusion", out, export)
+
+
+def corpus_named(out: Path) -> str | None:
+    """The digest of the corpus the regression engine in `out` was trained on, as its sidecar
+    names it (`training.corpus.digest`); None where there is no engine or it names none."""
+    sidecar = out / "regression.json"
+    if not sidecar.exists():
+        return None
+    return json.loads(sidecar.read_text()).get("training", {}).get("corpus")
+
+
+def check_corpus(trained_on: str, out: Path) -> bool:
+    """Whether the weights in `out` name the corpus `trained_on` (or there are none to remake);
+    where they name another, or none, says so: the recipe then trains other weights than those."""
+    named = corpus_named(out)
+    if named == trained_on or not (out / "regression.json").exists():
+        log.info("corpus %s", trained_on)
+        return True
+    if named is None:
+        log.warning("corpus %s: the weights in %s name no corpus (exported before corpora were named), so this one "
+                    "may not be theirs, and the recipe may train other weights than those", trained_on, out)
+    else:
+        log.warning("corpus %s: the weights in %s were trained on the corpus %s, so the recipe trains other weights "
+                    "than those (the cache holds another corpus: `data` made by other code, or on another day)",
+                    trained_on, out, named)
+    return False
 
 
 def started_on(run_dir: Path, snapshot: Path) -> bool | None:

@@ -7,7 +7,8 @@ guidance. Both also learn the lip gestures, the bilabial seal and rounding (bina
 `GESTURE_WEIGHT`), that their heads impose on the lips (`models.gesture_decode`). Sharing the encoder's forward pass halves the
 cost, which is what makes both models fit in this machine's two cores.
 
-The run keeps `<run_dir>/checkpoint.pt` (both models, optimiser, step) and resumes from it; `minutes`
+The run keeps `<run_dir>/checkpoint.pt` (both models, optimiser, step, and the digest of the corpus
+it trains on, `corpus.digest`) and resumes from it, on that corpus only; `minutes`
 bounds one call's wall time. Every `SNAPSHOT_EVERY` steps it also keeps both models' weights as
 `<run_dir>/snapshots/step-NNNNNN.pt`, from which `training.select` picks the one to ship (the best
 point of a run is not always its end). A new run can start from another run's weights (`init_from`, a
@@ -41,6 +42,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from inference import arkit
 
+from . import corpus as corpus_mod
 from . import dataset, models, targets
 from .corpus import Utterance
 
@@ -235,11 +237,17 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
     torch.manual_seed(seed)
     checkpoint = run_dir / "checkpoint.pt"
     base_steps = regression_base = 0
+    trained_on = corpus_mod.digest(corpus)
     if checkpoint.exists():
         regression, denoiser, state = load(checkpoint, average=False)
         if state["regression"]["head.4.bias"].shape != regression.head[-1].bias.shape:
             raise ValueError(f"{checkpoint} was trained before the rounding gesture: its optimiser cannot "
                              f"resume; start a new run from it with --init-from {checkpoint}")
+        if state.get("corpus") not in (None, trained_on):
+            raise ValueError(f"{checkpoint} was trained on the corpus {state['corpus']}, and this cache holds "
+                             f"{trained_on} (training.corpus.digest): resume it on its own corpus, or start a new "
+                             f"run from it with --init-from {checkpoint}")
+        trained_on = state.get("corpus")      # None: a run from before corpora were named is not named now
         step, elapsed, base_steps = state["step"], state["elapsed"], state.get("base_steps", 0)
         seed = state.get("seed", 0)
         regression_base = state.get("regression_base", base_steps)
@@ -290,7 +298,7 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
         return dict(regression=shipped[0].state_dict(), denoiser=shipped[1].state_dict(), step=step,
                     hidden=regression.hidden, channels=denoiser.channels, base_steps=base_steps,
                     diffusion_only=diffusion_only, gesture_only=gesture_only, style_only=style_only,
-                    regression_base=regression_base, seed=seed,
+                    regression_base=regression_base, seed=seed, corpus=trained_on,
                     source_weights=source_weights or dataset.SOURCE_WEIGHTS, ema_decay=ema_decay)
 
     def save():

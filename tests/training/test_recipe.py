@@ -90,6 +90,13 @@ def test_the_recipe_trains_both_runs_in_steps_and_ships_what_select_chooses(tmp_
     regression, encoder = (json.loads((out / f"{name}.json").read_text()) for name in ("regression", "encoder"))
     assert encoder["training"]["steps"] == regression["training"]["steps"] == 3
     assert json.loads((out / "diffusion.json").read_text())["training"]["command"] == "python -m training all"
+    # every engine names the corpus it was trained on: the one the voices stage made
+    trained_on = corpus_mod.digest(corpus_mod.load_corpus(heard))
+    assert first["corpus"] == second["corpus"] == trained_on
+    assert {json.loads((out / f"{name}.json").read_text())["training"]["corpus"]
+            for name in ("regression", "encoder", "diffusion")} == {trained_on}
+    assert recipe.corpus_named(out) == trained_on and recipe.check_corpus(trained_on, out)
+    assert not recipe.check_corpus(corpus_mod.digest(corpus_mod.load_corpus(cache)), out)   # the voices as they were
 
     # a second call finds both runs complete and every candidate scored: nothing trains on, and
     # the weights it made tie with the ones now in the folder, which win the tie

@@ -2,6 +2,7 @@
 `export` ships the choice."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import numpy as np  # noqa: E402
 
 from inference.phonemes import PhoneInterval  # noqa: E402
 from training import export, select, train  # noqa: E402
+from training import corpus as corpus_mod  # noqa: E402
 from training.corpus import DEFAULT_SHARED, Utterance  # noqa: E402
 
 TIMIT = DEFAULT_SHARED / "speech" / "timit_dev"
@@ -28,6 +30,14 @@ def _noise_corpus() -> dict:
     phones = (PhoneInterval("sil", 0.0, 0.4), PhoneInterval("b", 0.4, 0.5), PhoneInterval("iy", 0.5, 1.1),
               PhoneInterval("sil", 1.1, 1.5))
     return {"festival": [Utterance(samples, phones, "test", "noise")] * 2}
+
+
+def _cache(corpus: dict, cache: Path) -> None:
+    """`corpus` as the shards of `cache`, the corpus an export from a run trained on it counts."""
+    for source, utterances in corpus.items():
+        records = [{"samples": utt.samples, "phones": [(p.phone, p.start, p.end) for p in utt.phones],
+                    "voice": utt.voice, "text": utt.text} for utt in utterances]
+        corpus_mod.save_shard(cache / "corpus" / f"{source}.npz", records, source)
 
 
 def _three(**values) -> dict[str, select.ModelScore]:
@@ -211,7 +221,7 @@ def test_select_scores_snapshots_and_the_shipped_weights_on_real_speech(tmp_path
     for engine in select.ENGINES:
         assert select.selection(run, engine)["shipped_ranks_first"] and select.selected_snapshot(run, engine) is None
 
-    (tmp_path / "cache" / "corpus").mkdir()
+    _cache(_noise_corpus(), tmp_path / "cache")
     out = tmp_path / "weights"
     assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(out)]) == 0
     assert "nothing exported" in capsys.readouterr().out and not out.exists()
@@ -254,7 +264,7 @@ def test_export_ships_the_selected_snapshot_not_the_last_checkpoint(tmp_path):
                                                         "seal_decision": [0.05, 0.3], "seal_peak": 0.3,
                                                         "round_decision": [0.4, 0.9], "round_peak": 0.25,
                                                         "voice_reference_f0": 160.0}))
-    (tmp_path / "cache" / "corpus").mkdir()
+    _cache(_noise_corpus(), tmp_path / "cache")
     assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "weights")]) == 0
     for name in ("regression", "diffusion"):      # with the decisions chosen with it
         sidecar = json.loads((tmp_path / "weights" / f"{name}.json").read_text())
@@ -321,7 +331,7 @@ def test_each_engine_ships_the_snapshot_chosen_for_it(tmp_path):
     (run / select.SELECTED_FILE).write_text(json.dumps({
         "regression": {"snapshot": first.name, "shipped_ranks_first": False, **decided, "voice_reference_f0": 125.0},
         "diffusion": {"snapshot": last.name, "shipped_ranks_first": False, **decided, "voice_reference_f0": None}}))
-    (tmp_path / "cache" / "corpus").mkdir()
+    _cache(_noise_corpus(), tmp_path / "cache")
     out = tmp_path / "weights"
     assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(out)]) == 0
     expected = {engine: select.export_snapshot(snapshot, tmp_path / engine)
@@ -386,9 +396,32 @@ def test_a_run_whose_select_chose_one_engine_exports_only_that_one(tmp_path, cap
                        "best": {"snapshot": first.name, **decided}}}))
     assert select.selection(run, "diffusion") is None and select.best_snapshot(run, "diffusion") is None
     assert select.best_snapshot(run, "regression") == (first, select.models.Decisions(voice=125.0))
-    (tmp_path / "cache" / "corpus").mkdir()
+    _cache(_noise_corpus(), tmp_path / "cache")
     out = tmp_path / "weights"
     assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(out)]) == 0
     assert "diffusion: select chose only the other engine" in capsys.readouterr().out
     assert (out / "regression.onnx").exists() and not (out / "diffusion.onnx").exists()
     assert json.loads((out / "regression.json").read_text())["voice_reference_f0"] == 125.0
+
+
+def test_an_export_names_its_corpus_and_refuses_a_cache_holding_another(tmp_path):
+    from training.__main__ import main
+
+    run = tmp_path / "cache" / "runs" / "main"
+    train.train(_noise_corpus(), run, steps=1, minutes=5, batch_size=2, hidden=32, channels=32, workers=0)
+    _cache(_noise_corpus(), tmp_path / "cache")
+    out = tmp_path / "weights"
+    assert main(["export", "--cache", str(tmp_path / "cache"), "--out", str(out), "--snapshot", "step-000001.pt"]) == 0
+    trained_on = corpus_mod.digest(_noise_corpus())
+    assert {json.loads((out / f"{name}.json").read_text())["training"]["corpus"]
+            for name in ("regression", "encoder", "diffusion")} == {trained_on}
+    # the same run's snapshot beside another corpus: its sidecars would count a corpus it was not trained on
+    other = tmp_path / "other"
+    shutil.copytree(tmp_path / "cache" / "runs", other / "runs")
+    moved = {"festival": [Utterance(utt.samples, utt.phones[:1] + (PhoneInterval("m", 0.4, 0.5),) + utt.phones[2:],
+                                    utt.source, utt.voice) for utt in _noise_corpus()["festival"]]}
+    _cache(moved, other)
+    with pytest.raises(ValueError, match=f"was trained on the corpus {trained_on}, and .* holds "
+                                         f"{corpus_mod.digest(moved)}"):
+        main(["export", "--cache", str(other), "--out", str(tmp_path / "refused"), "--snapshot", "step-000001.pt"])
+    assert not (tmp_path / "refused").exists()

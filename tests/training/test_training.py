@@ -182,6 +182,44 @@ def _as_before_rounding(state: dict, model_class) -> dict:
     return state
 
 
+def test_a_corpus_is_named_by_its_content_and_a_run_is_resumed_on_its_own_corpus_alone(tmp_path):
+    import dataclasses
+
+    from training import corpus as corpus_mod
+    from training import train
+
+    corpus = {"festival": [_utterance(), _utterance(2.0)]}
+    trained_on = corpus_mod.digest(corpus)
+    # the content names it, not the files: the corpus saved as a cache's shards and loaded again
+    records = [{"samples": utt.samples, "phones": [(p.phone, p.start, p.end) for p in utt.phones], "voice": utt.voice,
+                "text": utt.text} for utt in corpus["festival"]]
+    corpus_mod.save_shard(tmp_path / "cache" / "corpus" / "festival.npz", records, "festival")
+    assert corpus_mod.digest(corpus_mod.load_corpus(tmp_path / "cache")) == trained_on
+    # one phone moved, one utterance more, or its speech embedding: another corpus
+    first = corpus["festival"][0]
+    moved = {"festival": [dataclasses.replace(first, phones=first.phones[:1] + (PhoneInterval("b", 0.3, 0.45),)
+                                              + first.phones[2:]), corpus["festival"][1]]}
+    embedded = {"festival": [dataclasses.replace(first, embedding=np.zeros((75, 96), np.float16)),
+                             corpus["festival"][1]]}
+    others = {corpus_mod.digest(c) for c in (moved, embedded, {"festival": corpus["festival"] * 2})}
+    assert len(others) == 3 and trained_on not in others and len(trained_on) == corpus_mod.DIGEST_DIGITS
+
+    run = tmp_path / "run"
+    train.train(corpus, run, steps=1, minutes=5, batch_size=2, hidden=32, channels=32, workers=0)
+    assert torch.load(run / "checkpoint.pt", weights_only=False)["corpus"] == trained_on
+    assert torch.load(train.snapshots(run)[-1], weights_only=False)["corpus"] == trained_on
+    with pytest.raises(ValueError, match=f"trained on the corpus {trained_on}, and this cache holds "
+                                         f"{corpus_mod.digest(moved)}.*--init-from"):
+        train.train(moved, run, steps=2, minutes=5, batch_size=2, hidden=32, channels=32, workers=0)
+    assert torch.load(run / "checkpoint.pt", weights_only=False)["step"] == 1
+    train.train(corpus, run, steps=2, minutes=5, batch_size=2, hidden=32, channels=32, workers=0)
+    assert torch.load(run / "checkpoint.pt", weights_only=False)["step"] == 2
+    # a fine-tune on the other corpus is a new run, and names the corpus it trains on
+    tuned = train.train(moved, tmp_path / "tuned", steps=1, minutes=5, batch_size=2, workers=0,
+                        init_from=run / "checkpoint.pt")
+    assert torch.load(tuned, weights_only=False)["corpus"] == corpus_mod.digest(moved)
+
+
 def test_a_run_from_before_the_rounding_gesture_is_not_resumed_but_fine_tuned_from(tmp_path):
     from training import train
 
