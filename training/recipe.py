@@ -26,9 +26,9 @@ count torch sums in another order and the losses differ by step 100; more proces
 batches), so a rerun on the same corpus trains the same weights however loaded the machine is
 (the corpus itself is made once per cache, `corpus.build`, by the code of its day). Where
 a stage's run is complete it is not trained again, and `select` keeps its scores: a second call
-goes on where the first stopped (a run stopped midway and resumed trains other weights than one
-run through: its batches start again from `seed + step`, and the random state is not kept; a
-denoiser run begun on another regression model than stage 4's best is refused, not resumed). On
+goes on where the first stopped (a run stopped midway goes on with the random streams its
+checkpoint kept, so it trains the weights of one run straight through; a denoiser run begun on
+another regression model than stage 4's best is refused, not resumed). On
 a checkout whose weights this recipe made, its weights tie with the shipped ones and nothing is
 exported (`select`: the shipped weights win a tie);
 `python -m training all --out NEWDIR` ranks them against nothing and exports both engines there.

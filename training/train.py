@@ -7,8 +7,11 @@ guidance. Both also learn the lip gestures, the bilabial seal and rounding (bina
 `GESTURE_WEIGHT`), that their heads impose on the lips (`models.gesture_decode`). Sharing the encoder's forward pass halves the
 cost, which is what makes both models fit in this machine's two cores.
 
-The run keeps `<run_dir>/checkpoint.pt` (both models, optimiser, step, and the digest of the corpus
-it trains on, `corpus.digest`) and resumes from it, on that corpus only; `minutes`
+The run keeps `<run_dir>/checkpoint.pt` (both models, optimiser, step, the digest of the corpus
+it trains on, `corpus.digest`, and where its random streams are: each batch-making process's and
+torch's) and resumes from it, on that corpus only, drawing the batches and noise the run would
+have drawn next, so a run of N steps stopped and resumed (with one batch-making process or none,
+in the same number of torch threads) trains the weights of one run straight through; `minutes`
 bounds one call's wall time. Every `SNAPSHOT_EVERY` steps it also keeps both models' weights as
 `<run_dir>/snapshots/step-NNNNNN.pt`, from which `training.select` picks the one to ship (the best
 point of a run is not always its end). A new run can start from another run's weights (`init_from`, a
@@ -35,6 +38,7 @@ import logging
 import math
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -79,22 +83,43 @@ def curve_loss(prediction, target, weights):
 
 class Windows(IterableDataset):
     """Endless seeded batches of training windows. Each batch-making process draws its own stream
-    (the first one the run's seed), so that two processes do not hand the run the same batches."""
+    (the first one the run's seed), so that two processes do not hand the run the same batches.
+    Each batch comes with the process's number and its stream's state after it (`Drawn`); given
+    those states (`streams`), the processes go on from them instead of from their seeds."""
 
     def __init__(self, corpus: dict[str, list[Utterance]], batch_size: int, seed: int, augment_features: bool = True,
-                 source_weights: dict[str, float] | None = None):
+                 source_weights: dict[str, float] | None = None, streams: dict[int, dict] | None = None):
         self.corpus, self.batch_size, self.seed = corpus, batch_size, seed
-        self.augment_features, self.source_weights = augment_features, source_weights
+        self.augment_features, self.source_weights, self.streams = augment_features, source_weights, streams or {}
 
     def __iter__(self):
         worker = get_worker_info()
-        seed = self.seed + (WORKER_SEED_STRIDE * worker.id if worker is not None else 0)
-        sampler = dataset.Sampler(self.corpus, seed, augment_features=self.augment_features,
-                                  source_weights=self.source_weights)
+        number = worker.id if worker is not None else 0
+        sampler = dataset.Sampler(self.corpus, self.seed + WORKER_SEED_STRIDE * number,
+                                  augment_features=self.augment_features, source_weights=self.source_weights)
+        if number in self.streams:
+            sampler.rng.bit_generator.state = self.streams[number]
         while True:
             batch = sampler.batch(self.batch_size)
-            yield (torch.from_numpy(batch.features), torch.from_numpy(batch.embedding), torch.from_numpy(batch.emotion),
-                   torch.from_numpy(batch.targets), torch.from_numpy(batch.gestures), torch.from_numpy(batch.style))
+            yield Drawn((torch.from_numpy(batch.features), torch.from_numpy(batch.embedding),
+                         torch.from_numpy(batch.emotion), torch.from_numpy(batch.targets),
+                         torch.from_numpy(batch.gestures), torch.from_numpy(batch.style)),
+                        number, sampler.rng.bit_generator.state)
+
+
+class Drawn(NamedTuple):
+    """One batch (features, embedding, emotion, targets, gestures, style), the number of the
+    process that made it, and that process's stream state after it: what a checkpoint keeps
+    (`stream_states`) so that a resumed run draws the batches the run would have drawn next."""
+    batch: tuple
+    process: int
+    state: dict
+
+
+def _as_drawn(item: Drawn) -> Drawn:
+    """The DataLoader's conversion of each batch: none (the batch is tensors already, and its stream
+    state stays as it is)."""
+    return item
 
 
 def feature_statistics(corpus, seed: int, batches: int = 20) -> tuple[np.ndarray, ...]:
@@ -288,9 +313,14 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
     if state is not None:
         optimiser.load_state_dict(state["optimiser"])
     loss_weights = channel_weights()
-    batches = iter(DataLoader(Windows(corpus, batch_size, seed + step, augment_features=not diffusion_only,
-                                      source_weights=source_weights),
-                              batch_size=None, num_workers=workers, persistent_workers=workers > 0))
+    # a run resumed from a checkpoint that kept its batch streams goes on with them; one from
+    # before they were kept starts new ones from `seed + step`
+    streams = dict(state.get("stream_states") or {}) if state is not None else {}
+    batches = iter(DataLoader(Windows(corpus, batch_size, seed if streams or not step else seed + step,
+                                      augment_features=not diffusion_only, source_weights=source_weights,
+                                      streams=streams),
+                              batch_size=None, num_workers=workers, persistent_workers=workers > 0,
+                              collate_fn=_as_drawn))
 
     def weights(average: bool) -> dict:
         """What a snapshot keeps (`average`: the weight average, if the run keeps one) and the checkpoint."""
@@ -304,15 +334,20 @@ def train(corpus, run_dir: Path, steps: int, minutes: float, batch_size: int = 1
     def save():
         extra = dict(ema_regression=averages[0].state_dict(), ema_denoiser=averages[1].state_dict()) if averages else {}
         _save(checkpoint, optimiser=optimiser.state_dict(), elapsed=elapsed + time.monotonic() - started,
+              stream_states=dict(streams), torch_rng=torch.get_rng_state(),
               **weights(False), **extra)
 
+    if state is not None and state.get("torch_rng") is not None:
+        torch.set_rng_state(state["torch_rng"])    # the noise, timesteps and dropout the run would draw next
     started = last_save = time.monotonic()
     running = None
     regression.train(not diffusion_only)
     denoiser.train()
     budget = minutes * 60
     while step < steps and elapsed + time.monotonic() - started < budget:
-        features, embedding, emotion, target, gestures, style = next(batches)
+        drawn = next(batches)
+        features, embedding, emotion, target, gestures, style = drawn.batch
+        streams[drawn.process] = drawn.state
         progress = max(step / steps, (elapsed + time.monotonic() - started) / budget)
         for group in optimiser.param_groups:
             group["lr"] = learning_rate(step, progress, lr)

@@ -4,6 +4,7 @@ Runs in the training environment (`.venv/train`, torch 2.13 CPU); skipped where 
 """
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -218,6 +219,48 @@ def test_a_corpus_is_named_by_its_content_and_a_run_is_resumed_on_its_own_corpus
     tuned = train.train(moved, tmp_path / "tuned", steps=1, minutes=5, batch_size=2, workers=0,
                         init_from=run / "checkpoint.pt")
     assert torch.load(tuned, weights_only=False)["corpus"] == corpus_mod.digest(moved)
+
+
+class _Stopped(Exception):
+    """Stands for the run being killed between two steps."""
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_run_stopped_and_resumed_trains_the_weights_of_one_run_straight_through(tmp_path, monkeypatch, workers):
+    from training import train
+
+    corpus = {"festival": [_utterance(), _utterance(2.0)]}
+    settings = dict(steps=4, minutes=math.inf, batch_size=2, hidden=32, channels=32, workers=workers, snapshot_every=0,
+                    threads=1)
+    straight = torch.load(train.train(corpus, tmp_path / "straight", **settings), weights_only=False)
+    monkeypatch.setattr(train, "SAVE_EVERY_S", -1.0)       # a checkpoint after every step, as if killed after one
+    schedule = train.learning_rate
+
+    def stopping(step, progress, peak, warmup=200):
+        if step == 2:
+            raise _Stopped
+        return schedule(step, progress, peak, warmup)
+    monkeypatch.setattr(train, "learning_rate", stopping)
+    with pytest.raises(_Stopped):
+        train.train(corpus, tmp_path / "stopped", **settings)
+    assert torch.load(tmp_path / "stopped" / "checkpoint.pt", weights_only=False)["step"] == 2
+    monkeypatch.setattr(train, "learning_rate", schedule)
+    resumed = torch.load(train.train(corpus, tmp_path / "stopped", **settings), weights_only=False)
+    assert resumed["step"] == straight["step"] == 4
+    for key in ("regression", "denoiser", "ema_regression", "ema_denoiser"):
+        for name, tensor in straight[key].items():
+            assert torch.equal(tensor, resumed[key][name]), (key, name)
+    # a checkpoint from before the streams were kept resumes on new ones: other weights
+    old = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=False)
+    monkeypatch.setattr(train, "learning_rate", stopping)
+    with pytest.raises(_Stopped):
+        train.train(corpus, tmp_path / "old", **settings)
+    monkeypatch.setattr(train, "learning_rate", schedule)
+    kept = torch.load(tmp_path / "old" / "checkpoint.pt", weights_only=False)
+    del kept["stream_states"], kept["torch_rng"]
+    torch.save(kept, tmp_path / "old" / "checkpoint.pt")
+    other = torch.load(train.train(corpus, tmp_path / "old", **settings), weights_only=False)
+    assert not all(torch.equal(tensor, other["regression"][name]) for name, tensor in old["regression"].items())
 
 
 def test_a_run_from_before_the_rounding_gesture_is_not_resumed_but_fine_tuned_from(tmp_path):
@@ -510,7 +553,11 @@ def test_batch_making_processes_each_draw_their_own_batches_and_one_draws_the_ru
 
     def first_batches(workers, count=4):
         batches = iter(DataLoader(train.Windows(corpus, 2, 0), batch_size=None, num_workers=workers))
-        return [next(batches)[0].numpy() for _ in range(count)]
+        drawn = [next(batches) for _ in range(count)]
+        # each batch names the process that made it (they take turns) and its stream's state after it
+        assert [batch.process for batch in drawn] == [i % max(workers, 1) for i in range(count)]
+        assert len({repr(batch.state) for batch in drawn}) == count
+        return [batch.batch[0].numpy() for batch in drawn]
 
     alone, one, two = first_batches(0), first_batches(1), first_batches(2)
     assert all(np.array_equal(a, b) for a, b in zip(alone, one))
