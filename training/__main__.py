@@ -218,6 +218,9 @@ def main(argv=None) -> int:
                              "default all of them), fixed before the run is scored")
     parser.add_argument("--rebuild", nargs="*", default=(), metavar="SOURCE",
                         help="with `data`: remake these corpus shards (e.g. after a labelling change)")
+    parser.add_argument("--add", nargs="*", default=(), metavar="SOURCE", choices=corpus_mod.OPTIONAL_SOURCES,
+                        help="with `data`: make these optional sources too (piper: not in the recipe's corpus, and "
+                             "drawn only where `train --sources` gives them a weight)")
     parser.add_argument("--to", type=Path, metavar="CACHE",
                         help="voices: the cache folder the corpus goes to, every voice above --voice heard lower")
     args = parser.parse_args(argv)
@@ -248,7 +251,7 @@ def main(argv=None) -> int:
         recipe.run(args.cache, args.shared, args.out, data, face, run_name=args.run, export=ship)
         return 0
     if args.command == "data":
-        corpus_mod.build(args.cache, args.shared, rebuild=args.rebuild)
+        corpus_mod.build(args.cache, args.shared, rebuild=args.rebuild, extra=args.add)
         print(f"corpus {corpus_mod.digest(corpus_mod.load_corpus(args.cache))} in {args.cache}")
     if args.command == "voices":
         reference = getattr(args, "voice", models.VOICE_REFERENCE)

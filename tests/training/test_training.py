@@ -780,3 +780,23 @@ def test_the_corpus_heard_as_the_runtime_hears_it_lowers_high_voices_only(tmp_pa
     np.testing.assert_array_equal(kept.samples, before[1].samples)
     np.testing.assert_array_equal(kept.embedding, before[1].embedding)
     assert kept.phones == before[1].phones
+
+
+def test_piper_is_an_optional_source_its_lines_spoken_and_aligned(tmp_path, monkeypatch):
+    from training import corpus as corpus_mod
+    from training import piper
+
+    monkeypatch.setattr(corpus_mod, "PIPER_LINES", 3)
+    nowhere = tmp_path / "no-shared-data"
+    # not made unless asked for: the recipe's corpus is without it
+    assert corpus_mod.build(tmp_path / "cache", nowhere, sources=("piper",), workers=1) == {}
+    with pytest.raises(ValueError, match="no optional source flite"):
+        corpus_mod.build(tmp_path / "cache", nowhere, extra=("flite",))
+    assert corpus_mod.build(tmp_path / "cache", nowhere, sources=("piper",), extra=("piper",), workers=1) == {"piper": 3}
+    utterances = corpus_mod.load_corpus(tmp_path / "cache")["piper"]
+    for utt in utterances:
+        assert utt.voice == piper.VOICE and utt.text and 0.5 < utt.duration < 10
+        spoken = [p for p in utt.phones if p.phone != "sil"]
+        assert len(spoken) >= 5 and spoken[-1].end <= utt.duration + 1e-3
+        assert utt.embedding is not None and utt.embedding.shape[1] == 96
+    assert corpus_mod.CREDITS["piper"].startswith("Synthesised by the project with piper")
